@@ -37,7 +37,7 @@ class CachePolicy(_message.Message):
     def __init__(self, no_cache: _Optional[bool] = ..., no_store: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., min_similarity: _Optional[float] = ...) -> None: ...
 
 class RoutingConstraints(_message.Message):
-    __slots__ = ("task_kind", "max_cost_micro_usd", "latency_budget_ms", "required_capabilities", "min_tier", "min_quality", "allowed_models", "denied_models", "allowed_providers", "denied_providers", "regions", "residency_tags", "cache", "background", "max_attempts", "no_local", "hedge")
+    __slots__ = ("task_kind", "max_cost_micro_usd", "latency_budget_ms", "required_capabilities", "min_tier", "min_quality", "allowed_models", "denied_models", "allowed_providers", "denied_providers", "regions", "residency_tags", "cache", "background", "max_attempts", "no_local", "hedge", "labels", "output_pattern")
     TASK_KIND_FIELD_NUMBER: _ClassVar[int]
     MAX_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     LATENCY_BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,8 @@ class RoutingConstraints(_message.Message):
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     NO_LOCAL_FIELD_NUMBER: _ClassVar[int]
     HEDGE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATTERN_FIELD_NUMBER: _ClassVar[int]
     task_kind: _routing_pb2.TaskKind
     max_cost_micro_usd: int
     latency_budget_ms: int
@@ -72,7 +74,9 @@ class RoutingConstraints(_message.Message):
     max_attempts: int
     no_local: bool
     hedge: bool
-    def __init__(self, task_kind: _Optional[_Union[_routing_pb2.TaskKind, str]] = ..., max_cost_micro_usd: _Optional[int] = ..., latency_budget_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[_Union[_routing_pb2.Capability, str]]] = ..., min_tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., min_quality: _Optional[float] = ..., allowed_models: _Optional[_Iterable[str]] = ..., denied_models: _Optional[_Iterable[str]] = ..., allowed_providers: _Optional[_Iterable[str]] = ..., denied_providers: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., residency_tags: _Optional[_Iterable[str]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., background: _Optional[bool] = ..., max_attempts: _Optional[int] = ..., no_local: _Optional[bool] = ..., hedge: _Optional[bool] = ...) -> None: ...
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    output_pattern: str
+    def __init__(self, task_kind: _Optional[_Union[_routing_pb2.TaskKind, str]] = ..., max_cost_micro_usd: _Optional[int] = ..., latency_budget_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[_Union[_routing_pb2.Capability, str]]] = ..., min_tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., min_quality: _Optional[float] = ..., allowed_models: _Optional[_Iterable[str]] = ..., denied_models: _Optional[_Iterable[str]] = ..., allowed_providers: _Optional[_Iterable[str]] = ..., denied_providers: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., residency_tags: _Optional[_Iterable[str]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., background: _Optional[bool] = ..., max_attempts: _Optional[int] = ..., no_local: _Optional[bool] = ..., hedge: _Optional[bool] = ..., labels: _Optional[_Iterable[str]] = ..., output_pattern: _Optional[str] = ...) -> None: ...
 
 class RequestContext(_message.Message):
     __slots__ = ("request_id", "tenant_id", "key_id", "metadata")
