@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from services.simulator.engine import Plan, Prompt, Simulator
-from services.simulator.wire import drop, hang, json_response, pause, read_json, sse_event, start_sse
+from services.simulator.wire import drop, early_fault, json_response, pause, read_json, sse_event, start_sse
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
@@ -189,12 +189,9 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
     model = str(body["model"])
     plan = sim.plan(provider, model, prompt_of(body))
     stream = bool(body.get("stream"))
-    if plan.fault == "timeout":
-        await hang(request, plan.hang_s)
-        return web.Response(status=504)
-    if plan.fault == "drop_stream" and not stream:
-        drop(request)
-        return web.Response(status=500)
+    early = await early_fault(request, plan.fault, plan.hang_s, stream=stream)
+    if early is not None:
+        return early
     if plan.fault is not None and plan.fault != "drop_stream":
         return fault_response(plan, model)
     response_id = f"chatcmpl-sim{sim.requests[f'{provider}/{model}']:08d}"
