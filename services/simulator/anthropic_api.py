@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from services.simulator.engine import Plan, Prompt, Simulator
+from services.simulator.engine import Plan, Prompt, Simulator, count_tokens
 from services.simulator.wire import drop, early_fault, json_response, pause, read_json, sse_event, start_sse
 
 
@@ -74,7 +74,18 @@ def prompt_of(body: dict[str, Any]) -> Prompt:
         tools=tools,
         tool_mode=mode,
         tool_name=str(choice.get("name", "")),
+        after_tool_result=_ends_with_tool_result(body["messages"][-1]),
     )
+
+
+def _ends_with_tool_result(message: dict[str, Any]) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+
+
+def _preface(plan: Plan) -> str:
+    """Claude introduces a tool call with a sentence (as in the documented tool_use examples)."""
+    return f"I'll use {plan.tool_call[0]}." if plan.tool_call is not None else ""
 
 
 def fault_response(plan: Plan) -> web.Response:
@@ -105,7 +116,7 @@ def _usage(plan: Plan) -> dict[str, int]:
         "input_tokens": plan.prompt_tokens - plan.cached_tokens,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": plan.cached_tokens,
-        "output_tokens": plan.completion_tokens,
+        "output_tokens": plan.completion_tokens + count_tokens(_preface(plan)),
     }
 
 
@@ -130,8 +141,9 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
         return await _stream(request, plan, message_id=message_id, tool_id=tool_id, model=model)
     await pause(plan.latency_s)
     content: list[dict[str, Any]] = []
-    if plan.pieces:
-        content.append({"type": "text", "text": "".join(plan.pieces)})
+    text = "".join(plan.pieces) or _preface(plan)
+    if text:
+        content.append({"type": "text", "text": text})
     if plan.tool_call is not None:
         name, arguments = plan.tool_call
         content.append({"type": "tool_use", "id": tool_id, "name": name, "input": _json(arguments)})
@@ -157,7 +169,6 @@ def _json(text: str) -> object:
 async def _stream(request: web.Request, plan: Plan, *, message_id: str, tool_id: str, model: str) -> web.StreamResponse:
     response = await start_sse(request)
     usage = _usage(plan)
-    start_usage = {**usage, "output_tokens": 1}
     message: dict[str, Any] = {
         "id": message_id,
         "type": "message",
@@ -166,42 +177,47 @@ async def _stream(request: web.Request, plan: Plan, *, message_id: str, tool_id:
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": start_usage,
+        "usage": {**usage, "output_tokens": 1},
     }
     await pause(plan.ttft_s)
     await response.write(sse_event({"type": "message_start", "message": message}, "message_start"))
-    await response.write(sse_event({"type": "ping"}, "ping"))
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    text_pieces = plan.pieces or ([_preface(plan)] if plan.tool_call is not None else [])
+    if text_pieces:
+        blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in text_pieces]))
     if plan.tool_call is not None:
         name, arguments = plan.tool_call
-        block = {"type": "tool_use", "id": tool_id, "name": name, "input": {}}
-        fragments = [
+        json_deltas = [
             {"type": "input_json_delta", "partial_json": arguments[i : i + 8]} for i in range(0, len(arguments), 8)
         ]
-    else:
-        block = {"type": "text", "text": ""}
-        fragments = [{"type": "text_delta", "text": piece} for piece in plan.pieces]
-    await response.write(
-        sse_event({"type": "content_block_start", "index": 0, "content_block": block}, "content_block_start")
-    )
-    for i, fragment in enumerate(fragments):
-        if plan.fault == "drop_stream" and i >= len(fragments) // 2:
-            drop(request)
-            return response
-        if i:
-            await pause(plan.gap_s)
-        await response.write(
-            sse_event({"type": "content_block_delta", "index": 0, "delta": fragment}, "content_block_delta")
-        )
+        blocks.append(({"type": "tool_use", "id": tool_id, "name": name, "input": {}}, json_deltas))
+    total = sum(len(deltas) for _, deltas in blocks)
+    sent = 0
+    for index, (block, deltas) in enumerate(blocks):
+        start = {"type": "content_block_start", "index": index, "content_block": block}
+        await response.write(sse_event(start, "content_block_start"))
+        if index == 0:
+            await response.write(sse_event({"type": "ping"}, "ping"))
+        for delta in deltas:
+            if plan.fault == "drop_stream" and sent >= total // 2:
+                drop(request)
+                return response
+            if sent:
+                await pause(plan.gap_s)
+            sent += 1
+            await response.write(
+                sse_event({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
+            )
+        await response.write(sse_event({"type": "content_block_stop", "index": index}, "content_block_stop"))
     if plan.fault == "drop_stream":
         drop(request)
         return response
-    await response.write(sse_event({"type": "content_block_stop", "index": 0}, "content_block_stop"))
-    delta = {
+    end = {
         "type": "message_delta",
         "delta": {"stop_reason": _stop_reason(plan), "stop_sequence": None},
-        "usage": {"output_tokens": plan.completion_tokens},
+        "usage": {"output_tokens": usage["output_tokens"]},
     }
-    await response.write(sse_event(delta, "message_delta"))
+    await response.write(sse_event(end, "message_delta"))
     await response.write(sse_event({"type": "message_stop"}, "message_stop"))
     await response.write_eof()
     return response

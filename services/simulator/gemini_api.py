@@ -73,6 +73,7 @@ def prompt_of(body: dict[str, Any]) -> Prompt:
         tool_mode="named" if names and mode == "required" else mode,
         tool_name=str(names[0]) if names else "",
         json_mode=generation.get("responseMimeType") == "application/json",
+        after_tool_result=any("functionResponse" in p for p in body["contents"][-1].get("parts") or ()),
     )
 
 

@@ -107,6 +107,7 @@ def prompt_of(body: dict[str, Any]) -> Prompt:
         tool_mode=mode,
         tool_name=name,
         json_mode=fmt in ("json_object", "json_schema"),
+        after_tool_result=body["messages"][-1].get("role") == "tool",
     )
 
 
@@ -223,13 +224,15 @@ async def _stream(
     request: web.Request, plan: Plan, *, response_id: str, created: int, model: str, include_usage: bool
 ) -> web.StreamResponse:
     response = await start_sse(request)
-    head = {
+    head: dict[str, Any] = {
         "id": response_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
         "system_fingerprint": "fp_sim",
     }
+    if include_usage:
+        head["usage"] = None  # with include_usage, every chunk but the last carries "usage": null
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         return sse_event({**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 
-import aiohttp
 import pytest
 
 from services.provider_adapter.config import AdapterConfig
@@ -168,10 +168,8 @@ async def test_full_accept_queue_is_connect_timeout() -> None:
     for _ in range(8):
         filler = socket.socket()
         filler.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         fillers.append(filler)
     providers = await one_provider(
         ProviderSpec(

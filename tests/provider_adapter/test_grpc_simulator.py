@@ -108,6 +108,7 @@ async def test_injected_faults_map_to_status(
     stub: pb_grpc.ProviderServiceStub,
     sim_control: aiohttp.ClientSession,
     provider: str,
+    *,
     kind: str,
     reason: str,
     code: grpc.StatusCode,
