@@ -15,7 +15,7 @@ async def _main() -> None:
     config = load_config(RouterConfig, env_prefix=ENV_PREFIX)
     configure_logging(config.log_level)
     logger = get_logger("router")
-    service, _parts = await create_server(config, logger)
+    service = await create_server(config, logger)
     await run_until_signal(service, logger, grace_s=config.shutdown_grace_s)
 
 

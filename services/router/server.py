@@ -57,8 +57,19 @@ async def create_server(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+) -> ServiceServer:
+    """Build and start the router; returns once it is SERVING (NATS connected, prices recovered)."""
+    service, _parts = await create_router(config, logger, registry=registry)
+    return service
+
+
+async def create_router(
+    config: RouterConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    registry: CollectorRegistry | None = None,
 ) -> tuple[ServiceServer, RouterParts]:
-    """Build, start and make ready the router server (serving once NATS is up and prices are recovered)."""
+    """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
     registry = registry or CollectorRegistry()
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
     manifest = load_manifest(config.manifest_path or default_manifest_path())

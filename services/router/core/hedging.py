@@ -55,8 +55,10 @@ async def hedged(
                 error = task.exception()
                 if error is None:
                     legs[index].result = task.result()
-                    return legs
-                legs[index].error = error
+                else:
+                    legs[index].error = error
+            if any(leg.result is not None for leg in legs):
+                return legs
             if not legs[1].started:  # primary failed before the hedge delay: no backup (failover handles it)
                 return legs
             if not pending:
