@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 
+from services.router.core.route_types import RouteOutcome
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import AttemptRecord, BudgetAlert, CostEvent, TelemetryEvent
-
-from services.router.core.ladder import RouteOutcome
 
 
 class RouterEvents:

@@ -22,10 +22,11 @@ from services.router.core.budgets import Budgets, Limits
 from services.router.core.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
-from services.router.core.ladder import ExecutionSettings, RouteExecutor
+from services.router.core.ladder import RouteExecutor
 from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import default_manifest_path, load_manifest
 from services.router.core.price_table import PriceBook
+from services.router.core.route_types import ExecutionSettings
 from services.router.core.selection import Selector
 from services.router.events import RouterEvents
 from services.router.market import MarketFeed
@@ -73,8 +74,8 @@ async def create_router(
     registry = registry or CollectorRegistry()
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
     manifest = load_manifest(config.manifest_path or default_manifest_path())
-    book = PriceBook(manifest)
-    stats = LiveStats(manifest)
+    book = PriceBook.from_manifest(manifest)
+    stats = LiveStats(book)
     estimator = TokenEstimator()
     circuits = CircuitBreakers(
         failure_threshold=config.circuit_failure_threshold,
@@ -126,7 +127,7 @@ async def create_router(
             local_deadline_s=config.local_deadline_s,
         ),
     )
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RouterServicer(executor, book, stats, availability), service.server
     )
     market = MarketFeed(nc, book, stats, estimator, logger)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from bourse.common.v1 import chat_pb2, routing_pb2
@@ -15,9 +15,10 @@ from bourse.router.v1 import router_service_pb2_grpc
 
 from services.router.core.circuit import ModelAvailability
 from services.router.core.failover import AttemptResult
-from services.router.core.ladder import TIER_VALUES, RouteExecutor, RouteInput, RouteOutcome
+from services.router.core.ladder import RouteExecutor
 from services.router.core.live_stats import LiveStats
 from services.router.core.price_table import PriceBook
+from services.router.core.route_types import TIER_VALUES, RouteInput, RouteOutcome
 from services.router.core.selection import Candidate
 
 _SERVED_FROM = {
@@ -40,11 +41,13 @@ _CAPABILITIES = {
     "streaming": routing_pb2.CAPABILITY_STREAMING,
     "system_prompt": routing_pb2.CAPABILITY_SYSTEM_PROMPT,
 }
-_TASK_KINDS = {name.removeprefix("TASK_KIND_").lower(): value for name, value in routing_pb2.TaskKind.items()}
-Context = grpc.aio.ServicerContext[Any, Any]
+_TASK_KINDS: dict[str, routing_pb2.TaskKind] = {
+    name.removeprefix("TASK_KIND_").lower(): routing_pb2.TaskKind(value) for name, value in routing_pb2.TaskKind.items()
+}
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):  # type: ignore[misc]
+class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     def __init__(
         self, executor: RouteExecutor, book: PriceBook, stats: LiveStats, availability: ModelAvailability
     ) -> None:
@@ -53,12 +56,12 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):  # type: ig
         self._stats = stats
         self._availability = availability
 
-    async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:  # noqa: N802
+    async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
         inp = _input(request, stream=False)
         outcome = await self._executor.route(inp, deadline_s=context.time_remaining())
         return _response(outcome)
 
-    async def RouteStream(  # noqa: N802
+    async def RouteStream(
         self, request: pb.RouteStreamRequest, context: Context
     ) -> AsyncIterator[pb.RouteStreamResponse]:
         inp = _input(request, stream=True)
@@ -68,7 +71,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):  # type: ig
             else:
                 yield pb.RouteStreamResponse(summary=_response(item))
 
-    async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:  # noqa: N802
+    async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
         profile, selection = self._executor.plan(_input(request, stream=False))
         return pb.ExplainResponse(
             candidates=[_candidate(c, selection.estimated_prompt_tokens) for c in selection.candidates],
@@ -80,7 +83,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):  # type: ig
             local_first=self._executor.uses_local(profile, selection),
         )
 
-    async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:  # noqa: N802
+    async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         table = self._book.current
         now = time.monotonic()
         models = []

@@ -89,9 +89,7 @@ async def test_replicas_share_counters_without_losing_updates(nc: NATS) -> None:
         )
         for _ in range(3)
     ]
-    results = await asyncio.gather(
-        *(replicas[i % 3].admit("acme", "", 1) for i in range(80)), return_exceptions=True
-    )
+    results = await asyncio.gather(*(replicas[i % 3].admit("acme", "", 1) for i in range(80)), return_exceptions=True)
     admitted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BudgetExceeded)]
     assert len(admitted) == 50 and len(refused) == 30

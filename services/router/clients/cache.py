@@ -10,13 +10,15 @@ import structlog
 from bourse.cache.v1 import cache_service_pb2, cache_service_pb2_grpc
 from bourse.common.v1 import chat_pb2
 
+from services.router.core.route_types import Tier
+
 
 class CacheClient:
     def __init__(
         self, channel: grpc.aio.Channel, logger: structlog.typing.FilteringBoundLogger, *, deadline_s: float
     ) -> None:
         self._channel = channel
-        self._stub = cache_service_pb2_grpc.CacheServiceStub(channel)
+        self._stub = cache_service_pb2_grpc.CacheServiceStub(channel)  # type: ignore[no-untyped-call]
         self._log = logger
         self._deadline_s = deadline_s
         self._stores: set[asyncio.Task[None]] = set()
@@ -24,7 +26,7 @@ class CacheClient:
         self.store_failures = 0
 
     async def lookup(
-        self, chat: chat_pb2.ChatRequest, tenant: str, tier: int, min_similarity: float | None
+        self, chat: chat_pb2.ChatRequest, tenant: str, tier: Tier, min_similarity: float | None
     ) -> cache_service_pb2.LookupResponse | None:
         """The hit, or None on a miss, an error or when the deadline passed."""
         request = cache_service_pb2.LookupRequest(
@@ -46,7 +48,7 @@ class CacheClient:
         self,
         chat: chat_pb2.ChatRequest,
         tenant: str,
-        tier: int,
+        tier: Tier,
         answer: cache_service_pb2.CachedAnswer,
         ttl_seconds: int,
     ) -> None:

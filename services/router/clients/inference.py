@@ -13,7 +13,7 @@ from shared.grpc_errors import from_rpc_error
 class InferenceClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._channel = channel
-        self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)
+        self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)  # type: ignore[no-untyped-call]
 
     async def generate(
         self, chat: chat_pb2.ChatRequest, request_id: str, timeout_s: float

@@ -8,6 +8,7 @@ import grpc
 from bourse.common.v1 import chat_pb2
 from bourse.provider.v1 import provider_service_pb2, provider_service_pb2_grpc
 
+from services.router.core.route_types import Target
 from shared.grpc_errors import from_rpc_error
 
 
@@ -16,13 +17,13 @@ class ProviderClient:
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._channel = channel
-        self._stub = provider_service_pb2_grpc.ProviderServiceStub(channel)
+        self._stub = provider_service_pb2_grpc.ProviderServiceStub(channel)  # type: ignore[no-untyped-call]
 
     async def complete(
-        self, provider: str, model: str, region: str, chat: chat_pb2.ChatRequest, request_id: str, timeout_s: float
+        self, target: Target, chat: chat_pb2.ChatRequest, *, request_id: str, timeout_s: float
     ) -> provider_service_pb2.CompleteResponse:
         request = provider_service_pb2.CompleteRequest(
-            provider=provider, model=model, region=region, chat=chat, request_id=request_id
+            provider=target.provider, model=target.model, region=target.region, chat=chat, request_id=request_id
         )
         try:
             response: provider_service_pb2.CompleteResponse = await self._stub.Complete(request, timeout=timeout_s)
@@ -31,10 +32,10 @@ class ProviderClient:
         return response
 
     async def stream(
-        self, provider: str, model: str, region: str, chat: chat_pb2.ChatRequest, request_id: str, timeout_s: float
+        self, target: Target, chat: chat_pb2.ChatRequest, *, request_id: str, timeout_s: float
     ) -> AsyncIterator[provider_service_pb2.CompleteStreamResponse]:
         request = provider_service_pb2.CompleteStreamRequest(
-            provider=provider, model=model, region=region, chat=chat, request_id=request_id
+            provider=target.provider, model=target.model, region=target.region, chat=chat, request_id=request_id
         )
         call = self._stub.CompleteStream(request, timeout=timeout_s)
         try:

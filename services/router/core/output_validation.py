@@ -68,20 +68,24 @@ class OutputValidator:
         if rules.pattern and self._pattern(rules.pattern).fullmatch(text) is None:
             return Verdict(False, content, "answer does not match output_pattern")
         if rules.format_type in (chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT, chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA):
-            fenced = _FENCE.match(text)
-            if fenced:
-                text = fenced.group(1).strip()
-            try:
-                value: Any = json.loads(text)
-            except ValueError:
-                return Verdict(False, content, "answer is not valid JSON")
-            if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT and not isinstance(value, dict):
-                return Verdict(False, content, "answer is not a JSON object")
-            if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
-                error = jsonschema.exceptions.best_match(self._schema(rules.json_schema).iter_errors(value))
-                if error is not None:
-                    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                    return Verdict(False, content, f"answer does not match the schema at {where}: {error.message}")
+            return self._check_json(rules, content, text)
+        return Verdict(True, text)
+
+    def _check_json(self, rules: OutputRules, content: str, text: str) -> Verdict:
+        fenced = _FENCE.match(text)
+        if fenced:
+            text = fenced.group(1).strip()
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            return Verdict(False, content, "answer is not valid JSON")
+        if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT and not isinstance(value, dict):
+            return Verdict(False, content, "answer is not a JSON object")
+        if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
+            error = jsonschema.exceptions.best_match(self._schema(rules.json_schema).iter_errors(value))
+            if error is not None:
+                where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+                return Verdict(False, content, f"answer does not match the schema at {where}: {error.message}")
         return Verdict(True, text)
 
     def _schema(self, text: str) -> jsonschema.protocols.Validator:

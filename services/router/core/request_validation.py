@@ -132,6 +132,13 @@ def _check_constraints(
         add(FieldViolation(f"{path}.min_quality", "must be between 0 and 1"))
     if constraints.max_attempts > MAX_ATTEMPTS_LIMIT:
         add(FieldViolation(f"{path}.max_attempts", f"at most {MAX_ATTEMPTS_LIMIT}"))
+    _check_lists(constraints, add, knows_model)
+
+
+def _check_lists(
+    constraints: router_service_pb2.RoutingConstraints, add: Add, knows_model: Callable[[str], bool]
+) -> None:
+    path = "constraints"
     for i, capability in enumerate(constraints.required_capabilities):
         if capability not in _CAPABILITIES:
             add(FieldViolation(f"{path}.required_capabilities[{i}]", f"unknown capability {capability}"))
