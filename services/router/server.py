@@ -24,7 +24,8 @@ from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
 from services.router.core.ladder import RouteExecutor
 from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import default_manifest_path, load_manifest
+from services.router.core.litellm_import import load_configured_manifest
+from services.router.core.manifest import default_manifest_path
 from services.router.core.price_table import PriceBook
 from services.router.core.route_types import ExecutionSettings
 from services.router.core.selection import Selector
@@ -73,7 +74,7 @@ async def create_router(
     """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
     registry = registry or CollectorRegistry()
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
-    manifest = load_manifest(config.manifest_path or default_manifest_path())
+    manifest = load_configured_manifest(config.manifest_path or default_manifest_path(), config.litellm_prices_path)
     book = PriceBook.from_manifest(manifest)
     stats = LiveStats(book)
     estimator = TokenEstimator()
@@ -130,7 +131,16 @@ async def create_router(
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RouterServicer(executor, book, stats, availability), service.server
     )
-    market = MarketFeed(nc, book, stats, estimator, logger)
+    market = MarketFeed(
+        nc,
+        book,
+        stats,
+        estimator,
+        logger,
+        registry=registry,
+        poll_url=config.pricing_poll_url,
+        poll_interval_s=config.pricing_poll_interval_s,
+    )
     metrics_server = serve_metrics(registry, config.metrics_listen)
 
     async def close_clients() -> None:
