@@ -42,7 +42,9 @@ def convert_gguf(gguf_path: Path, output_dir: Path, *, name: str, quantization: 
     from gguf import GGUFReader
 
     if quantization not in SUPPORTED_QUANTIZATIONS:
-        raise ConversionError(f"quantization {quantization!r} not supported; use one of {sorted(SUPPORTED_QUANTIZATIONS)}")
+        raise ConversionError(
+            f"quantization {quantization!r} not supported; use one of {sorted(SUPPORTED_QUANTIZATIONS)}"
+        )
     reader = GGUFReader(str(gguf_path))
     fields = {key: field.contents() for key, field in reader.fields.items()}
     arch = fields.get("general.architecture")

@@ -41,9 +41,7 @@ class TextAccumulator:
     Deltas never split a UTF-8 character or emit text that a stop sequence might still swallow.
     """
 
-    def __init__(
-        self, tokenizer: Tokenizer, *, end_ids: frozenset[int], stop: Sequence[str], max_tokens: int
-    ) -> None:
+    def __init__(self, tokenizer: Tokenizer, *, end_ids: frozenset[int], stop: Sequence[str], max_tokens: int) -> None:
         self._tokenizer = tokenizer
         self._end_ids = end_ids
         self._stop = tuple(s for s in stop if s)

@@ -100,4 +100,4 @@ class LocalModel:
         return sums
 
     def _tokens(self, ids: Sequence[int]) -> list[str]:
-        return [self.tokenizer.id_to_token(i) for i in ids]
+        return [str(self.tokenizer.id_to_token(i)) for i in ids]

@@ -60,7 +60,9 @@ class LocalInference:
         prompt, params = self._prepare(turns, sampling)
         return await self._scheduler.generate(prompt, params, sampling.stop, deadline)
 
-    def generate_stream(self, turns: Sequence[ChatTurn], sampling: Sampling, deadline: float | None) -> GenerationStream:
+    def generate_stream(
+        self, turns: Sequence[ChatTurn], sampling: Sampling, deadline: float | None
+    ) -> GenerationStream:
         prompt, params = self._prepare(turns, sampling)
         return self._scheduler.generate_stream(prompt, params, sampling.stop, deadline)
 
@@ -145,4 +147,5 @@ def _check_labels(labels: Sequence[str], limit: int) -> None:
 
 
 def _violation(field: str, description: str) -> FieldViolation:
-    return FieldViolation(field=f"chat.{field}" if field.startswith(("sampling", "messages")) else field, description)
+    path = f"chat.{field}" if field.startswith(("sampling", "messages")) else field
+    return FieldViolation(field=path, description=description)

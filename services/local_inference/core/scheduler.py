@@ -221,7 +221,7 @@ class Scheduler:
         """Worker thread: decode or score one batch, then resolve every job on the event loop."""
         try:
             outcomes: list[Any] = self._score(batch) if batch[0].key == ("score",) else self._decode(batch, loop)
-        except BaseException as error:  # the model failed: every caller of this batch must hear about it
+        except Exception as error:  # noqa: BLE001 -- the model failed: every caller of this batch must hear about it
             outcomes = [error] * len(batch)
         finished = time.monotonic()
         self._batch_s = 0.8 * self._batch_s + 0.2 * (finished - started)
