@@ -25,6 +25,8 @@ async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServe
     models = LoadedModels(embed_disabled=config.embed_model_dir == "off")
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
     pb_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(models), service.server)  # type: ignore[no-untyped-call]
+    # grpc's HealthServicer reports "" as SERVING from the start; nothing is served until the model is loaded.
+    await service.set_serving(False)
     schedulers: list[Scheduler] = []
     loader = asyncio.get_running_loop().create_task(_load(config, models, service, schedulers, logger))
 

@@ -84,7 +84,6 @@ class LocalModel:
             [self._tokens(ids) for ids in prompts],
             max_length=params.max_tokens,
             include_prompt_in_result=False,
-            max_input_length=0,  # prompts were checked against the context window; never truncate silently
             end_token=list(self.end_tokens) or None,
             callback=lambda step: on_token(step.batch_id, step.token_id),
             **sampling,
