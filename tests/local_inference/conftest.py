@@ -9,10 +9,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.gguf_to_ct2 import convert_gguf
 from services.local_inference.core.engine import EngineOptions, LocalModel

@@ -89,16 +89,16 @@ def test_float32_conversion_generates_and_scores(tiny_gguf: Path, tiny_model_dir
         tokens: list[int] = []
         model.generate([prompt], DecodeParams(max_tokens=6), lambda _i, t, out=tokens: out.append(t) is not None)
         outputs.append(tokens)
-        scores = model.score([prompt + [5, 6]], [2])
+        scores = model.score([[*prompt, 5, 6]], [2])
         assert np.isfinite(scores[0]) and scores[0] < 0
     assert len(outputs[0]) == 6 and len(outputs[1]) == 6
 
 
 def test_model_directory_errors(tmp_path: Path, tiny_model_dir: Path) -> None:
-    with pytest.raises(ModelDirectoryError, match="no model.bin"):
+    with pytest.raises(ModelDirectoryError, match=r"no model\.bin"):
         read_metadata(tmp_path)
     (tmp_path / "model.bin").write_bytes(b"")
-    with pytest.raises(ModelDirectoryError, match="tokenizer.json"):
+    with pytest.raises(ModelDirectoryError, match=r"tokenizer\.json"):
         read_metadata(tmp_path)
     (tmp_path / "tokenizer.json").write_text((tiny_model_dir / "tokenizer.json").read_text())
     with pytest.raises(ModelDirectoryError, match="no chat template"):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
-
 from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2 as pb
+from grpc_health.v1 import health_pb2
+
 from services.local_inference.config import ENV_PREFIX, InferenceConfig
 from shared.config import ConfigError, load_config
 from shared.errors import BourseError

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-
 from bourse.inference.v1 import inference_service_pb2 as pb
+
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.smollm2 import ensure_smollm2
 from services.local_inference.core.engine import EngineOptions, LocalModel

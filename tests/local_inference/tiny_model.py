@@ -32,7 +32,7 @@ CONTEXT = 512
 
 def byte_symbols() -> list[str]:
     alphabet: list[str] = pre_tokenizers.ByteLevel.alphabet()
-    return sorted(alphabet, key=lambda symbol: _byte_of(symbol))
+    return sorted(alphabet, key=_byte_of)
 
 
 def _byte_of(symbol: str) -> int:
