@@ -161,7 +161,9 @@ class ResponseCache:
         with self._lock:
             return self._index.bytes
 
-    def lookup(self, view: RequestView, *, min_similarity: float | None = None, exact_only: bool = False) -> LookupResult:
+    def lookup(
+        self, view: RequestView, *, min_similarity: float | None = None, exact_only: bool = False
+    ) -> LookupResult:
         now = self._clock()
         with self._lock:
             exact = self._exact(view.entry_key, now)
@@ -284,7 +286,11 @@ class ResponseCache:
         meta = {REPLICATION_SEQUENCE: sequence} if sequence is not None else None
         with self._lock:
             existing = self._by_key.get(record.entry_key)
-            if existing is not None and (entry := self._store.by_id(existing)) and entry.created_ms >= record.created_ms:
+            if (
+                existing is not None
+                and (entry := self._store.by_id(existing))
+                and entry.created_ms >= record.created_ms
+            ):
                 if meta:
                     self._store.set_meta(meta)
                 return False
@@ -304,7 +310,12 @@ class ResponseCache:
                 meta=meta,
             )
             head = EntryHead(
-                entry_id, record.entry_key, record.namespace, record.tenant, record.expires_ms, record.vector is not None
+                entry_id,
+                record.entry_key,
+                record.namespace,
+                record.tenant,
+                record.expires_ms,
+                record.vector is not None,
             )
             self._remember(head)
             if record.vector is not None:

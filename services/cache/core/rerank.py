@@ -23,23 +23,139 @@ _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _DIRECTION = re.compile(r"\b([a-z0-9+#]+)\s+(?:to|into|->|→)\s+([a-z0-9+#]+)", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
-NEGATIONS = frozenset("not never none nothing neither nor cannot".split())
+NEGATIONS = frozenset(["not", "never", "none", "nothing", "neither", "nor", "cannot"])
 # Names written more than one way; compared by their canonical form.
 ALIASES = {"js": "javascript", "ts": "typescript", "golang": "go", "postgres": "postgresql", "k8s": "kubernetes"}
 # Queries are short; in longer texts (documents, answers) capitalisation marks headings and lists, not identity.
 NAME_WORDS_MAX = 24
 # Lower-case names whose swap changes the answer although they are not capitalised in queries.
 KEY_TERMS = frozenset(
-    "python java javascript typescript rust go golang c c++ c# ruby php kotlin swift scala haskell perl lua r julia "
-    "bash powershell sql mysql postgres postgresql sqlite mongodb redis linux windows macos ios android docker "
-    "kubernetes aws azure gcp react vue angular django flask rails spring numpy pandas pytorch tensorflow jax "
-    "celsius fahrenheit kelvin km kilometers kilometres miles meters metres feet inches cm mm kg kilograms pounds "
-    "lbs grams ounces liters litres gallons usd eur euros dollars gbp yen jpy bitcoin "
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-    "august september october november december".split()
+    [
+        "python",
+        "java",
+        "javascript",
+        "typescript",
+        "rust",
+        "go",
+        "golang",
+        "c",
+        "c++",
+        "c#",
+        "ruby",
+        "php",
+        "kotlin",
+        "swift",
+        "scala",
+        "haskell",
+        "perl",
+        "lua",
+        "r",
+        "julia",
+        "bash",
+        "powershell",
+        "sql",
+        "mysql",
+        "postgres",
+        "postgresql",
+        "sqlite",
+        "mongodb",
+        "redis",
+        "linux",
+        "windows",
+        "macos",
+        "ios",
+        "android",
+        "docker",
+        "kubernetes",
+        "aws",
+        "azure",
+        "gcp",
+        "react",
+        "vue",
+        "angular",
+        "django",
+        "flask",
+        "rails",
+        "spring",
+        "numpy",
+        "pandas",
+        "pytorch",
+        "tensorflow",
+        "jax",
+        "celsius",
+        "fahrenheit",
+        "kelvin",
+        "km",
+        "kilometers",
+        "kilometres",
+        "miles",
+        "meters",
+        "metres",
+        "feet",
+        "inches",
+        "cm",
+        "mm",
+        "kg",
+        "kilograms",
+        "pounds",
+        "lbs",
+        "grams",
+        "ounces",
+        "liters",
+        "litres",
+        "gallons",
+        "usd",
+        "eur",
+        "euros",
+        "dollars",
+        "gbp",
+        "yen",
+        "jpy",
+        "bitcoin",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 # Capitalised words that carry no identity (sentence starts are skipped separately).
-_COMMON_CAPITALISED = frozenset("i yes no please what how why when where which who can is are does do the a".split())
+_COMMON_CAPITALISED = frozenset(
+    [
+        "i",
+        "yes",
+        "no",
+        "please",
+        "what",
+        "how",
+        "why",
+        "when",
+        "where",
+        "which",
+        "who",
+        "can",
+        "is",
+        "are",
+        "does",
+        "do",
+        "the",
+        "a",
+    ]
+)
 
 
 class Veto(Enum):

@@ -12,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,15 +24,21 @@ class VectorIndex:
     def __init__(self, dimensions: int, dtype: str = "f16", connectivity: int = 16, expansion_search: int = 64) -> None:
         from usearch.index import Index
 
+        self._index: Any
+
         self.dimensions = dimensions
         self.dtype = dtype
-        self._make = lambda: Index(
-            ndim=dimensions,
-            metric="cos",
-            dtype=dtype,
-            connectivity=connectivity,
-            expansion_search=expansion_search,
-        )
+
+        def make() -> Any:
+            return Index(
+                ndim=dimensions,
+                metric="cos",
+                dtype=dtype,
+                connectivity=connectivity,
+                expansion_search=expansion_search,
+            )
+
+        self._make = make
         self._index = self._make()
 
     def __len__(self) -> int:
@@ -68,15 +75,15 @@ class VectorIndex:
         """Exact cosine of `vector` to each id (for small namespaces, where a filtered HNSW search may miss)."""
         if not ids:
             return np.zeros(0, dtype=np.float32)
-        got = self._index.get(np.asarray(ids, dtype=np.int64), dtype=np.float32)
-        rows = [got] if len(ids) == 1 else list(got)
+        got: Any = self._index.get(np.asarray(ids, dtype=np.int64), dtype="f32")
+        rows: list[Any] = [got] if len(ids) == 1 else list(got)
         matrix = np.stack([row if row is not None else np.zeros(self.dimensions, np.float32) for row in rows])
         norms = np.linalg.norm(matrix, axis=1)
         result: npt.NDArray[np.float32] = (matrix @ vector / np.maximum(norms, 1e-12)).astype(np.float32)
         return result
 
     def vector(self, entry_id: int) -> Vector:
-        got = self._index.get(entry_id, dtype=np.float32)
+        got: Any = self._index.get(entry_id, dtype="f32")
         if got is None:
             return np.zeros(self.dimensions, dtype=np.float32)
         row: Vector = np.asarray(got, dtype=np.float32).reshape(-1)
