@@ -23,8 +23,8 @@ from services.router.core.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
 from services.router.core.ladder import RouteExecutor
-from services.router.core.live_stats import LiveStats
 from services.router.core.litellm_import import load_configured_manifest
+from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import default_manifest_path
 from services.router.core.price_table import PriceBook
 from services.router.core.route_types import ExecutionSettings
@@ -45,6 +45,7 @@ SERVICE_NAME = "bourse.router.v1.RouterService"
 class RouterParts:
     """The router's long-lived objects, exposed for tests and benchmarks."""
 
+    port: int
     book: PriceBook
     stats: LiveStats
     policy: FailoverPolicy
@@ -165,4 +166,4 @@ async def create_router(
     await market.start()  # recovers the latest prices before the router says it is ready
     await service.set_serving()
     logger.info("router_ready", port=service.port, models=len(book.current.entries))
-    return service, RouterParts(book, stats, policy, executor, publisher, market, cache)
+    return service, RouterParts(service.port, book, stats, policy, executor, publisher, market, cache)
