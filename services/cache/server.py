@@ -55,6 +55,7 @@ async def build(
 ) -> CacheService:
     servicer = CacheServicer()
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    await service.set_serving(False)  # readiness is NOT_SERVING (not unknown) while loading
     cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     nc = await connect([config.nats_url], logger, name="bourse-cache")
     publisher = EventPublisher(nc, logger)
