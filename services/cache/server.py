@@ -67,7 +67,13 @@ async def build(
         _load(config=config, logger=logger, holder=holder, nc=nc, publisher=publisher, registry=registry)
     )
 
+    closed = False
+
     async def close() -> None:
+        nonlocal closed
+        if closed:  # stop() may run twice (signal, then a test's teardown)
+            return
+        closed = True
         holder.loading.cancel()
         for task in holder.tasks:
             task.cancel()

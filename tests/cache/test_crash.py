@@ -57,7 +57,7 @@ async def test_sigkill_during_a_write_burst_loses_nothing_acknowledged(
                 stub = cache_grpc.CacheServiceStub(channel)  # type: ignore[no-untyped-call]
                 target = len(acknowledged) + 40
 
-                async def writer() -> None:
+                async def writer(stub: cache_grpc.CacheServiceStub = stub) -> None:
                     nonlocal next_id
                     while True:
                         i = next_id

@@ -37,7 +37,10 @@ def test_same_request_same_namespace_and_key() -> None:
             id="response format",
         ),
         pytest.param(
-            view_request(chat("What is DNS?", history=((chat_pb2.ROLE_USER, "hi"), (chat_pb2.ROLE_ASSISTANT, "hello"))), scope("t")),
+            view_request(
+                chat("What is DNS?", history=((chat_pb2.ROLE_USER, "hi"), (chat_pb2.ROLE_ASSISTANT, "hello"))),
+                scope("t"),
+            ),
             id="earlier turns",
         ),
         pytest.param(
@@ -65,7 +68,9 @@ def test_only_the_last_user_message_is_embedded() -> None:
 
 def test_tool_results_make_a_request_uncacheable() -> None:
     request = chat("and now?")
-    request.messages.insert(1, chat_pb2.Message(role=chat_pb2.ROLE_TOOL, tool_call_id="c1", content=[chat_pb2.ContentPart(text="42")]))
+    request.messages.insert(
+        1, chat_pb2.Message(role=chat_pb2.ROLE_TOOL, tool_call_id="c1", content=[chat_pb2.ContentPart(text="42")])
+    )
     assert view_request(request, scope("t")).uncacheable == "tool results in context"
 
 

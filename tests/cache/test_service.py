@@ -24,7 +24,9 @@ async def test_store_lookup_stats_invalidate(start_cache: StartCache) -> None:
     _, stub = await start_cache()
     tenant = new_tenant()
     stored = await stub.Store(
-        cache_pb.StoreRequest(chat=chat("How do I reset my password?"), scope=scope(tenant), answer=answer("Click reset."))
+        cache_pb.StoreRequest(
+            chat=chat("How do I reset my password?"), scope=scope(tenant), answer=answer("Click reset.")
+        )
     )
     assert stored.stored and stored.entry_key
     exact = await stub.Lookup(cache_pb.LookupRequest(chat=chat("How do I reset my password?"), scope=scope(tenant)))
