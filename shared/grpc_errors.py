@@ -8,6 +8,7 @@ Client side: `from_rpc_error(err)` turns a received status back into the same Bo
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -163,6 +164,10 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapper
 
     def _wrap_stream(self, behavior: Handler, method: str) -> Handler:
+        if not inspect.isasyncgenfunction(behavior):
+            # A handler that writes with context.write() (e.g. Health/Watch) returns a coroutine.
+            return self._wrap_unary(behavior, method)
+
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
                 async for item in behavior(request, context):

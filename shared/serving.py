@@ -56,6 +56,19 @@ class ServiceServer:
             await close()
 
 
+class _NotServingAtStart(health_aio.HealthServicer):  # type: ignore[misc]
+    """The library's health servicer, starting NOT_SERVING for "" and every service name.
+
+    The library starts the overall status "" as SERVING, which would report a process ready before its
+    dependencies (NATS, a model) are; `set()` is async and cannot run before the event loop serves.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__()
+        for name in ("", *names):
+            self._server_status[name] = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
 def new_server(
     *,
     listen: str,
@@ -71,9 +84,9 @@ def new_server(
         interceptors=[ErrorMappingInterceptor(logger), *interceptors],
         options=list(SERVER_OPTIONS),
     )
-    health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = tuple(service_names)
+    health = _NotServingAtStart(names)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection((*names, reflection.SERVICE_NAME, "grpc.health.v1.Health"), server)
     port = server.add_insecure_port(listen)
     if port == 0:
