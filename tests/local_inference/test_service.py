@@ -205,3 +205,12 @@ def test_metrics_count_requests_and_error_reasons() -> None:
     assert sample("bourse_local_inference_errors_total", {"method": "Generate", "reason": "OVERLOADED"}) == 1
     assert sample("bourse_local_inference_errors_total", {"method": "Score", "reason": "INTERNAL"}) == 1
     assert sample("bourse_local_inference_latency_seconds_count", {"method": "Generate"}) == 2
+
+
+async def test_stream_bad_request_is_invalid_argument(tiny_service: RunningService) -> None:
+    call = tiny_service.stub.GenerateStream(pb.GenerateStreamRequest(chat=chat_pb2.ChatRequest()))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _message in call:
+            pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "chat.messages" in [v.field for v in from_rpc_error(caught.value).violations]
