@@ -1,6 +1,6 @@
 """Accuracy of the local model on the three trivial task kinds, for the router's manifest quality scores.
 
-    python -m bench.local_eval [--model-dir DIR] [--json out.json] [--keep-system-prompt] [--show-failures]
+    python -m bench.local_eval [--model-dir DIR] [--json out.json] [--show-failures]
 
 Data: bench/local_eval_data/{classification,extraction,formatting}.jsonl (hand-labelled, >= 50 items each).
 - classification: the label chosen by Score (log-probability of each label as the answer), as the router does;
@@ -126,11 +126,11 @@ async def run_formatting(inference: LocalInference, items: list[dict[str, Any]])
     return result
 
 
-async def evaluate(model_dir: Path, *, fold_system_prompt: bool, intra_threads: int) -> list[KindResult]:
+async def evaluate(model_dir: Path, *, intra_threads: int) -> list[KindResult]:
     model = LocalModel(model_dir, EngineOptions(intra_threads=intra_threads))
     scheduler = Scheduler(model, SchedulerOptions(max_batch_size=16, max_wait_s=0.01, max_queue=1024))
     scheduler.start()
-    inference = LocalInference(model, scheduler, Limits(fold_system_prompt=fold_system_prompt))
+    inference = LocalInference(model, scheduler, Limits())
     try:
         return [
             await run_classification(inference, load_items("classification")),
@@ -145,7 +145,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", type=Path, default=None, help="CTranslate2 model (default: converted SmolLM2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--keep-system-prompt", action="store_true", help="do not fold system messages (unused here)")
     parser.add_argument("--intra-threads", type=int, default=2)
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
@@ -154,9 +153,7 @@ def main() -> None:
 
         args.model_dir = ensure_smollm2()
     started = time.perf_counter()
-    results = asyncio.run(
-        evaluate(args.model_dir, fold_system_prompt=not args.keep_system_prompt, intra_threads=args.intra_threads)
-    )
+    results = asyncio.run(evaluate(args.model_dir, intra_threads=args.intra_threads))
     elapsed = time.perf_counter() - started
     print(f"model: {args.model_dir.name}   ({elapsed:.0f} s)")
     print(f"{'kind':<16}{'items':>6}{'correct':>9}{'accuracy':>10}  notes")
