@@ -37,6 +37,8 @@ class CachePolicy:
     # Two candidates at least this similar to each other ask the same thing: either answer will do.
     duplicate_similarity: float = 0.95
     rerank_candidates: int = 8
+    # Veto look-alikes with another meaning (numbers, negation, direction, names, opposites): see rerank.py.
+    guards: bool = True
     search_count: int = 32
     wide_search_count: int = 512
     small_namespace_scan: int = 256
@@ -223,7 +225,7 @@ class ResponseCache:
         last_veto = ""
         for entry_id, sim in candidates:
             candidate = features(texts.get(entry_id, ""))
-            why = veto(query, candidate)
+            why = veto(query, candidate) if policy.guards else None
             if why is not None:
                 self.stats.vetoes[why.value] = self.stats.vetoes.get(why.value, 0) + 1
                 last_veto = why.value
