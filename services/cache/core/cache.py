@@ -31,7 +31,7 @@ def now_ms() -> int:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    similarity_threshold: float = 0.8
+    similarity_threshold: float = 0.7
     lexical_weight: float = 1.0
     ambiguity_margin: float = 0.01
     # Two candidates at least this similar to each other ask the same thing: either answer will do.

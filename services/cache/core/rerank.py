@@ -28,7 +28,7 @@ NEGATIONS = frozenset(["not", "never", "none", "nothing", "neither", "nor", "can
 # Names written more than one way; compared by their canonical form.
 ALIASES = {"js": "javascript", "ts": "typescript", "golang": "go", "postgres": "postgresql", "k8s": "kubernetes"}
 # Queries are short; in longer texts (documents, answers) capitalisation marks headings and lists, not identity.
-NAME_WORDS_MAX = 24
+NAME_WORDS_MAX = 16
 # Lower-case names whose swap changes the answer although they are not capitalised in queries.
 KEY_TERMS = frozenset(
     [
