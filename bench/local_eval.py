@@ -30,6 +30,7 @@ from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
 
 DATA_DIR = Path(__file__).parent / "local_eval_data"
 KINDS = ("classification", "extraction", "formatting")
+THRESHOLDS = (0.5, 0.7, 0.9)
 
 
 @dataclass
@@ -39,6 +40,13 @@ class KindResult:
     correct: int = 0
     extra: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # classification: (probability of the chosen label, whether it was right), for accept thresholds
+    confidences: list[tuple[float, bool]] = field(default_factory=list)
+
+    def at_threshold(self, threshold: float) -> tuple[int, int]:
+        """(answers accepted, accepted and right) when only answers with probability >= threshold are kept."""
+        kept = [right for probability, right in self.confidences if probability >= threshold]
+        return len(kept), sum(kept)
 
     @property
     def accuracy(self) -> float:
@@ -77,7 +85,9 @@ async def run_classification(inference: LocalInference, items: list[dict[str, An
         result.total += 1
         if free == item["gold"]:
             result.extra["generate_correct"] = result.extra.get("generate_correct", 0) + 1
-        if scores[0].label == item["gold"]:
+        right = scores[0].label == item["gold"]
+        result.confidences.append((scores[0].probability, right))
+        if right:
             result.correct += 1
         else:
             result.failures.append({"id": item["id"], "gold": item["gold"], "got": scores[0].label, "free": free})
@@ -160,6 +170,11 @@ def main() -> None:
     for r in results:
         notes = ", ".join(f"{k}={v}" for k, v in sorted(r.extra.items()))
         print(f"{r.kind:<16}{r.total:>6}{r.correct:>9}{r.accuracy:>10.2f}  {notes}")
+    classification = results[0]
+    for threshold in THRESHOLDS:
+        kept, right = classification.at_threshold(threshold)
+        precision = right / kept if kept else 0.0
+        print(f"  classification, Score probability >= {threshold}: {kept} kept, precision {precision:.2f}")
     if args.show_failures:
         for r in results:
             for failure in r.failures:
@@ -168,6 +183,9 @@ def main() -> None:
         payload = {
             "model": args.model_dir.name,
             "results": {r.kind: {"items": r.total, "accuracy": round(r.accuracy, 3), **r.extra} for r in results},
+            "classification_thresholds": {
+                str(t): dict(zip(("kept", "right"), classification.at_threshold(t), strict=True)) for t in THRESHOLDS
+            },
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 

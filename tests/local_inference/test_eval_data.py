@@ -52,3 +52,13 @@ async def test_evaluation_runs_on_a_model(tiny_model_dir: Path) -> None:
         assert result.total == len(load_items(kind))
         assert 0.0 <= result.accuracy <= 1.0
         assert len(result.failures) == result.total - result.correct
+
+
+def test_threshold_keeps_confident_answers() -> None:
+    from bench.local_eval import KindResult
+
+    result = KindResult("classification", confidences=[(0.95, True), (0.75, False), (0.55, True), (0.4, False)])
+    assert result.at_threshold(0.9) == (1, 1)
+    assert result.at_threshold(0.7) == (2, 1)
+    assert result.at_threshold(0.5) == (3, 2)
+    assert result.at_threshold(0.0) == (4, 2)
