@@ -24,7 +24,7 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     compute_type: str = "int8"
     intra_threads: int = 2
     index_dtype: str = "f16"
-    similarity_threshold: float = 0.8
+    similarity_threshold: float = 0.7
     lexical_weight: float = 1.0
     ambiguity_margin: float = 0.01
     duplicate_similarity: float = 0.95
