@@ -1,0 +1,27 @@
+"""Logged exceptions never carry frame locals (they can hold API keys); the request id rides along."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import structlog
+
+from shared.logging import configure_logging, get_logger
+
+
+def test_exception_log_has_traceback_but_no_locals() -> None:
+    stream = io.StringIO()
+    configure_logging("info", stream=stream)
+    try:
+        secret = "sk-planted-secret-123"  # noqa: S105 - the value the test looks for
+        raise ValueError(f"failed with key length {len(secret)}")
+    except ValueError:
+        structlog.contextvars.bind_contextvars(request_id="req-1")
+        get_logger("test").exception("boom")
+        structlog.contextvars.clear_contextvars()
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    configure_logging("warning")
+    assert line["request_id"] == "req-1"
+    assert line["exception"][0]["exc_type"] == "ValueError"
+    assert "sk-planted-secret-123" not in stream.getvalue()
