@@ -77,6 +77,9 @@ class Caller(msgspec.Struct, frozen=True):
     key_id: str = ""
 
 
+CALLER = web.RequestKey("caller", Caller)
+
+
 class OpenAIHttpApi:
     """Handlers for /v1/chat/completions, /v1/models, /v1/embeddings and /healthz."""
 
@@ -131,7 +134,7 @@ class OpenAIHttpApi:
             response = error_response(Internal("internal error in the gateway"))
         self._metrics.observe(request.path, response.status, time.perf_counter() - started)
         if self._config.access_log:
-            caller: Caller | None = request.get("caller")
+            caller = request.get(CALLER)
             self._log.info(
                 "request",
                 method=request.method,
@@ -144,7 +147,7 @@ class OpenAIHttpApi:
         return response
 
     def _log_error(self, request: web.Request, error: BourseError, status: int) -> None:
-        caller: Caller | None = request.get("caller")
+        caller = request.get(CALLER)
         log = self._log.warning if status >= 500 else self._log.debug
         log(
             "request_failed",
@@ -168,7 +171,7 @@ class OpenAIHttpApi:
                 raise Unauthenticated("API keys are not configured on this gateway", reason="INVALID_API_KEY")
             record = api_keys.verify(key, await self._keys.lookup(key_id))
             caller = Caller(tenant_id=record.tenant_id, key_id=record.key_id)
-        request["caller"] = caller
+        request[CALLER] = caller
         return caller
 
     async def _body(self, request: web.Request) -> bytes:

@@ -56,7 +56,8 @@ def options_from_headers(headers: Mapping[str, str]) -> BourseOptions | None:
     """The `x-bourse-*` headers as options (None when there are none); a bad value is a 400 naming the header."""
     raw: dict[str, Any] = {}
     cache: dict[str, Any] = {}
-    for name, value in headers.items():
+    for header, value in headers.items():
+        name = str(header)  # aiohttp's case-insensitive istr is not JSON-encodable
         lower = name.lower()
         if not lower.startswith(HEADER_PREFIX):
             continue

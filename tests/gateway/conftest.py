@@ -1,0 +1,81 @@
+"""Gateway fixtures: a real NATS KV key bucket, a gRPC RouterService on port 0, the gateway on port 0."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from bourse.router.v1 import router_service_pb2_grpc as router_grpc
+
+from services.gateway.config import GatewayConfig
+from services.gateway.core.api_keys import issue_key
+from services.gateway.key_store import KeyStore, open_bucket
+from services.gateway.server import GatewayServer, create_server
+from shared.events.connect import connect
+from shared.logging import get_logger
+from shared.serving import new_server
+from tests.gateway.scripted_router import ScriptedRouter
+
+
+@dataclass
+class GatewayStack:
+    gateway: GatewayServer
+    router: ScriptedRouter
+    keys: KeyStore
+    key: str
+    key_id: str
+    tenant: str
+    config: GatewayConfig
+
+    @property
+    def base_url(self) -> str:
+        return self.gateway.base_url
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}"
+
+
+@pytest.fixture(scope="session")
+async def scripted_router() -> AsyncIterator[tuple[ScriptedRouter, int]]:
+    servicer = ScriptedRouter()
+    server = new_server(listen="127.0.0.1:0", service_names=["bourse.router.v1.RouterService"], logger=get_logger("t"))
+    router_grpc.add_RouterServiceServicer_to_server(servicer, server.server)
+    await server.server.start()
+    await server.set_serving()
+    yield servicer, server.port
+    await server.stop(0)
+
+
+@pytest.fixture(scope="session")
+async def stack(nats_url: str, scripted_router: tuple[ScriptedRouter, int]) -> AsyncIterator[GatewayStack]:
+    router, port = scripted_router
+    bucket = f"TEST_KEYS_{secrets.token_hex(4)}"
+    config = GatewayConfig(
+        listen="127.0.0.1:0",
+        router=f"127.0.0.1:{port}",
+        inference="127.0.0.1:1",  # nothing listens there: /v1/embeddings must fail cleanly (503)
+        nats_url=nats_url,
+        keys_bucket=bucket,
+        max_body_bytes=64 * 1024,
+        request_timeout_s=10.0,
+    )
+    logger = get_logger("gateway-test")
+    nc = await connect([nats_url], logger, name="gateway-test-keys")
+    keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
+    issued = issue_key("acme", "tests")
+    await keys.put(issued.record)
+    gateway = await create_server(config, logger)
+    yield GatewayStack(
+        gateway=gateway,
+        router=router,
+        keys=keys,
+        key=issued.key,
+        key_id=issued.record.key_id,
+        tenant="acme",
+        config=config,
+    )
+    await gateway.stop()
+    await nc.drain()
