@@ -19,7 +19,7 @@ from services.gateway.core.api_keys import KeyRecord, issue_key, valid_tenant
 from services.gateway.key_store import KeyStore, open_bucket
 from shared.errors import BourseError
 from shared.events.connect import connect
-from shared.logging import get_logger
+from shared.logging import configure_logging, get_logger
 
 
 def register(subparsers: Any) -> None:
@@ -44,6 +44,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    configure_logging("error", json=False, stream=sys.stderr)  # stdout carries only the command's output
     try:
         return asyncio.run(_run(args))
     except BourseError as error:

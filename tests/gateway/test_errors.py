@@ -89,7 +89,7 @@ async def test_streaming_error_after_first_chunk_is_an_error_event(stack: Gatewa
         received = []
         with pytest.raises(openai.APIError, match="UPSTREAM_5XX"):
             async for chunk in stream:
-                received.append(chunk.choices[0].delta.content)
+                received.append(chunk.choices[0].delta.content)  # noqa: PERF401 -- chunks before the error count
     assert received == ["partial"]
 
 
@@ -131,6 +131,10 @@ async def test_malformed_authorization_header_is_401(stack: GatewayStack) -> Non
     _assert_openai_shape(body)
 
 
+def _chat(**fields: Any) -> str:
+    return json.dumps({"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], **fields})
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
@@ -139,30 +143,33 @@ async def test_malformed_authorization_header_is_401(stack: GatewayStack) -> Non
         ("[1, 2]", "$"),
         ('{"model": "bourse/cheapest"}', "$"),  # messages missing
         ('{"model": 5, "messages": []}', "model"),
-        ('{"model": "bourse/cheapest", "messages": "hello"}', "messages"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "king", "content": "x"}]}', "messages[0].role"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}',
-         "temperature"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "temperature": 7}',
-         "temperature"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}',
-         "max_tokens"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "n": 2}', "n"),
-        ('{"model": "bourse/cheapest", "messages": []}', "messages"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user"}]}', "messages[0].content"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "tool", "content": "x"}]}', "messages[0].tool_call_id"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": [{"type": "audio"}]}]}',
-         "messages[0].content"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "stop": ["a","b","c","d","e"]}',
-         "stop"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "bourse": {"colour": 1}}',
-         "bourse"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], "bourse": {"task_kind": "x"}}',
-         "bourse.task_kind"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}], '
-         '"bourse": {"max_cost_usd": -1}}', "bourse.max_cost_usd"),
-        ('{"model": "bourse/cheapest", "messages": [{"role": "user", "content": [{"type": "image_url", '
-         '"image_url": {"url": "data:image/png;base64,@@@"}}]}]}', "messages[0].content[0].image_url.url"),
+        (_chat(messages="hello"), "messages"),
+        (_chat(messages=[{"role": "king", "content": "x"}]), "messages[0].role"),
+        (_chat(temperature="hot"), "temperature"),
+        (_chat(temperature=7), "temperature"),
+        (_chat(max_tokens=-1), "max_tokens"),
+        (_chat(n=2), "n"),
+        (_chat(messages=[]), "messages"),
+        (_chat(messages=[{"role": "user"}]), "messages[0].content"),
+        (_chat(messages=[{"role": "tool", "content": "x"}]), "messages[0].tool_call_id"),
+        (_chat(messages=[{"role": "user", "content": [{"type": "audio"}]}]), "messages[0].content"),
+        (_chat(stop=["a", "b", "c", "d", "e"]), "stop"),
+        (_chat(tools=[{"type": "function", "function": {"name": ""}}]), "tools[0].function.name"),
+        (_chat(bourse={"colour": 1}), "bourse"),
+        (_chat(bourse={"task_kind": "x"}), "bourse.task_kind"),
+        (_chat(bourse={"max_cost_usd": -1}), "bourse.max_cost_usd"),
+        (_chat(metadata={"k": "v" * 300}), "metadata.k"),
+        (
+            _chat(
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}],
+                    }
+                ]
+            ),
+            "messages[0].content[0].image_url.url",
+        ),
     ],
 )
 async def test_bad_bodies_are_400_never_500(stack: GatewayStack, body: str, param: str | None) -> None:
