@@ -79,3 +79,73 @@ async def stack(nats_url: str, scripted_router: tuple[ScriptedRouter, int]) -> A
     )
     await gateway.stop()
     await nc.drain()
+
+
+@dataclass
+class RealStack:
+    """The simulator, the provider adapter in demo mode, the real router, and a gateway in front."""
+
+    gateway: GatewayServer
+    router_port: int
+    sim_url: str
+    key: str
+    key_id: str
+    tenant: str
+    nats_url: str
+
+    @property
+    def base_url(self) -> str:
+        return self.gateway.base_url
+
+
+@pytest.fixture(scope="session")
+async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
+    from services.provider_adapter.config import AdapterConfig
+    from services.provider_adapter.server import create_server as create_adapter
+    from services.router.config import RouterConfig
+    from services.router.server import create_server as create_router
+    from services.simulator.config import SimulatorConfig
+    from services.simulator.server import start_simulator
+
+    logger = get_logger("gateway-e2e")
+    sim_runner, sim_port = await start_simulator(SimulatorConfig(listen="127.0.0.1:0", seed=11))
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    adapter = await create_adapter(
+        AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url), get_logger("e2e-adapter"), environ={}
+    )
+    await adapter.server.start()
+    await adapter.set_serving()
+    router = await create_router(
+        RouterConfig(listen="127.0.0.1:0", nats_url=nats_url, adapter_target=f"127.0.0.1:{adapter.port}"),
+        get_logger("e2e-router"),
+    )
+    bucket = f"E2E_KEYS_{secrets.token_hex(4)}"
+    nc = await connect([nats_url], logger, name="gateway-e2e-keys")
+    keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
+    issued = issue_key("e2e-tenant", "e2e")
+    await keys.put(issued.record)
+    gateway = await create_server(
+        GatewayConfig(
+            listen="127.0.0.1:0",
+            router=f"127.0.0.1:{router.port}",
+            inference="127.0.0.1:1",
+            nats_url=nats_url,
+            keys_bucket=bucket,
+            request_timeout_s=30.0,
+        ),
+        logger,
+    )
+    yield RealStack(
+        gateway=gateway,
+        router_port=router.port,
+        sim_url=sim_url,
+        key=issued.key,
+        key_id=issued.record.key_id,
+        tenant="e2e-tenant",
+        nats_url=nats_url,
+    )
+    await gateway.stop()
+    await router.stop(0.5)
+    await adapter.stop(0.5)
+    await sim_runner.cleanup()
+    await nc.drain()
