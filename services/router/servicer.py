@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import grpc
 from bourse.common.v1 import chat_pb2, routing_pb2
@@ -42,7 +42,8 @@ _CAPABILITIES = {
     "system_prompt": routing_pb2.CAPABILITY_SYSTEM_PROMPT,
 }
 _TASK_KINDS: dict[str, routing_pb2.TaskKind] = {
-    name.removeprefix("TASK_KIND_").lower(): routing_pb2.TaskKind(value) for name, value in routing_pb2.TaskKind.items()
+    name.removeprefix("TASK_KIND_").lower(): cast(routing_pb2.TaskKind, value)
+    for name, value in routing_pb2.TaskKind.items()
 }
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 

@@ -20,10 +20,10 @@ class ProviderClient:
         self._stub = provider_service_pb2_grpc.ProviderServiceStub(channel)  # type: ignore[no-untyped-call]
 
     async def complete(
-        self, target: Target, chat: chat_pb2.ChatRequest, *, request_id: str, timeout_s: float
+        self, target: Target, chat: chat_pb2.ChatRequest, *, region: str, request_id: str, timeout_s: float
     ) -> provider_service_pb2.CompleteResponse:
         request = provider_service_pb2.CompleteRequest(
-            provider=target.provider, model=target.model, region=target.region, chat=chat, request_id=request_id
+            provider=target.provider, model=target.model, region=region, chat=chat, request_id=request_id
         )
         try:
             response: provider_service_pb2.CompleteResponse = await self._stub.Complete(request, timeout=timeout_s)
@@ -32,10 +32,10 @@ class ProviderClient:
         return response
 
     async def stream(
-        self, target: Target, chat: chat_pb2.ChatRequest, *, request_id: str, timeout_s: float
+        self, target: Target, chat: chat_pb2.ChatRequest, *, region: str, request_id: str, timeout_s: float
     ) -> AsyncIterator[provider_service_pb2.CompleteStreamResponse]:
         request = provider_service_pb2.CompleteStreamRequest(
-            provider=target.provider, model=target.model, region=target.region, chat=chat, request_id=request_id
+            provider=target.provider, model=target.model, region=region, chat=chat, request_id=request_id
         )
         call = self._stub.CompleteStream(request, timeout=timeout_s)
         try:

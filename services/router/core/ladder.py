@@ -256,7 +256,9 @@ class RouteExecutor:
 
     async def _call(self, inp: RouteInput, plan: Plan, candidate: Candidate) -> provider_service_pb2.CompleteResponse:
         timeout = max(plan.deadline - time.monotonic(), 0.001)
-        return await self._remote.complete(candidate, inp.chat, request_id=inp.request_id, timeout_s=timeout)
+        return await self._remote.complete(
+            candidate, inp.chat, region=_region(inp, candidate), request_id=inp.request_id, timeout_s=timeout
+        )
 
     def _remote_failed(
         self, outcome: RouteOutcome, candidate: Candidate, error: BourseError, latency_s: float, failed: set[str]
@@ -389,7 +391,9 @@ class RouteExecutor:
     ) -> AsyncIterator[chat_pb2.ChatDelta]:
         """One candidate's stream: yields deltas as they come (or holds them when buffered)."""
         timeout = max(plan.deadline - time.monotonic(), 0.001)
-        async for message in self._remote.stream(candidate, inp.chat, request_id=inp.request_id, timeout_s=timeout):
+        async for message in self._remote.stream(
+            candidate, inp.chat, region=_region(inp, candidate), request_id=inp.request_id, timeout_s=timeout
+        ):
             kind = message.WhichOneof("event")
             if kind == "delta":
                 leg.assembler.add(message.delta)
@@ -446,6 +450,12 @@ class _StreamLeg:
     held: list[chat_pb2.ChatDelta] = field(default_factory=list)
     sent: bool = False
     final: provider_service_pb2.CompleteResponse | None = None
+
+
+def _region(inp: RouteInput, candidate: Candidate) -> str:
+    """The endpoint region to ask the adapter for: the chosen one when the request constrained regions (the
+    adapter must then honour it or fail), else "" for the provider's default endpoint."""
+    return candidate.region if inp.constraints.regions else ""
 
 
 def _attempted(outcome: RouteOutcome) -> dict[str, str]:

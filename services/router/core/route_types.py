@@ -37,17 +37,14 @@ class Target(Protocol):
     @property
     def model(self) -> str: ...
 
-    @property
-    def region(self) -> str: ...
-
 
 class RemoteModels(Protocol):
     async def complete(
-        self, target: Target, chat: chat_pb2.ChatRequest, *, request_id: str, timeout_s: float
+        self, target: Target, chat: chat_pb2.ChatRequest, *, region: str, request_id: str, timeout_s: float
     ) -> provider_service_pb2.CompleteResponse: ...
 
     def stream(
-        self, target: Target, chat: chat_pb2.ChatRequest, *, request_id: str, timeout_s: float
+        self, target: Target, chat: chat_pb2.ChatRequest, *, region: str, request_id: str, timeout_s: float
     ) -> AsyncIterator[provider_service_pb2.CompleteStreamResponse]: ...
 
 
