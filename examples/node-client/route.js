@@ -7,7 +7,7 @@
 const { routerClient, grpc } = require("./router-client");
 
 const target = process.env.BOURSE_ROUTER || "127.0.0.1:50051";
-const prompt = process.argv[2] || "Say hello in one word.";
+const prompt = process.argv.length > 2 ? process.argv[2] : "Say hello in one word."; // "" sends no message
 const tenant = process.argv[3] || "default";
 const deadlineMs = Number(process.env.BOURSE_DEADLINE_MS || 30000);
 

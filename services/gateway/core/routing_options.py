@@ -146,8 +146,9 @@ def to_constraints(options: BourseOptions) -> router_pb2.RoutingConstraints:
             _enum(_CAPABILITIES, cap, "required_capabilities")  # type: ignore[misc]
             for cap in options.required_capabilities
         )
-    if options.max_cost_usd is not None:
-        constraints.max_cost_micro_usd = round(options.max_cost_usd * 1_000_000)
+    if options.max_cost_usd:
+        # A positive bound below one micro-dollar is the tightest bound there is, never "no bound" (0).
+        constraints.max_cost_micro_usd = max(1, round(options.max_cost_usd * 1_000_000))
     if options.cache is not None:
         cache = options.cache
         constraints.cache.no_cache = bool(cache.no_cache)
