@@ -79,7 +79,10 @@ async def create_server(
         logger=logger,
         metrics=GatewayMetrics.create(registry),
     )
-    runner = web.AppRunner(api.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    # handler_cancellation: a client that goes away cancels its handler, and so its router call.
+    runner = web.AppRunner(
+        api.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0, handler_cancellation=True
+    )
     await runner.setup()
     host, _, port = config.listen.rpartition(":")
     site = web.TCPSite(runner, host or "127.0.0.1", int(port), backlog=1024)

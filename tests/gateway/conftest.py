@@ -60,7 +60,7 @@ async def stack(nats_url: str, scripted_router: tuple[ScriptedRouter, int]) -> A
         nats_url=nats_url,
         keys_bucket=bucket,
         max_body_bytes=64 * 1024,
-        request_timeout_s=10.0,
+        request_timeout_s=60.0,  # longer than any wait in the tests: a cancelled call must not wait for it
     )
     logger = get_logger("gateway-test")
     nc = await connect([nats_url], logger, name="gateway-test-keys")

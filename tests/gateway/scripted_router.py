@@ -5,6 +5,7 @@ gateway exactly as the real router sends them. The script is the last user messa
   "error:<REASON>"        -> that error (upstream reasons through UpstreamError, the rest by class;
                              "UPSTREAM_<reason>" forces an upstream reason whose name a class also uses)
   "stream-error:<REASON>" -> (streams) one delta, then that error
+  "hang"                  -> (streams) one delta, then waits until the caller cancels (sets `cancelled`)
   "tool:<name>"           -> a tool call of <name> with {"city": "Paris"}
   "json"                  -> a JSON object answer
   anything else           -> "echo: <text>"
@@ -13,6 +14,7 @@ Every request is kept in `requests` so tests can check what the gateway sent.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -91,6 +93,7 @@ def _last_text(chat: chat_pb2.ChatRequest) -> str:
 class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
         self.requests: list[Any] = []
+        self.cancelled = asyncio.Event()
 
     def _answer(self, request: Any) -> router_pb2.RouteResponse:
         text = _last_text(request.chat)
@@ -128,6 +131,13 @@ class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
     async def RouteStream(self, request: Any, context: Any) -> AsyncIterator[router_pb2.RouteStreamResponse]:
         self.requests.append(request)
         text = _last_text(request.chat)
+        if text == "hang":
+            yield router_pb2.RouteStreamResponse(delta=chat_pb2.ChatDelta(content="waiting"))
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled.set()
+                raise
         if text.startswith("stream-error:"):
             yield router_pb2.RouteStreamResponse(delta=chat_pb2.ChatDelta(content="partial"))
             raise _error(text.removeprefix("stream-error:"))
