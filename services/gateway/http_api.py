@@ -253,7 +253,9 @@ class OpenAIHttpApi:
         )
         options = layered((model_options, header_options, body.bourse))
         request_id = options.request_id or request.headers.get("x-request-id") or uuid.uuid4().hex
-        route = router_pb2.RouteRequest(
+        # RouteRequest and RouteStreamRequest have the same fields: build the one the call takes, no copy.
+        message_type = router_pb2.RouteStreamRequest if body.stream else router_pb2.RouteRequest
+        route = message_type(
             chat=to_chat_request(body),
             constraints=to_constraints(options),
             context=router_pb2.RequestContext(
@@ -263,7 +265,7 @@ class OpenAIHttpApi:
                 metadata=_metadata(body.user, body.metadata, options.metadata),
             ),
         )
-        if body.stream:
+        if isinstance(route, router_pb2.RouteStreamRequest):
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             return await self._stream(request, route, body.model, include_usage)
         try:
@@ -273,12 +275,9 @@ class OpenAIHttpApi:
         return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
 
     async def _stream(
-        self, request: web.Request, route: router_pb2.RouteRequest, model: str, include_usage: bool
+        self, request: web.Request, route: router_pb2.RouteStreamRequest, model: str, include_usage: bool
     ) -> web.StreamResponse:
-        stream_request = router_pb2.RouteStreamRequest(
-            chat=route.chat, constraints=route.constraints, context=route.context
-        )
-        call = self._router.RouteStream(stream_request, timeout=self._config.request_timeout_s)
+        call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
         try:
             # Wait for the first message so that a routing failure is still a plain HTTP error status.
             try:
