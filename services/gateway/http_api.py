@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -27,7 +28,13 @@ from services.gateway.core.embeddings import to_embed_request, to_embedding_list
 from services.gateway.core.http_errors import error_body, http_status, retry_after_header
 from services.gateway.core.model_catalog import ModelCatalog
 from services.gateway.core.openai_types import ChatCompletionRequest, EmbeddingRequest
-from services.gateway.core.routing_options import layered, options_for_model, options_from_headers, to_constraints
+from services.gateway.core.routing_options import (
+    header_text,
+    layered,
+    options_for_model,
+    options_from_headers,
+    to_constraints,
+)
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
@@ -129,8 +136,10 @@ class OpenAIHttpApi:
             response = json_response(error_body(failure, http.status), http.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
-        except Exception:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape, with the traceback logged
-            self._log.exception("unhandled_error", path=request.path)
+        except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape
+            # A plain traceback, redacted: structured tracebacks carry frame locals, which may hold the caller's key.
+            trace = "".join(traceback.format_exception(bug))
+            self._log.error("unhandled_error", path=request.path, traceback=api_keys.redact(trace))
             response = error_response(Internal("internal error in the gateway"))
         self._metrics.observe(request.path, response.status, time.perf_counter() - started)
         if self._config.access_log:
@@ -252,7 +261,11 @@ class OpenAIHttpApi:
             body.model, self._config.aliases, catalog.known if catalog is not None else None
         )
         options = layered((model_options, header_options, body.bourse))
-        request_id = options.request_id or request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = (
+            options.request_id
+            or header_text("x-request-id", request.headers.get("x-request-id", ""))
+            or uuid.uuid4().hex
+        )
         # RouteRequest and RouteStreamRequest have the same fields: build the one the call takes, no copy.
         message_type = router_pb2.RouteStreamRequest if body.stream else router_pb2.RouteRequest
         route = message_type(
