@@ -163,7 +163,7 @@ class OpenAIHttpApi:
             path=request.path,
             status=status,
             reason=error.reason,
-            detail=error.message,
+            detail=api_keys.redact(error.message),
             key_id=caller.key_id if caller else None,
         )
 
