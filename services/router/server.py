@@ -23,12 +23,13 @@ from services.router.core.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
 from services.router.core.ladder import RouteExecutor
+from services.router.core.litellm_import import load_configured_manifest
 from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import default_manifest_path, load_manifest
+from services.router.core.manifest import default_manifest_path
 from services.router.core.price_table import PriceBook
 from services.router.core.route_types import ExecutionSettings
 from services.router.core.selection import Selector
-from services.router.events import RouterEvents
+from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.servicer import RouterServicer
 from shared.events import streams
@@ -44,6 +45,7 @@ SERVICE_NAME = "bourse.router.v1.RouterService"
 class RouterParts:
     """The router's long-lived objects, exposed for tests and benchmarks."""
 
+    port: int
     book: PriceBook
     stats: LiveStats
     policy: FailoverPolicy
@@ -51,6 +53,7 @@ class RouterParts:
     publisher: EventPublisher
     market: MarketFeed
     cache: CacheClient | None
+    registry: CollectorRegistry
 
 
 async def create_server(
@@ -73,7 +76,7 @@ async def create_router(
     """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
     registry = registry or CollectorRegistry()
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
-    manifest = load_manifest(config.manifest_path or default_manifest_path())
+    manifest = load_configured_manifest(config.manifest_path or default_manifest_path(), config.litellm_prices_path)
     book = PriceBook.from_manifest(manifest)
     stats = LiveStats(book)
     estimator = TokenEstimator()
@@ -92,7 +95,7 @@ async def create_router(
     await streams.ensure_streams(js)
     publisher = EventPublisher(nc=nc, logger=logger)
     publisher.start()
-    events = RouterEvents(publisher)
+    events = RouterEvents(publisher, RouteMetrics.create(registry))
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
     budgets = Budgets(
         [
@@ -130,7 +133,16 @@ async def create_router(
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RouterServicer(executor, book, stats, availability), service.server
     )
-    market = MarketFeed(nc, book, stats, estimator, logger)
+    market = MarketFeed(
+        nc,
+        book,
+        stats,
+        estimator,
+        logger,
+        registry=registry,
+        poll_url=config.pricing_poll_url,
+        poll_interval_s=config.pricing_poll_interval_s,
+    )
     metrics_server = serve_metrics(registry, config.metrics_listen)
 
     async def close_clients() -> None:
@@ -155,4 +167,4 @@ async def create_router(
     await market.start()  # recovers the latest prices before the router says it is ready
     await service.set_serving()
     logger.info("router_ready", port=service.port, models=len(book.current.entries))
-    return service, RouterParts(book, stats, policy, executor, publisher, market, cache)
+    return service, RouterParts(service.port, book, stats, policy, executor, publisher, market, cache, registry)

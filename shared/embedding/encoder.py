@@ -39,6 +39,9 @@ class SentenceEncoder:
         compute_type: str = "int16",
         intra_threads: int = DEFAULT_INTRA_THREADS,
     ) -> None:
+        info_path = model_dir / INFO_FILE
+        if not info_path.is_file():
+            raise FileNotFoundError(f"{model_dir} is not a converted sentence encoder (no {INFO_FILE})")
         if compute_type == "int16":
             _prefer_mkl_backend()
         import ctranslate2
@@ -51,9 +54,6 @@ class SentenceEncoder:
                 " int16 needs the MKL backend: set CT2_USE_MKL=1 before ctranslate2 is first imported"
             )
 
-        info_path = model_dir / INFO_FILE
-        if not info_path.is_file():
-            raise FileNotFoundError(f"{model_dir} is not a converted sentence encoder (no {INFO_FILE})")
         info = json.loads(info_path.read_text(encoding="utf-8"))
         self.dimensions: int = int(info["dimensions"])
         self.name: str = model_dir.name
