@@ -23,7 +23,7 @@ from shared.logging import configure_logging, get_logger
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("keys", help="create, revoke and list the gateway's virtual API keys")
+    parser = subparsers.add_parser("keys", help="Create, revoke and list the gateway's virtual API keys.")
     parser.add_argument(
         "--nats-url",
         default=os.environ.get("BOURSE_NATS_URL", GatewayConfig().nats_url),
