@@ -59,7 +59,8 @@ async def create_server(
     inference_channel = insecure_channel(config.inference)
     closers += [router_channel.close, inference_channel.close]
     nc = await connect([config.nats_url], logger, name="bourse-gateway")
-    keys = KeyStore(await open_bucket(nc.jetstream(), config.keys_bucket), logger)
+    # A short JetStream timeout: a key lookup while NATS is away fails fast (503) instead of holding the request.
+    keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)
     await keys.watch()
     closers = [keys.close, nc.drain, *closers]
     registry = registry or CollectorRegistry()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import aiohttp
 import openai
 import pytest
 
 from services.gateway.config import GatewayConfig
+from services.gateway.core.api_keys import issue_key
+from services.gateway.key_store import KeyStore, open_bucket
 from services.gateway.server import create_server
+from shared.events.connect import connect
 from shared.logging import get_logger
-from shared.processes import free_port
+from shared.processes import NatsServer, free_port
 from tests.gateway.conftest import GatewayStack
 
 
@@ -93,3 +97,32 @@ async def test_anonymous_mode_serves_the_default_tenant(nats_url: str, stack: Ga
                 )
     finally:
         await gateway.stop()
+
+
+async def test_nats_down_known_keys_still_work_and_unseen_keys_are_503(stack: GatewayStack, tmp_path: Path) -> None:
+    nats = NatsServer(data_dir=tmp_path / "nats")
+    nats.start()
+    config = GatewayConfig(listen="127.0.0.1:0", router=stack.config.router, nats_url=nats.url)
+    logger = get_logger("gateway-nats-down")
+    nc = await connect([nats.url], logger, name="nats-down-test")
+    keys = KeyStore(await open_bucket(nc.jetstream(), config.keys_bucket), logger)
+    known = issue_key("acme", "known")
+    await keys.put(known.record)
+    gateway = await create_server(config, logger)  # its watcher loads `known`
+    unseen = issue_key("acme", "unseen")
+    try:
+        await nc.drain()
+        nats.stop()
+        async with openai.AsyncOpenAI(base_url=gateway.base_url, api_key=known.key, max_retries=0) as client:
+            completion = await client.chat.completions.create(
+                model="bourse/cheapest", messages=[{"role": "user", "content": "still here"}]
+            )
+            assert completion.choices[0].message.content == "echo: still here"
+        async with openai.AsyncOpenAI(base_url=gateway.base_url, api_key=unseen.key, max_retries=0) as client:
+            with pytest.raises(openai.InternalServerError) as caught:
+                await client.models.list()
+        assert caught.value.status_code == 503
+        assert caught.value.response.json()["error"]["code"] == "key_store_unavailable"
+    finally:
+        await gateway.stop()
+        nats.stop()
