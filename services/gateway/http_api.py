@@ -11,7 +11,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 import msgspec
@@ -19,7 +19,6 @@ import structlog
 from aiohttp import web
 from bourse.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from bourse.router.v1 import router_service_pb2 as router_pb2
-from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
 from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
@@ -77,6 +76,16 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         raise InvalidRequest(f"request body is not valid JSON: {error}", reason="INVALID_JSON") from None
 
 
+class RouterCalls(Protocol):
+    """What the gateway calls on the router: the gRPC stub, or DirectRouter inside the router's process."""
+
+    def Route(self, request: Any, timeout: float | None = ...) -> Awaitable[Any]: ...
+
+    def RouteStream(self, request: Any, timeout: float | None = ...) -> Any: ...
+
+    def ListModels(self, request: Any, timeout: float | None = ...) -> Awaitable[Any]: ...
+
+
 class Caller(msgspec.Struct, frozen=True):
     """Who is calling: the tenant and the id (never the secret) of their key."""
 
@@ -94,7 +103,7 @@ class OpenAIHttpApi:
         self,
         *,
         config: GatewayConfig,
-        router: router_grpc.RouterServiceStub,
+        router: RouterCalls,
         inference: inference_grpc.InferenceServiceStub,
         keys: KeyStore | None,
         logger: structlog.typing.FilteringBoundLogger,
@@ -308,8 +317,9 @@ class OpenAIHttpApi:
             writer = ChunkWriter(route.context.request_id, int(time.time()), model)
             try:
                 await self._relay(call, message, writer, response, include_usage)
-            except grpc.aio.AioRpcError as error:
-                failure = from_rpc_error(error)
+            except (grpc.aio.AioRpcError, BourseError) as error:
+                # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
+                failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
                 await response.write(b"data: " + _encode(error_body(failure, http_status(failure))) + b"\n\n")
                 self._log_error(request, failure, http_status(failure))
             except ConnectionResetError:
