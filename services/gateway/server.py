@@ -39,9 +39,9 @@ class GatewayServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    async def stop(self, grace_s: float = 5.0) -> None:
+    async def stop(self) -> None:
+        """Stop listening, let in-flight requests finish (up to shutdown_grace_s), then close the clients."""
         self.api.serving = False
-        await self.runner.shutdown()
         await self.runner.cleanup()
         for close in self.closers:
             with contextlib.suppress(Exception):
@@ -82,7 +82,11 @@ async def create_server(
     )
     # handler_cancellation: a client that goes away cancels its handler, and so its router call.
     runner = web.AppRunner(
-        api.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0, handler_cancellation=True
+        api.application(),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=config.shutdown_grace_s,
+        handler_cancellation=True,
     )
     await runner.setup()
     host, _, port = config.listen.rpartition(":")

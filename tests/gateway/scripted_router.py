@@ -6,6 +6,7 @@ gateway exactly as the real router sends them. The script is the last user messa
                              "UPSTREAM_<reason>" forces an upstream reason whose name a class also uses)
   "stream-error:<REASON>" -> (streams) one delta, then that error
   "whole <script>"        -> (streams) no deltas, the whole answer of <script> in the summary
+  "slow:<text>"           -> waits for `release`, then echoes
   "hang"                  -> (streams) one delta, then waits until the caller cancels (sets `cancelled`)
   "tool:<name>"           -> a tool call of <name> with {"city": "Paris"}
   "json"                  -> a JSON object answer
@@ -95,6 +96,7 @@ class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
         self.requests: list[Any] = []
         self.cancelled = asyncio.Event()
+        self.release = asyncio.Event()
 
     def _answer(self, request: Any, text: str) -> router_pb2.RouteResponse:
         if text.startswith("error:"):
@@ -126,7 +128,11 @@ class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
 
     async def Route(self, request: Any, context: Any) -> router_pb2.RouteResponse:
         self.requests.append(request)
-        return self._answer(request, _last_text(request.chat))
+        text = _last_text(request.chat)
+        if text.startswith("slow:"):  # answers once `release` is set
+            await self.release.wait()
+            return self._answer(request, text)
+        return self._answer(request, text)
 
     async def RouteStream(self, request: Any, context: Any) -> AsyncIterator[router_pb2.RouteStreamResponse]:
         self.requests.append(request)

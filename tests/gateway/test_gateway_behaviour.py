@@ -126,3 +126,30 @@ async def test_nats_down_known_keys_still_work_and_unseen_keys_are_503(stack: Ga
     finally:
         await gateway.stop()
         nats.stop()
+
+
+async def test_shutdown_lets_in_flight_requests_finish(nats_url: str, stack: GatewayStack) -> None:
+    config = GatewayConfig(
+        listen="127.0.0.1:0", router=stack.config.router, nats_url=nats_url, keys_bucket=stack.config.keys_bucket
+    )
+    gateway = await create_server(config, get_logger("gateway-shutdown"))
+    stack.router.release.clear()
+    seen = len(stack.router.requests)
+    async with openai.AsyncOpenAI(base_url=gateway.base_url, api_key=stack.key, max_retries=0) as client:
+        in_flight = asyncio.create_task(
+            client.chat.completions.create(model="bourse/cheapest", messages=[{"role": "user", "content": "slow:x"}])
+        )
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(stack.router.requests) == seen:  # wait until the router holds the request
+            assert asyncio.get_running_loop().time() < deadline, "the request never reached the router"
+            await asyncio.sleep(0.01)
+        stopping = asyncio.create_task(gateway.stop())
+        while gateway.api.serving:
+            await asyncio.sleep(0.01)
+        stack.router.release.set()
+        completion = await asyncio.wait_for(in_flight, 10)
+        await asyncio.wait_for(stopping, 10)
+    assert completion.choices[0].message.content == "echo: slow:x"
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{gateway.port}/healthz"):
+            pass
