@@ -16,8 +16,10 @@ from services.gateway.key_store import KeyStore, open_bucket
 from services.gateway.server import create_server
 from shared.events.connect import connect
 from shared.logging import get_logger
-from shared.processes import NatsServer, free_port
+from shared.processes import Child, NatsServer, free_port, log_tail, python_module
 from tests.gateway.conftest import GatewayStack
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_client_disconnect_cancels_the_router_stream(stack: GatewayStack) -> None:
@@ -153,3 +155,52 @@ async def test_shutdown_lets_in_flight_requests_finish(nats_url: str, stack: Gat
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{gateway.port}/healthz"):
             pass
+
+
+def _gateway_process(tmp_path: Path, env: dict[str, str]) -> Child:
+    return Child("gateway", python_module("services.gateway"), tmp_path / "gateway.log", env=env, cwd=REPO)
+
+
+async def test_gateway_process_serves_and_stops_on_sigterm(nats_url: str, stack: GatewayStack, tmp_path: Path) -> None:
+    port = free_port()
+    child = _gateway_process(
+        tmp_path,
+        {
+            "BOURSE_GATEWAY_LISTEN": f"127.0.0.1:{port}",
+            "BOURSE_GATEWAY_ROUTER": stack.config.router,
+            "BOURSE_GATEWAY_NATS_URL": nats_url,
+            "BOURSE_GATEWAY_KEYS_BUCKET": stack.config.keys_bucket,
+        },
+    )
+    child.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        async with aiohttp.ClientSession() as session:
+            while True:
+                assert child.alive, child.fail("exited")
+                assert asyncio.get_running_loop().time() < deadline, child.fail("never answered /healthz")
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=stack.key, max_retries=0) as c:
+            completion = await c.chat.completions.create(
+                model="bourse/cheapest", messages=[{"role": "user", "content": "from a process"}]
+            )
+        assert completion.choices[0].message.content == "echo: from a process"
+    finally:
+        code = await asyncio.to_thread(child.stop)
+    assert code == 0
+
+
+async def test_bad_configuration_stops_the_process_with_the_field_named(tmp_path: Path) -> None:
+    child = _gateway_process(tmp_path, {"BOURSE_GATEWAY_MAX_BODY_BYTES": "lots"})
+    child.start()
+    assert child.proc is not None
+    code = await asyncio.to_thread(child.proc.wait, 30)
+    assert code == 2
+    log = log_tail(tmp_path / "gateway.log")
+    assert "max_body_bytes" in log
+    assert "Traceback" not in log
