@@ -23,6 +23,7 @@ from services.gateway.http_api import OpenAIHttpApi
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.server import create_server
 from shared.errors import NotFound, Unauthenticated
+from shared.processes import free_port
 from tests.gateway.conftest import GatewayStack
 
 
@@ -164,6 +165,21 @@ async def test_cli_failures(stack: GatewayStack) -> None:
     code, _, err = await _cli(stack, "revoke", "0123456789abcdef")
     assert code == 1
     assert "no API key" in err
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli",
+        "keys",
+        "--nats-url",
+        f"nats://127.0.0.1:{free_port()}",  # nothing listens: fail at once, not retry forever
+        "list",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "cannot reach NATS" in err_bytes.decode()
+    assert "Traceback" not in err_bytes.decode()
 
 
 async def test_keys_never_appear_in_logs(stack: GatewayStack, nats_url: str, caplog: pytest.LogCaptureFixture) -> None:
