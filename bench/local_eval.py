@@ -99,9 +99,7 @@ async def run_extraction(inference: LocalInference, items: list[dict[str, Any]])
         result.extra["pattern_valid"] += valid
         result.extra["valid_but_wrong"] += valid and not correct
         found = re.search(item["pattern"], generated.text)
-        result.extra["gold_found_by_pattern"] += (
-            found is not None and found.group(0).casefold() == item["gold"].casefold()
-        )
+        result.extra["gold_found_by_pattern"] += found is not None and found.group(0).casefold() == item["gold"].casefold()
         if not correct:
             result.failures.append({"id": item["id"], "gold": item["gold"], "got": generated.text})
 

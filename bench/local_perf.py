@@ -151,9 +151,7 @@ def main() -> None:
     before = rss_mb()
     started = time.perf_counter()
     model = LocalModel(args.model_dir, EngineOptions(inter_threads=1, intra_threads=2))
-    print(
-        f"load: {time.perf_counter() - started:.2f} s   RSS: {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB for the model)"
-    )
+    print(f"load: {time.perf_counter() - started:.2f} s   RSS: {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB for the model)")
     numbers = asyncio.run(core_numbers(model))
     print(
         f"tokens/s single stream: {numbers['tokens_per_s_single']:.0f}   batch of 8: {numbers['tokens_per_s_batch8']:.0f}"
