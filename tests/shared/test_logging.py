@@ -10,12 +10,16 @@ import structlog
 from shared.logging import configure_logging, get_logger
 
 
+def _call_provider() -> None:
+    secret = "sk-planted-secret-123"
+    raise ValueError(f"failed with key length {len(secret)}")
+
+
 def test_exception_log_has_traceback_but_no_locals() -> None:
     stream = io.StringIO()
     configure_logging("info", stream=stream)
     try:
-        secret = "sk-planted-secret-123"  # noqa: S105 - the value the test looks for
-        raise ValueError(f"failed with key length {len(secret)}")
+        _call_provider()
     except ValueError:
         structlog.contextvars.bind_contextvars(request_id="req-1")
         get_logger("test").exception("boom")
