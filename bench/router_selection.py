@@ -126,17 +126,23 @@ def main() -> None:
     print(f"telemetry absorbed (decode + stats + estimator): {args.events / absorb_s:,.0f} events/s")
     for limit in (None, 8):
         samples: list[float] = []
-        for index in range(args.decisions):
-            profile = PROFILES[index % len(PROFILES)]
+        per_profile: dict[int, list[float]] = {index: [] for index in range(len(PROFILES))}
+        decisions = args.decisions if limit is not None else max(args.decisions // 10, 100)
+        for index in range(decisions):
+            which = index % len(PROFILES)
             t0 = time.perf_counter_ns()
-            selection = selector.select(profile, now=0.0, limit=limit)
-            samples.append((time.perf_counter_ns() - t0) / 1000)
+            selection = selector.select(PROFILES[which], now=0.0, limit=limit)
+            elapsed = (time.perf_counter_ns() - t0) / 1000
+            samples.append(elapsed)
+            per_profile[which].append(elapsed)
             assert selection.candidates or selection.rejections
-        label = "all candidates + rejections" if limit is None else f"top {limit} candidates"
+        label = "Explain: all candidates + every rejection" if limit is None else f"Route: top {limit} candidates"
         print(
             f"select ({label}): p50 {_percentile(samples, 0.5):.1f} us, p99 {_percentile(samples, 0.99):.1f} us,"
-            f" mean {statistics.fmean(samples):.1f} us"
+            f" mean {statistics.fmean(samples):.1f} us over {decisions} decisions"
         )
+        for which, values in per_profile.items():
+            print(f"    profile {which}: p50 {_percentile(values, 0.5):.1f} us, p99 {_percentile(values, 0.99):.1f} us")
 
 
 if __name__ == "__main__":
