@@ -190,6 +190,26 @@ async def test_replicas_converge_on_the_same_telemetry(nc: NATS) -> None:
             await replica.close()
 
 
+async def test_a_new_replica_replays_recent_telemetry(nc: NATS) -> None:
+    base, model = _unique_manifest()
+    publisher = EventPublisher(nc=nc, logger=get_logger("test"))
+    publisher.start()
+    for index in range(10):
+        event = _event(model, 400.0, 1_700_000_000_000 + index)
+        publisher.publish(subjects.telemetry("acme", model), event, msg_id=event.request_id)
+    assert await publisher.flush(10)
+    await publisher.close()
+    book = PriceBook.from_manifest(base)
+    stats = LiveStats(book)
+    late = MarketFeed(nc, book, stats, TokenEstimator(), get_logger("test"), telemetry_replay_s=600)
+    await late.start()
+    try:
+        await wait_for(lambda: stats.snapshot("acme", model).samples >= 10)
+        assert stats.latency_ms("acme", model, "us-east")[0] == pytest.approx(400.0, rel=0.03)
+    finally:
+        await late.close()
+
+
 class _ModelsHandler(http.server.BaseHTTPRequestHandler):
     body: bytes = b""
 
