@@ -97,7 +97,14 @@ async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) 
             except InvalidRequest:
                 continue  # routers reject it as well
         book.apply_many(retained)
-        chosen = updates if args.all else changes_against(updates, book.current)
+        table = book.current
+        # Routers reject prices of models missing from their manifest: say so here instead of publishing them.
+        unknown = [f"{u.provider}/{u.model}" for u in updates if table.get(u.provider, u.model) is None]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            print(f"skipped {len(unknown)} update(s) for models not in the manifest: {shown}", file=sys.stderr)
+        known = [u for u in updates if table.get(u.provider, u.model) is not None]
+        chosen = known if args.all else changes_against(known, table)
         if not args.dry_run:
             for update in chosen:
                 await js.publish(

@@ -387,9 +387,18 @@ async def test_cli_dry_run_publishes_nothing(
     base_path = tmp_path / "base.json"
     base_path.write_bytes(msgspec.json.encode(base))
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps([{"provider": "acme", "model": model, "input_per_mtok": 0.7}]))
+    prices.write_text(
+        json.dumps(
+            [
+                {"provider": "acme", "model": model, "input_per_mtok": 0.7},
+                {"provider": "acme", "model": "typo", "input_per_mtok": 0.7},
+            ]
+        )
+    )
     argv = ["pricing", "publish", str(prices), "--nats-url", nats_url, "--manifest", str(base_path), "--dry-run"]
     assert await asyncio.to_thread(bourse_main, argv) == 0
-    assert "would publish 1 price update(s)" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "would publish 1 price update(s)" in captured.out
+    assert "skipped 1 update(s) for models not in the manifest: acme/typo" in captured.err
     info = await nc.jetstream().stream_info("BOURSE_PRICING", subjects_filter=subjects.pricing("acme", model))
     assert not (info.state.subjects or {})
