@@ -52,6 +52,7 @@ class LedgerConsumers:
     stats: IngestStats = field(default_factory=IngestStats)
     on_stored: Callable[[int], None] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _subs: list[JetStreamContext.PullSubscription] = field(default_factory=list)
     _telemetry_decoder: msgspec.json.Decoder[TelemetryEvent] = field(
         default_factory=lambda: msgspec.json.Decoder(TelemetryEvent)
     )
@@ -61,6 +62,7 @@ class LedgerConsumers:
         await streams.ensure_streams(self.js)
         telemetry = await self._subscribe(streams.TELEMETRY, self.consumer_name)
         feedback = await self._subscribe(streams.FEEDBACK, f"{self.consumer_name}-feedback")
+        self._subs = [telemetry, feedback]
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._consume(telemetry, self._write_telemetry), name="ledger-telemetry"),
@@ -73,6 +75,9 @@ class LedgerConsumers:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for sub in self._subs:  # unacked messages stay with the durable consumer for the next start
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
 
     async def _subscribe(self, spec: streams.StreamSpec, durable: str) -> JetStreamContext.PullSubscription:
         config = js_api.ConsumerConfig(
@@ -95,6 +100,8 @@ class LedgerConsumers:
             except nats.errors.Error as error:  # NATS away: the client reconnects; try again shortly
                 self.logger.debug("ledger_fetch_failed", error=repr(error))
                 await asyncio.sleep(WRITE_RETRY_S)
+                continue
+            if not msgs:
                 continue
             while True:
                 try:
