@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +11,6 @@ import pytest
 from services.ledger.config import LedgerConfig
 from services.ledger.server import LedgerServer, create_server
 from shared.logging import get_logger
-
-
-async def eventually(predicate: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
-    """Wait until `predicate()` holds, or fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def ledger_config(nats_url: str, tmp_path: Path, **overrides: object) -> LedgerConfig:

@@ -7,10 +7,10 @@ import uuid
 import grpc
 import msgspec
 import pytest
-from nats.aio.client import Client as NATS
-
 from bourse.ledger.v1 import ledger_service_pb2 as pb
 from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
+from nats.aio.client import Client as NATS
+
 from services.ledger.server import LedgerServer
 from shared.events import streams, subjects
 from shared.events.publisher import EventPublisher
@@ -18,8 +18,8 @@ from shared.events.schemas import Feedback, TelemetryEvent
 from shared.grpc_errors import from_rpc_error
 from shared.logging import get_logger
 
-from .conftest import eventually
 from .sample_events import event
+from .waiting import eventually
 
 
 def _stub(ledger: LedgerServer) -> tuple[grpc.aio.Channel, pb_grpc.LedgerServiceStub]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.events.schemas import Feedback
 from services.ledger.core.store import LedgerStore
+from shared.events.schemas import Feedback
 
 from .sample_events import event
 
