@@ -28,6 +28,7 @@ from .core.store import LedgerStore
 from .metrics import LedgerMetrics
 
 WRITE_RETRY_S = 1.0
+FETCH_TIMEOUT_S = 0.5
 
 
 @dataclass
@@ -53,6 +54,7 @@ class LedgerConsumers:
     on_stored: Callable[[int], None] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subs: list[JetStreamContext.PullSubscription] = field(default_factory=list)
+    _stopping: bool = False
     _telemetry_decoder: msgspec.json.Decoder[TelemetryEvent] = field(
         default_factory=lambda: msgspec.json.Decoder(TelemetryEvent)
     )
@@ -70,11 +72,14 @@ class LedgerConsumers:
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Let the loops see the flag after their current fetch: cancelling inside nats-py's fetch can be lost.
+        self._stopping = True
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=FETCH_TIMEOUT_S + 2.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
         for sub in self._subs:  # unacked messages stay with the durable consumer for the next start
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
@@ -92,9 +97,9 @@ class LedgerConsumers:
     async def _consume(
         self, sub: JetStreamContext.PullSubscription, write: Callable[[list[Msg]], Awaitable[None]]
     ) -> None:
-        while True:
+        while not self._stopping:
             try:
-                msgs = await sub.fetch(self.fetch_batch, timeout=1.0)
+                msgs = await sub.fetch(self.fetch_batch, timeout=FETCH_TIMEOUT_S)
             except TimeoutError:
                 continue
             except nats.errors.Error as error:  # NATS away: the client reconnects; try again shortly
@@ -103,16 +108,21 @@ class LedgerConsumers:
                 continue
             if not msgs:
                 continue
-            while True:
-                try:
-                    await write(msgs)
-                    break
-                except Exception as error:
-                    self.logger.exception("ledger_write_failed", error=repr(error), batch=len(msgs))
-                    self.metrics.rejected.labels("write_failed").inc(len(msgs))
-                    await asyncio.sleep(WRITE_RETRY_S)
-            with contextlib.suppress(nats.errors.Error):  # a lost ack means a redelivery, which changes nothing
-                await msgs[-1].ack()
+            if await self._write_until_stored(msgs, write):
+                with contextlib.suppress(nats.errors.Error):  # a lost ack means a redelivery, which changes nothing
+                    await msgs[-1].ack()
+
+    async def _write_until_stored(self, msgs: list[Msg], write: Callable[[list[Msg]], Awaitable[None]]) -> bool:
+        """Retry a failed write (the batch is not acked meanwhile); False if the service stops first."""
+        while not self._stopping:
+            try:
+                await write(msgs)
+                return True
+            except Exception as error:  # a store failure must not lose the batch: log it, retry it
+                self.logger.exception("ledger_write_failed", error=repr(error), batch=len(msgs))
+                self.metrics.rejected.labels("write_failed").inc(len(msgs))
+                await asyncio.sleep(WRITE_RETRY_S)
+        return False
 
     def _reject(self, msg: Msg, reason: str, error: Exception) -> None:
         self.stats.rejected += 1
