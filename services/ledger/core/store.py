@@ -127,12 +127,15 @@ class LedgerStore:
     Writes are serialised by a lock; queries run on their own cursors and may run beside a write.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         target = str(path)
-        if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(target)
-        self._con.execute(_SCHEMA)
+        if read_only:
+            self._con = duckdb.connect(target, read_only=True)
+        else:
+            if target != ":memory:":
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(target)
+            self._con.execute(_SCHEMA)
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
