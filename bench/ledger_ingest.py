@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from services.ledger.config import LedgerConfig
-from services.ledger.core.store import _REQUEST_COLUMNS, LedgerStore, _row
+from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
 from services.ledger.server import create_server
 from shared.events import streams, subjects
 from shared.events.connect import connect
@@ -42,9 +42,9 @@ def sqlite_rate(path: Path, batch: list) -> float:  # type: ignore[type-arg]
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")  # durable at commit, as the ledger requires before acking
-    con.execute(f"CREATE TABLE requests ({', '.join(_REQUEST_COLUMNS)}, PRIMARY KEY (request_id))")
-    sql = f"INSERT OR IGNORE INTO requests VALUES ({', '.join('?' * len(_REQUEST_COLUMNS))})"
-    rows = [_row(e) for e in batch]
+    con.execute(f"CREATE TABLE requests ({', '.join(REQUEST_COLUMNS)}, PRIMARY KEY (request_id))")
+    sql = f"INSERT OR IGNORE INTO requests VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
+    rows = [request_row(e) for e in batch]
     start = time.perf_counter()
     for i in range(0, len(rows), BATCH):
         with con:

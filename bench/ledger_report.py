@@ -15,7 +15,7 @@ from pathlib import Path
 
 from services.ledger.core import reports
 from services.ledger.core.dashboard_data import snapshot
-from services.ledger.core.store import _REQUEST_COLUMNS, LedgerStore, _row
+from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
 from shared.events.schemas import Feedback
 
 from .ledger_fixtures import T0_MS, events
@@ -40,7 +40,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         store = LedgerStore(tmp / "report.duckdb")
         lite = sqlite3.connect(tmp / "report.sqlite")
-        lite.execute(f"CREATE TABLE requests ({', '.join(_REQUEST_COLUMNS)}, PRIMARY KEY (request_id))")
+        lite.execute(f"CREATE TABLE requests ({', '.join(REQUEST_COLUMNS)}, PRIMARY KEY (request_id))")
         start = time.perf_counter()
         for offset in range(0, args.requests, CHUNK):
             chunk = events(min(CHUNK, args.requests - offset), seed=offset)
@@ -51,7 +51,7 @@ def main() -> None:
             )
             with lite:
                 lite.executemany(
-                    f"INSERT INTO requests VALUES ({', '.join('?' * len(_REQUEST_COLUMNS))})", map(_row, chunk)
+                    f"INSERT INTO requests VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})", map(request_row, chunk)
                 )
         print(f"seeded {store.count_requests():,} requests in {time.perf_counter() - start:.1f}s")
         everything = reports.Filter()
