@@ -24,21 +24,19 @@ from shared.processes import NatsServer
 
 from .ledger_fixtures import events
 
-BATCH = 1000
 
-
-def duckdb_rate(path: Path, batch: list) -> float:  # type: ignore[type-arg]
+def duckdb_rate(path: Path, batch: list, size: int) -> float:  # type: ignore[type-arg]
     store = LedgerStore(path)
     start = time.perf_counter()
-    for i in range(0, len(batch), BATCH):
-        store.insert_requests(batch[i : i + BATCH])
+    for i in range(0, len(batch), size):
+        store.insert_requests(batch[i : i + size])
     elapsed = time.perf_counter() - start
     assert store.count_requests() == len(batch)
     store.close()
     return len(batch) / elapsed
 
 
-def sqlite_rate(path: Path, batch: list) -> float:  # type: ignore[type-arg]
+def sqlite_rate(path: Path, batch: list, size: int) -> float:  # type: ignore[type-arg]
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")  # durable at commit, as the ledger requires before acking
@@ -46,15 +44,15 @@ def sqlite_rate(path: Path, batch: list) -> float:  # type: ignore[type-arg]
     sql = f"INSERT OR IGNORE INTO requests VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
     rows = [request_row(e) for e in batch]
     start = time.perf_counter()
-    for i in range(0, len(rows), BATCH):
+    for i in range(0, len(rows), size):
         with con:
-            con.executemany(sql, rows[i : i + BATCH])
+            con.executemany(sql, rows[i : i + size])
     elapsed = time.perf_counter() - start
     con.close()
     return len(rows) / elapsed
 
 
-async def end_to_end_rate(tmp: Path, n: int) -> float:
+async def end_to_end_rate(tmp: Path, n: int, size: int) -> float:
     nats = NatsServer(data_dir=tmp / "nats" / "data", name="nats-bench")
     nats.start()
     logger = get_logger("bench")
@@ -68,7 +66,9 @@ async def end_to_end_rate(tmp: Path, n: int) -> float:
         assert await publisher.flush(600)
         await publisher.close()
         await nc.close()
-        config = LedgerConfig(listen="127.0.0.1:0", http_listen="", nats_url=nats.url, db_path=str(tmp / "e2e.duckdb"))
+        config = LedgerConfig(
+            listen="127.0.0.1:0", http_listen="", nats_url=nats.url, db_path=str(tmp / "e2e.duckdb"), fetch_batch=size
+        )
         done = asyncio.Event()
         start = time.perf_counter()
         ledger = await create_server(config, logger)
@@ -92,17 +92,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--e2e-events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=LedgerConfig().fetch_batch, help="events per transaction")
     args = parser.parse_args()
     configure_logging("warning")
     batch = events(args.events)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        duck = duckdb_rate(tmp / "ingest.duckdb", batch)
-        lite = sqlite_rate(tmp / "ingest.sqlite", batch)
-        print(f"store ingest, {args.events} events in batches of {BATCH}:")
+        duck = duckdb_rate(tmp / "ingest.duckdb", batch, args.batch)
+        lite = sqlite_rate(tmp / "ingest.sqlite", batch, args.batch)
+        print(f"store ingest, {args.events} events in batches of {args.batch}:")
         print(f"  duckdb  {duck:>10,.0f} events/s")
         print(f"  sqlite  {lite:>10,.0f} events/s (same schema, WAL, synchronous=FULL)")
-        rate = asyncio.run(end_to_end_rate(tmp, args.e2e_events))
+        rate = asyncio.run(end_to_end_rate(tmp, args.e2e_events, args.batch))
         print(f"end to end from JetStream, {args.e2e_events} events: {rate:,.0f} events/s")
 
 

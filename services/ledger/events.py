@@ -78,7 +78,7 @@ class LedgerConsumers:
     metrics: LedgerMetrics
     logger: structlog.typing.FilteringBoundLogger
     consumer_name: str = "ledger"
-    fetch_batch: int = 1000
+    fetch_batch: int = 5000
     ack_wait_s: float = 30.0
     stats: IngestStats = field(default_factory=IngestStats)
     on_stored: Callable[[int], None] | None = None
