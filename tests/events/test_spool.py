@@ -130,3 +130,17 @@ async def test_full_spool_counts_dropped_events(tmp_path: Path) -> None:
         await publisher.close(0.1)
     finally:
         await nc.close()
+
+
+async def test_publishing_on_a_closed_connection_keeps_events_and_never_hangs(nats_url: str) -> None:
+    logger = get_logger("spool-test")
+    nc = await connect([nats_url], logger, name="closed")
+    await nc.close()
+    publisher = EventPublisher(nc=nc, logger=logger, retry_interval_s=0.02)
+    publisher.start()
+    for i in range(3):
+        publisher.enqueue_raw("bourse.telemetry.p.m", b"{}", f"closed-{i}")
+    await eventually(lambda: publisher.stats.failed_attempts >= 6, what="repeated failed attempts")
+    assert not await publisher.flush(0.1)
+    assert publisher.stats.published == 0 and publisher.stats.backlog == 3
+    await publisher.close(0.1)
