@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules, in help order. A module registers its parser and sets `func(args) -> int`.
-SUBCOMMANDS: Sequence[str] = ("services.cli.route", "services.cli.pricing", "services.cli.models", "services.cli.keys")
+SUBCOMMANDS: Sequence[str] = (
+    "services.cli.route",
+    "services.cli.pricing",
+    "services.cli.models",
+    "services.cli.keys",
+    "services.cli.report",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
