@@ -51,6 +51,7 @@ class ReplicatedInvalidation(msgspec.Struct, kw_only=True):
     origin: str
     entry_key: str = ""
     tenant: str = ""
+    namespace: str = ""
     before_ms: int = 0
 
 
@@ -119,12 +120,12 @@ class CacheEvents:
             msg_id = f"store:{record.entry_key}:{record.created_ms}"
             self._publisher.enqueue_raw(f"{STORE}.{subjects.token(record.tenant)}", payload, msg_id)
 
-    def invalidated(self, *, entry_key: str = "", tenant: str = "", before_ms: int = 0) -> None:
+    def invalidated(self, *, entry_key: str = "", tenant: str = "", namespace: str = "", before_ms: int = 0) -> None:
         if self.replicate:
             event = ReplicatedInvalidation(
-                origin=self.replica_id, entry_key=entry_key, tenant=tenant, before_ms=before_ms
+                origin=self.replica_id, entry_key=entry_key, tenant=tenant, namespace=namespace, before_ms=before_ms
             )
-            msg_id = f"invalidate:{entry_key or tenant}:{before_ms or time.time_ns()}"
+            msg_id = f"invalidate:{entry_key or namespace or tenant}:{before_ms or time.time_ns()}"
             self._publisher.enqueue_raw(f"{INVALIDATE}.{subjects.token(tenant)}", _msgpack.encode(event), msg_id)
 
     def bad_hit(self, event: CacheBadHit) -> None:
@@ -148,6 +149,8 @@ class CacheEvents:
             event = _invalidation_decoder.decode(data)
             if event.entry_key:
                 cache.invalidate_key(event.entry_key, sequence)
+            elif event.namespace:
+                cache.invalidate_namespace(event.namespace, event.before_ms, sequence)
             else:
                 cache.invalidate_tenant(event.tenant, event.before_ms, sequence)
         elif subject.startswith(f"{BAD_HIT}."):

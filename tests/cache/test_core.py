@@ -137,6 +137,15 @@ def test_invalidate_by_key_and_by_tenant(tmp_path: Path, encoder: SentenceEncode
     assert cache.entries == 1 and cache.lookup(view("q four", tenant="b")).match == "exact"
 
 
+def test_invalidate_by_namespace(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder)
+    terse = view("q one", system="Be terse.")
+    cache.store(terse, b"1")
+    cache.store(view("q one"), b"2")
+    assert cache.invalidate_namespace(terse.namespace) == 1
+    assert cache.lookup(view("q one")).answer == b"2" and cache.lookup(terse).match == ""
+
+
 def test_report_bad_hit_evicts(tmp_path: Path, encoder: SentenceEncoder) -> None:
     cache = make(tmp_path, encoder)
     key = cache.store(view("How do I cancel?", tenant="a"), b"x").entry_key

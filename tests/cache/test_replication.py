@@ -59,8 +59,16 @@ async def test_stores_invalidations_and_bad_hits_reach_every_replica(start_cache
         return await last_on_a() == cache_pb.MATCH_KIND_EXACT
 
     await eventually(a_has_all)
-    removed = await a.Invalidate(cache_pb.InvalidateRequest(tenant_id=tenant))
+    plan_namespace = (await a.Lookup(cache_pb.LookupRequest(chat=chat("x"), scope=scope(tenant)))).namespace
+    extra = await b.Store(
+        cache_pb.StoreRequest(chat=chat("x", system="other"), scope=scope(tenant), answer=answer("other"))
+    )
+    on_a_extra = lookup_of(a, "x", tenant)
+    await eventually(lambda: _is(on_a_extra, cache_pb.MATCH_KIND_UNSPECIFIED))  # namespace differs: no hit
+    assert extra.namespace != plan_namespace
+    removed = await a.Invalidate(cache_pb.InvalidateRequest(namespace=plan_namespace))
     assert removed.removed == 3
+    await a.Invalidate(cache_pb.InvalidateRequest(tenant_id=tenant))
     first_on_b = lookup_of(b, "Plan 0 price?", tenant)
 
     async def b_invalidated() -> bool:

@@ -48,6 +48,24 @@ async def test_store_lookup_stats_invalidate(start_cache: StartCache) -> None:
     assert (await stub.Stats(cache_pb.StatsRequest())).entries == 0
 
 
+async def test_invalidate_one_namespace(start_cache: StartCache) -> None:
+    _, stub = await start_cache()
+    tenant = new_tenant()
+    terse = await stub.Store(
+        cache_pb.StoreRequest(
+            chat=chat("What is DNS?", system="Be terse."), scope=scope(tenant), answer=answer("Names.")
+        )
+    )
+    await stub.Store(cache_pb.StoreRequest(chat=chat("What is DNS?"), scope=scope(tenant), answer=answer("Long.")))
+    miss = await stub.Lookup(cache_pb.LookupRequest(chat=chat("Unrelated", system="Be terse."), scope=scope(tenant)))
+    assert terse.namespace and miss.namespace == terse.namespace
+    removed = await stub.Invalidate(cache_pb.InvalidateRequest(namespace=terse.namespace))
+    assert removed.removed == 1
+    kept = await stub.Lookup(cache_pb.LookupRequest(chat=chat("What is DNS?"), scope=scope(tenant)))
+    assert kept.match == cache_pb.MATCH_KIND_EXACT and kept.answer.completion.content == "Long."
+    assert kept.namespace != terse.namespace
+
+
 async def test_store_declines_what_must_not_be_cached(start_cache: StartCache) -> None:
     _, stub = await start_cache()
     tenant = new_tenant()
@@ -72,6 +90,7 @@ async def test_store_declines_what_must_not_be_cached(start_cache: StartCache) -
         ("Store", cache_pb.StoreRequest(chat=chat("q"), scope=scope("t")), "answer"),
         ("Invalidate", cache_pb.InvalidateRequest(), "target"),
         ("Invalidate", cache_pb.InvalidateRequest(entry_key=""), "entry_key"),
+        ("Invalidate", cache_pb.InvalidateRequest(namespace=""), "namespace"),
         ("ReportBadHit", cache_pb.ReportBadHitRequest(), "entry_key"),
     ],
 )

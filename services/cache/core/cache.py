@@ -363,6 +363,15 @@ class ResponseCache:
                 self._store.set_meta(meta)
             return removed
 
+    def invalidate_namespace(self, namespace: str, before_ms: int | None = None, sequence: int | None = None) -> int:
+        meta = {REPLICATION_SEQUENCE: sequence} if sequence is not None else None
+        cutoff = self._clock() if before_ms is None else before_ms
+        with self._lock:
+            removed = self._forget(self._store.ids_of_namespace(namespace, cutoff), meta)
+            if not removed and meta:
+                self._store.set_meta(meta)
+            return removed
+
     def report_bad_hit(self, entry_key: str) -> tuple[bool, str]:
         """Evict a wrongly served entry and count it; returns (evicted, tenant of the entry)."""
         with self._lock:
