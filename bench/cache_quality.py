@@ -46,6 +46,7 @@ HARD_NEGATIVES = {
     "tuning": REPO / "bench" / "cache_hard_negatives.json",
     "held out": REPO / "bench" / "cache_hard_negatives_heldout.json",
 }
+INDEX_DTYPE = ["f16"]  # set from --index-dtype
 GPTCACHE = {0.95: (425, 25, 549), 0.90: (804, 77, 118), 0.80: (904, 92, 3)}
 
 
@@ -72,6 +73,8 @@ def modes(base: CachePolicy) -> dict[str, CachePolicy]:
     return {
         "embedding only": replace(base, guards=False, lexical_weight=0.0, ambiguity_margin=0.0),
         "full": base,
+        # Ambiguity between near-duplicate entries is a miss too: fewer wrong hits by the protocol's count.
+        "full, strict ambiguity": replace(base, duplicate_similarity=1.01),
     }
 
 
@@ -82,7 +85,9 @@ def paraphrase_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy
     origin_vectors = memo.embed(origins)
     results: dict[str, list[dict[str, object]]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
-        cache = ResponseCache(data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base)
+        cache = ResponseCache(
+            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=INDEX_DTYPE[0]
+        )
         for index, text in enumerate(origins):
             cache.store(view_request(chat(text), scope("bench")), str(index).encode())
         for mode, policy in modes(base).items():
@@ -125,7 +130,9 @@ def hard_negative_run(memo: MemoEncoder, thresholds: list[float], base: CachePol
     cosines = [float(memo.embed([p["stored"]])[0] @ memo.embed([p["query"]])[0]) for p in pairs]
     results: dict[str, object] = {"pairs": len(pairs), "median_cosine": float(np.median(cosines))}
     with tempfile.TemporaryDirectory() as data_dir:
-        cache = ResponseCache(data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base)
+        cache = ResponseCache(
+            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=INDEX_DTYPE[0]
+        )
         for index, pair in enumerate(pairs):
             cache.store(view_request(chat(pair["stored"]), scope(f"hn-{index}")), b"x")
         for mode, policy in modes(base).items():
@@ -144,9 +151,10 @@ def hard_negative_run(memo: MemoEncoder, thresholds: list[float], base: CachePol
 
 def print_report(paraphrases: dict[str, list[dict[str, object]]], negative_sets: dict[str, dict[str, object]]) -> None:
     print(f"\nParaphrases ({PAIRS.name}): correct / wrong (identical origin, near-duplicate origin) / miss")
-    print("| threshold | GPTCache | embedding only | full (guards + rerank) |")
-    print("|---|---|---|---|")
-    for row_raw, row_full in zip(paraphrases["embedding only"], paraphrases["full"], strict=True):
+    print("| threshold | GPTCache | embedding only | full (guards + rerank) | full, strict ambiguity |")
+    print("|---|---|---|---|---|")
+    rows = zip(paraphrases["embedding only"], paraphrases["full"], paraphrases["full, strict ambiguity"], strict=True)
+    for row_raw, row_full, row_strict in rows:
         threshold = float(row_raw["threshold"])  # type: ignore[arg-type]
         gpt = GPTCACHE.get(round(threshold, 2))
         gpt_text = f"{gpt[0]} / {gpt[1]} / {gpt[2]}" if gpt else "-"
@@ -157,7 +165,7 @@ def print_report(paraphrases: dict[str, list[dict[str, object]]], negative_sets:
                 f"{row['wrong_near_duplicate_origin']}) / {row['miss']}"
             )
 
-        print(f"| {threshold:.2f} | {gpt_text} | {cell(row_raw)} | {cell(row_full)} |")
+        print(f"| {threshold:.2f} | {gpt_text} | {cell(row_raw)} | {cell(row_full)} | {cell(row_strict)} |")
     for name, negatives in negative_sets.items():
         print(
             f"\nHard negatives, {name} set ({negatives['pairs']} pairs, median cosine "
@@ -176,15 +184,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compute-type", default="int8")
     parser.add_argument("--thresholds", default="0.95,0.9,0.85,0.8,0.75,0.7,0.65,0.6")
+    parser.add_argument("--index-dtype", default="f16", choices=["f16", "i8", "f32"])
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
+    INDEX_DTYPE[0] = args.index_dtype
     encoder = SentenceEncoder(ensure_minilm(), compute_type=args.compute_type)
     memo = MemoEncoder(encoder)
     base = CachePolicy()
     paraphrases = paraphrase_run(memo, thresholds, base)
     negatives = {name: hard_negative_run(memo, thresholds, base, path) for name, path in HARD_NEGATIVES.items()}
-    print(f"model {encoder.name}, compute type {args.compute_type}, policy {base}")
+    print(f"model {encoder.name}, compute type {args.compute_type}, index {args.index_dtype}, policy {base}")
     print_report(paraphrases, negatives)
     if args.json:
         args.json.write_text(json.dumps({"paraphrases": paraphrases, "hard_negatives": negatives}, indent=2))
