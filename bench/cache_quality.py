@@ -46,7 +46,6 @@ HARD_NEGATIVES = {
     "tuning": REPO / "bench" / "cache_hard_negatives.json",
     "held out": REPO / "bench" / "cache_hard_negatives_heldout.json",
 }
-INDEX_DTYPE = ["f16"]  # set from --index-dtype
 GPTCACHE = {0.95: (425, 25, 549), 0.90: (804, 77, 118), 0.80: (904, 92, 3)}
 
 
@@ -78,7 +77,9 @@ def modes(base: CachePolicy) -> dict[str, CachePolicy]:
     }
 
 
-def paraphrase_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy) -> dict[str, list[dict[str, object]]]:
+def paraphrase_run(
+    memo: MemoEncoder, thresholds: list[float], base: CachePolicy, index_dtype: str
+) -> dict[str, list[dict[str, object]]]:
     pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
     origins = [p["origin"] for p in pairs]
     memo.prime(origins + [p["similar"] for p in pairs])
@@ -86,7 +87,7 @@ def paraphrase_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy
     results: dict[str, list[dict[str, object]]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
         cache = ResponseCache(
-            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=INDEX_DTYPE[0]
+            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=index_dtype
         )
         for index, text in enumerate(origins):
             cache.store(view_request(chat(text), scope("bench")), str(index).encode())
@@ -124,14 +125,16 @@ def paraphrase_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy
     return results
 
 
-def hard_negative_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy, path: Path) -> dict[str, object]:
+def hard_negative_run(
+    memo: MemoEncoder, thresholds: list[float], base: CachePolicy, path: Path, index_dtype: str
+) -> dict[str, object]:
     pairs = json.loads(path.read_text(encoding="utf-8"))
     memo.prime([p["stored"] for p in pairs] + [p["query"] for p in pairs])
     cosines = [float(memo.embed([p["stored"]])[0] @ memo.embed([p["query"]])[0]) for p in pairs]
     results: dict[str, object] = {"pairs": len(pairs), "median_cosine": float(np.median(cosines))}
     with tempfile.TemporaryDirectory() as data_dir:
         cache = ResponseCache(
-            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=INDEX_DTYPE[0]
+            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=index_dtype
         )
         for index, pair in enumerate(pairs):
             cache.store(view_request(chat(pair["stored"]), scope(f"hn-{index}")), b"x")
@@ -188,12 +191,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
-    INDEX_DTYPE[0] = args.index_dtype
     encoder = SentenceEncoder(ensure_minilm(), compute_type=args.compute_type)
     memo = MemoEncoder(encoder)
     base = CachePolicy()
-    paraphrases = paraphrase_run(memo, thresholds, base)
-    negatives = {name: hard_negative_run(memo, thresholds, base, path) for name, path in HARD_NEGATIVES.items()}
+    paraphrases = paraphrase_run(memo, thresholds, base, args.index_dtype)
+    negatives = {
+        name: hard_negative_run(memo, thresholds, base, path, args.index_dtype) for name, path in HARD_NEGATIVES.items()
+    }
     print(f"model {encoder.name}, compute type {args.compute_type}, index {args.index_dtype}, policy {base}")
     print_report(paraphrases, negatives)
     if args.json:
