@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 from services.cache.events import BAD_HIT, CacheBadHit
 from shared.events import subjects
 from shared.grpc_errors import from_rpc_error
+from shared.processes import free_port
 from tests.cache.conftest import SERVICE, StartCache, answer, chat, new_tenant, scope
 
 pytestmark = pytest.mark.model
@@ -129,10 +130,26 @@ async def test_report_bad_hit_evicts_and_publishes(start_cache: StartCache, nc: 
     assert (await stub.Stats(cache_pb.StatsRequest())).bad_hits == 2
 
 
+async def test_not_serving_while_nats_is_unreachable(start_cache: StartCache) -> None:
+    service, stub = await start_cache("no-nats", wait=False, nats_url=f"nats://127.0.0.1:{free_port()}")
+    deadline = asyncio.get_running_loop().time() + 60
+    while service.cache is None:  # encoder loaded and store opened; now waiting on NATS
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        status = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))
+        assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Lookup(cache_pb.LookupRequest(chat=chat("q"), scope=scope("t")))
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 async def test_not_serving_and_unavailable_until_loaded(start_cache: StartCache, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     service, stub = await start_cache("broken", wait=False, models_dir=str(blocker / "models"))
+    assert service.loading is not None
     with pytest.raises(OSError):
         await service.loading
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}") as channel:
