@@ -32,6 +32,7 @@ from shared.events.streams import DAY_S, GIB, StreamSpec, ensure_streams
 STORE = f"{subjects.CACHE_PREFIX}.store"
 INVALIDATE = f"{subjects.CACHE_PREFIX}.invalidate"
 BAD_HIT = f"{subjects.CACHE_PREFIX}.bad_hit"
+STREAM_NAME = "BOURSE_CACHE"
 
 
 def cache_stream(max_ttl_s: float) -> StreamSpec:
@@ -103,6 +104,10 @@ class CacheEvents:
         if not self.replicate:
             return
         start = await asyncio.to_thread(self._cache.replication_sequence)
+        state = (await self._nc.jetstream().stream_info(STREAM_NAME)).state
+        if start > state.last_seq:  # the stream was recreated (new NATS storage): replay it from the start
+            self._logger.warning("cache_replication_reset", applied=start, stream_last=state.last_seq)
+            start = 0
         config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start + 1)
         self._subscription = await self._nc.jetstream().subscribe(
             f"{subjects.CACHE_PREFIX}.>", cb=self._on_message, ordered_consumer=True, config=config
