@@ -23,12 +23,15 @@ class Clock:
         return self.ms
 
 
-def make(tmp_path: Path, encoder: SentenceEncoder, clock: Clock | None = None, **policy: object) -> ResponseCache:
+def make(
+    tmp_path: Path, encoder: SentenceEncoder, clock: Clock | None = None, index_dtype: str = "i8", **policy: object
+) -> ResponseCache:
     return ResponseCache(
         data_dir=tmp_path,
         embed=encoder.embed,
         dimensions=encoder.dimensions,
         policy=replace(CachePolicy(), **policy),  # type: ignore[arg-type]
+        index_dtype=index_dtype,
         clock=clock or Clock(),
     )
 
@@ -189,6 +192,15 @@ def test_a_missing_or_corrupt_snapshot_is_rebuilt(tmp_path: Path, encoder: Sente
     (tmp_path / "index.usearch").unlink()
     again = make(tmp_path, encoder)
     assert again.rebuilt_index and again.lookup(view("how can I reset my password")).answer == b"reset"
+
+
+def test_a_snapshot_of_another_storage_type_is_rebuilt(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder, index_dtype="f16")
+    cache.store(view("How do I reset my password?"), b"reset")
+    cache.close()
+    reopened = make(tmp_path, encoder, index_dtype="i8")
+    assert reopened.rebuilt_index
+    assert reopened.lookup(view("how can I reset my password")).answer == b"reset"
 
 
 def test_large_namespaces_use_the_hnsw_search(tmp_path: Path, encoder: SentenceEncoder) -> None:

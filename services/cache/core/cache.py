@@ -99,7 +99,7 @@ class ResponseCache:
         embed: Embed,
         dimensions: int,
         policy: CachePolicy,
-        index_dtype: str = "f16",
+        index_dtype: str = "i8",
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.policy = policy
