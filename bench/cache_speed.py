@@ -190,6 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compute-type", default="int8")
     parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--large-dtypes", default="i8", help="index storage types to build at --large entries")
     parser.add_argument("--skip-service", action="store_true")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
@@ -200,7 +201,7 @@ def main() -> None:
     bench_lookup_10k(encoder, rng)
     for dtype in ("f16", "i8"):
         bench_index(rng, 10_000, dtype)
-    for dtype in ("f16", "i8"):
+    for dtype in args.large_dtypes.split(","):
         bench_index(rng, args.large, dtype)
     if not args.skip_service:
         asyncio.run(bench_service(args.compute_type))
