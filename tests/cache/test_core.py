@@ -84,6 +84,9 @@ def test_high_temperature_and_tool_results_are_not_stored(tmp_path: Path, encode
     assert not refused.stored and "temperature 0.9" in refused.reason
     assert cache.store(view("Write me a poem", temperature=None), b"poem").stored  # unset counts as 0 by default
     assert cache.entries == 1
+    hot = cache.lookup(view("Write me a poem", temperature=0.9))
+    assert hot.match == "" and hot.reason == "uncacheable"  # not served to a request that asks for variety
+    assert cache.lookup(view("Write me a poem", temperature=None)).match == "exact"
 
 
 def test_ttl_expiry_on_lookup_and_by_the_sweeper(tmp_path: Path, encoder: SentenceEncoder) -> None:

@@ -170,12 +170,15 @@ class ResponseCache:
     def lookup(
         self, view: RequestView, *, min_similarity: float | None = None, exact_only: bool = False
     ) -> LookupResult:
+        refusal = self.refusal(view)
+        if refusal:  # what would not be stored is not served either (a creative request gets a fresh answer)
+            return self._miss("uncacheable")
         now = self._clock()
         with self._lock:
             exact = self._exact(view.entry_key, now)
         if exact is not None:
             return exact
-        if exact_only or not view.semantic or view.uncacheable:
+        if exact_only or not view.semantic:
             return self._miss()
         with self._lock:
             if not self._by_namespace.get(view.namespace):
