@@ -40,7 +40,6 @@ def shared_data(name: str) -> Path:
     raise FileNotFoundError(f"shared/data/{name} not found beside {REPO} or above it")
 
 
-PAIRS = shared_data("paraphrase_pairs.json")
 # The first set was written while building the guards; the held-out set was written after they were frozen.
 HARD_NEGATIVES = {
     "tuning": REPO / "bench" / "cache_hard_negatives.json",
@@ -80,7 +79,7 @@ def modes(base: CachePolicy) -> dict[str, CachePolicy]:
 def paraphrase_run(
     memo: MemoEncoder, thresholds: list[float], base: CachePolicy, index_dtype: str
 ) -> dict[str, list[dict[str, object]]]:
-    pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
+    pairs = json.loads(shared_data("paraphrase_pairs.json").read_text(encoding="utf-8"))
     origins = [p["origin"] for p in pairs]
     memo.prime(origins + [p["similar"] for p in pairs])
     origin_vectors = memo.embed(origins)
@@ -153,7 +152,7 @@ def hard_negative_run(
 
 
 def print_report(paraphrases: dict[str, list[dict[str, object]]], negative_sets: dict[str, dict[str, object]]) -> None:
-    print(f"\nParaphrases ({PAIRS.name}): correct / wrong (identical origin, near-duplicate origin) / miss")
+    print("\nParaphrases (paraphrase_pairs.json): correct / wrong (identical origin, near-duplicate origin) / miss")
     print("| threshold | GPTCache | embedding only | full (guards + rerank) | full, strict ambiguity |")
     print("|---|---|---|---|---|")
     rows = zip(paraphrases["embedding only"], paraphrases["full"], paraphrases["full, strict ambiguity"], strict=True)
@@ -187,7 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compute-type", default="int8")
     parser.add_argument("--thresholds", default="0.95,0.9,0.85,0.8,0.75,0.7,0.65,0.6")
-    parser.add_argument("--index-dtype", default="f16", choices=["f16", "i8", "f32"])
+    parser.add_argument("--index-dtype", default="i8", choices=["f16", "i8", "f32"])
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
