@@ -40,7 +40,6 @@ def shared_data(name: str) -> Path:
     raise FileNotFoundError(f"shared/data/{name} not found beside {REPO} or above it")
 
 
-PAIRS = shared_data("paraphrase_pairs.json")
 # The first set was written while building the guards; the held-out set was written after they were frozen.
 HARD_NEGATIVES = {
     "tuning": REPO / "bench" / "cache_hard_negatives.json",
@@ -72,17 +71,23 @@ def modes(base: CachePolicy) -> dict[str, CachePolicy]:
     return {
         "embedding only": replace(base, guards=False, lexical_weight=0.0, ambiguity_margin=0.0),
         "full": base,
+        # Ambiguity between near-duplicate entries is a miss too: fewer wrong hits by the protocol's count.
+        "full, strict ambiguity": replace(base, duplicate_similarity=1.01),
     }
 
 
-def paraphrase_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy) -> dict[str, list[dict[str, object]]]:
-    pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
+def paraphrase_run(
+    memo: MemoEncoder, thresholds: list[float], base: CachePolicy, index_dtype: str
+) -> dict[str, list[dict[str, object]]]:
+    pairs = json.loads(shared_data("paraphrase_pairs.json").read_text(encoding="utf-8"))
     origins = [p["origin"] for p in pairs]
     memo.prime(origins + [p["similar"] for p in pairs])
     origin_vectors = memo.embed(origins)
     results: dict[str, list[dict[str, object]]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
-        cache = ResponseCache(data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base)
+        cache = ResponseCache(
+            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=index_dtype
+        )
         for index, text in enumerate(origins):
             cache.store(view_request(chat(text), scope("bench")), str(index).encode())
         for mode, policy in modes(base).items():
@@ -119,13 +124,17 @@ def paraphrase_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy
     return results
 
 
-def hard_negative_run(memo: MemoEncoder, thresholds: list[float], base: CachePolicy, path: Path) -> dict[str, object]:
+def hard_negative_run(
+    memo: MemoEncoder, thresholds: list[float], base: CachePolicy, path: Path, index_dtype: str
+) -> dict[str, object]:
     pairs = json.loads(path.read_text(encoding="utf-8"))
     memo.prime([p["stored"] for p in pairs] + [p["query"] for p in pairs])
     cosines = [float(memo.embed([p["stored"]])[0] @ memo.embed([p["query"]])[0]) for p in pairs]
     results: dict[str, object] = {"pairs": len(pairs), "median_cosine": float(np.median(cosines))}
     with tempfile.TemporaryDirectory() as data_dir:
-        cache = ResponseCache(data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base)
+        cache = ResponseCache(
+            data_dir=Path(data_dir), embed=memo.embed, dimensions=384, policy=base, index_dtype=index_dtype
+        )
         for index, pair in enumerate(pairs):
             cache.store(view_request(chat(pair["stored"]), scope(f"hn-{index}")), b"x")
         for mode, policy in modes(base).items():
@@ -143,10 +152,11 @@ def hard_negative_run(memo: MemoEncoder, thresholds: list[float], base: CachePol
 
 
 def print_report(paraphrases: dict[str, list[dict[str, object]]], negative_sets: dict[str, dict[str, object]]) -> None:
-    print(f"\nParaphrases ({PAIRS.name}): correct / wrong (identical origin, near-duplicate origin) / miss")
-    print("| threshold | GPTCache | embedding only | full (guards + rerank) |")
-    print("|---|---|---|---|")
-    for row_raw, row_full in zip(paraphrases["embedding only"], paraphrases["full"], strict=True):
+    print("\nParaphrases (paraphrase_pairs.json): correct / wrong (identical origin, near-duplicate origin) / miss")
+    print("| threshold | GPTCache | embedding only | full (guards + rerank) | full, strict ambiguity |")
+    print("|---|---|---|---|---|")
+    rows = zip(paraphrases["embedding only"], paraphrases["full"], paraphrases["full, strict ambiguity"], strict=True)
+    for row_raw, row_full, row_strict in rows:
         threshold = float(row_raw["threshold"])  # type: ignore[arg-type]
         gpt = GPTCACHE.get(round(threshold, 2))
         gpt_text = f"{gpt[0]} / {gpt[1]} / {gpt[2]}" if gpt else "-"
@@ -157,7 +167,7 @@ def print_report(paraphrases: dict[str, list[dict[str, object]]], negative_sets:
                 f"{row['wrong_near_duplicate_origin']}) / {row['miss']}"
             )
 
-        print(f"| {threshold:.2f} | {gpt_text} | {cell(row_raw)} | {cell(row_full)} |")
+        print(f"| {threshold:.2f} | {gpt_text} | {cell(row_raw)} | {cell(row_full)} | {cell(row_strict)} |")
     for name, negatives in negative_sets.items():
         print(
             f"\nHard negatives, {name} set ({negatives['pairs']} pairs, median cosine "
@@ -176,15 +186,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compute-type", default="int8")
     parser.add_argument("--thresholds", default="0.95,0.9,0.85,0.8,0.75,0.7,0.65,0.6")
+    parser.add_argument("--index-dtype", default="i8", choices=["f16", "i8", "f32"])
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
     encoder = SentenceEncoder(ensure_minilm(), compute_type=args.compute_type)
     memo = MemoEncoder(encoder)
     base = CachePolicy()
-    paraphrases = paraphrase_run(memo, thresholds, base)
-    negatives = {name: hard_negative_run(memo, thresholds, base, path) for name, path in HARD_NEGATIVES.items()}
-    print(f"model {encoder.name}, compute type {args.compute_type}, policy {base}")
+    paraphrases = paraphrase_run(memo, thresholds, base, args.index_dtype)
+    negatives = {
+        name: hard_negative_run(memo, thresholds, base, path, args.index_dtype) for name, path in HARD_NEGATIVES.items()
+    }
+    print(f"model {encoder.name}, compute type {args.compute_type}, index {args.index_dtype}, policy {base}")
     print_report(paraphrases, negatives)
     if args.json:
         args.json.write_text(json.dumps({"paraphrases": paraphrases, "hard_negatives": negatives}, indent=2))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.cache_quality import PAIRS
+from bench.cache_quality import shared_data
 from services.cache.core.cache import CachePolicy, ResponseCache, StoreRecord
 from services.cache.core.namespace import view_request
 from services.cache.core.vector_index import VectorIndex
@@ -57,7 +57,7 @@ def bench_embed(encoder: SentenceEncoder, queries: list[str]) -> None:
 
 
 def bench_lookup_10k(encoder: SentenceEncoder, rng: np.random.Generator) -> None:
-    pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
+    pairs = json.loads(shared_data("paraphrase_pairs.json").read_text(encoding="utf-8"))
     origins = [p["origin"] for p in pairs]
     vectors = np.concatenate([encoder.embed(origins[i : i + 64]) for i in range(0, len(origins), 64)])
     with tempfile.TemporaryDirectory() as data_dir:
@@ -190,17 +190,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compute-type", default="int8")
     parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--large-dtypes", default="i8", help="index storage types to build at --large entries")
     parser.add_argument("--skip-service", action="store_true")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
     rng = np.random.default_rng(7)
     encoder = SentenceEncoder(ensure_minilm(), compute_type=args.compute_type, intra_threads=2)
-    pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
+    pairs = json.loads(shared_data("paraphrase_pairs.json").read_text(encoding="utf-8"))
     bench_embed(encoder, [p["similar"] for p in pairs])
     bench_lookup_10k(encoder, rng)
     for dtype in ("f16", "i8"):
         bench_index(rng, 10_000, dtype)
-    for dtype in ("f16", "i8"):
+    for dtype in args.large_dtypes.split(","):
         bench_index(rng, args.large, dtype)
     if not args.skip_service:
         asyncio.run(bench_service(args.compute_type))

@@ -99,7 +99,7 @@ class ResponseCache:
         embed: Embed,
         dimensions: int,
         policy: CachePolicy,
-        index_dtype: str = "f16",
+        index_dtype: str = "i8",
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.policy = policy
@@ -170,12 +170,15 @@ class ResponseCache:
     def lookup(
         self, view: RequestView, *, min_similarity: float | None = None, exact_only: bool = False
     ) -> LookupResult:
+        refusal = self.refusal(view)
+        if refusal:  # what would not be stored is not served either (a creative request gets a fresh answer)
+            return self._miss("uncacheable")
         now = self._clock()
         with self._lock:
             exact = self._exact(view.entry_key, now)
         if exact is not None:
             return exact
-        if exact_only or not view.semantic or view.uncacheable:
+        if exact_only or not view.semantic:
             return self._miss()
         with self._lock:
             if not self._by_namespace.get(view.namespace):
@@ -359,6 +362,15 @@ class ResponseCache:
         with self._lock:
             ids = self._store.ids_of_tenant(tenant, cutoff)
             removed = self._forget(ids, meta)
+            if not removed and meta:
+                self._store.set_meta(meta)
+            return removed
+
+    def invalidate_namespace(self, namespace: str, before_ms: int | None = None, sequence: int | None = None) -> int:
+        meta = {REPLICATION_SEQUENCE: sequence} if sequence is not None else None
+        cutoff = self._clock() if before_ms is None else before_ms
+        with self._lock:
+            removed = self._forget(self._store.ids_of_namespace(namespace, cutoff), meta)
             if not removed and meta:
                 self._store.set_meta(meta)
             return removed
