@@ -1,0 +1,179 @@
+"""The services of a Bourse stack, in start order, and how `bourse up` launches each of them.
+
+The table is data: module, env prefix, default address and health check per service (docs/conventions.md), and
+which peers each one is told about. `plan_stack` turns it into `shared.processes.Launch` entries.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.processes import Child, Launch, NatsServer, free_port, python_module, wait_healthy, wait_http_healthy
+
+# Provider API keys read by the provider-adapter. Providers without a key are sent to the simulator.
+PROVIDER_KEY_ENVS: tuple[str, ...] = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENROUTER_API_KEY",
+)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service: how it is run, where it listens, how its health is checked, which peers it calls."""
+
+    name: str
+    module: str
+    env_prefix: str
+    listen: str
+    grpc_health: str = ""  # gRPC health service name; "" means an HTTP /healthz check
+    uses_nats: bool = True
+    # config field -> peer service name; the peer's address is passed as `<PREFIX>_<FIELD>`.
+    peers: Mapping[str, str] = field(default_factory=dict)
+    # config field -> default listen address of a second listener (the ledger's HTTP dashboard).
+    extra_listens: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # fixed extra environment
+
+    @property
+    def is_http(self) -> bool:
+        return not self.grpc_health
+
+
+SIMULATOR = ServiceSpec(
+    name="simulator", module="services.simulator", env_prefix="BOURSE_SIMULATOR", listen="127.0.0.1:8099",
+    uses_nats=False,
+)  # fmt: skip
+PROVIDER_ADAPTER = ServiceSpec(
+    name="provider_adapter", module="services.provider_adapter", env_prefix="BOURSE_ADAPTER",
+    listen="127.0.0.1:50052", grpc_health="bourse.provider.v1.ProviderService",
+)  # fmt: skip
+CACHE = ServiceSpec(
+    name="cache", module="services.cache", env_prefix="BOURSE_CACHE", listen="127.0.0.1:50053",
+    grpc_health="bourse.cache.v1.CacheService",
+)  # fmt: skip
+LOCAL_INFERENCE = ServiceSpec(
+    name="local_inference", module="services.local_inference", env_prefix="BOURSE_INFERENCE",
+    listen="127.0.0.1:50054", grpc_health="bourse.inference.v1.InferenceService",
+)  # fmt: skip
+ROUTER = ServiceSpec(
+    name="router", module="services.router", env_prefix="BOURSE_ROUTER", listen="127.0.0.1:50051",
+    grpc_health="bourse.router.v1.RouterService",
+    peers={"adapter_target": "provider_adapter", "cache_target": "cache", "inference_target": "local_inference"},
+)  # fmt: skip
+LEDGER = ServiceSpec(
+    name="ledger", module="services.ledger", env_prefix="BOURSE_LEDGER", listen="127.0.0.1:50055",
+    grpc_health="bourse.ledger.v1.LedgerService", extra_listens={"http_listen": "127.0.0.1:8090"},
+)  # fmt: skip
+GATEWAY = ServiceSpec(
+    name="gateway", module="services.gateway", env_prefix="BOURSE_GATEWAY", listen="127.0.0.1:8080",
+    peers={"router_target": "router"},
+)  # fmt: skip
+
+# Start order: a service starts after everything it calls. Stopped in the reverse order.
+SERVICES: tuple[ServiceSpec, ...] = (SIMULATOR, PROVIDER_ADAPTER, CACHE, LOCAL_INFERENCE, ROUTER, LEDGER, GATEWAY)
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """What `bourse up` was asked for (every address overridable)."""
+
+    nats_listen: str = "127.0.0.1:4222"
+    data_dir: Path = Path("var/nats")
+    log_dir: Path = Path("var/log")
+    listen: Mapping[str, str] = field(default_factory=dict)  # service name -> "host:port"
+    ephemeral_ports: bool = False  # pick free ports for everything (tests; a second stack on one machine)
+    simulator: str = "auto"  # "auto" (when a provider key is missing) | "always" | "never"
+    skip: frozenset[str] = frozenset()
+    log_level: str = "info"
+    start_timeout_s: float = 60.0
+
+
+@dataclass
+class StackPlan:
+    nats: NatsServer
+    launches: list[Launch]
+    addresses: dict[str, str]  # service name -> address (host:port, or http://host:port for HTTP services)
+
+
+def wants_simulator(mode: str, environ: Mapping[str, str]) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return not all(environ.get(name) for name in PROVIDER_KEY_ENVS)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"address {address!r} is not host:port")
+    return host, int(port)
+
+
+def _choose(address: str, ephemeral: bool) -> str:
+    host, port = _host_port(address)
+    return f"{host}:{free_port(host)}" if ephemeral else f"{host}:{port}"
+
+
+async def _grpc_ready(target: str, service: str, timeout_s: float, child: Child) -> None:
+    await wait_healthy(target, service, timeout_s=timeout_s, child=child)
+
+
+async def _http_ready(url: str, timeout_s: float, child: Child) -> None:
+    await wait_http_healthy(url, timeout_s=timeout_s, child=child)
+
+
+def plan_stack(
+    options: StackOptions,
+    environ: Mapping[str, str],
+    services: Sequence[ServiceSpec] = SERVICES,
+) -> StackPlan:
+    """Addresses, environment and readiness checks for every service to run, in start order."""
+    known = {s.name for s in services} | {f"{s.name}.{f}" for s in services for f in s.extra_listens} | {"nats"}
+    unknown = (set(options.listen) - known) | (options.skip - known)
+    if unknown:
+        raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    chosen = [s for s in services if s.name not in options.skip]
+    if not wants_simulator(options.simulator, environ):
+        chosen = [s for s in chosen if s is not SIMULATOR]
+    nats_host, nats_port = _host_port(_choose(options.listen.get("nats", options.nats_listen), options.ephemeral_ports))
+    nats = NatsServer(data_dir=options.data_dir, host=nats_host, port=nats_port, log_dir=options.log_dir)
+    listens = {s.name: _choose(options.listen.get(s.name, s.listen), options.ephemeral_ports) for s in chosen}
+    addresses = {s.name: (f"http://{listens[s.name]}" if s.is_http else listens[s.name]) for s in chosen}
+    launches = []
+    for spec in chosen:
+        env = {
+            **spec.env,
+            f"{spec.env_prefix}_LISTEN": listens[spec.name],
+            f"{spec.env_prefix}_LOG_LEVEL": options.log_level,
+            f"{spec.env_prefix}_METRICS_LISTEN": "",
+        }
+        if spec.uses_nats:
+            env[f"{spec.env_prefix}_NATS_URL"] = nats.url
+            env["BOURSE_NATS_URL"] = nats.url
+        for config_field, default in spec.extra_listens.items():
+            extra = _choose(options.listen.get(f"{spec.name}.{config_field}", default), options.ephemeral_ports)
+            env[f"{spec.env_prefix}_{config_field.upper()}"] = extra
+            addresses[f"{spec.name}.{config_field}"] = f"http://{extra}"
+        for config_field, peer in spec.peers.items():
+            if peer in addresses:
+                env[f"{spec.env_prefix}_{config_field.upper()}"] = addresses[peer]
+        if spec is PROVIDER_ADAPTER and SIMULATOR.name in addresses:
+            env["BOURSE_ADAPTER_SIMULATOR_URL"] = addresses[SIMULATOR.name]
+        ready = (
+            functools.partial(_http_ready, f"{addresses[spec.name]}/healthz", options.start_timeout_s)
+            if spec.is_http
+            else functools.partial(_grpc_ready, listens[spec.name], spec.grpc_health, options.start_timeout_s)
+        )
+        launches.append(Launch(name=spec.name, argv=python_module(spec.module), ready=ready, env=env))
+    addresses["nats"] = nats.url
+    return StackPlan(nats=nats, launches=launches, addresses=addresses)
