@@ -8,6 +8,7 @@ grace period, then the service's own closers (NATS drain, HTTP clients) in order
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +100,48 @@ async def run_until_signal(
     logger.info("stopped")
 
 
-def insecure_channel(target: str) -> grpc.aio.Channel:
-    """A client channel with Bourse's keepalives and limits, for calls between services."""
-    return grpc.aio.insecure_channel(target, options=list(SERVER_OPTIONS))
+def client_service_config(max_attempts: int = 3) -> str:
+    """The gRPC service config of every channel between services (JSON).
+
+    `round_robin` spreads calls over every address the target resolves to (a Kubernetes headless Service, or
+    `ipv4:host:a,host:b`), and a call that fails with UNAVAILABLE (a replica draining or gone: the request never
+    ran there) is retried with backoff, on another replica when there is one. Other codes are not retried here:
+    the router decides about provider errors itself.
+    """
+    return json.dumps(
+        {
+            "loadBalancingConfig": [{"round_robin": {}}],
+            "methodConfig": [
+                {
+                    "name": [{}],
+                    "retryPolicy": {
+                        "maxAttempts": max_attempts,
+                        "initialBackoff": "0.05s",
+                        "maxBackoff": "1s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ],
+        }
+    )
+
+
+def channel_options(max_attempts: int = 3) -> list[tuple[str, int | str]]:
+    """Channel options: keepalives and limits shared with servers, plus the client service config."""
+    return [
+        *SERVER_OPTIONS,
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", client_service_config(max_attempts)),
+        # A replica that went away is noticed by keepalive; re-resolve DNS soon after so new pods are picked up.
+        ("grpc.dns_min_time_between_resolutions_ms", 5_000),
+    ]
+
+
+def insecure_channel(target: str, *, max_attempts: int = 3) -> grpc.aio.Channel:
+    """A client channel for calls between services: keepalives, round_robin, retry of UNAVAILABLE.
+
+    `target` may name several replicas: `dns:///router.bourse.svc:50051` (headless Service) or
+    `ipv4:127.0.0.1:50051,127.0.0.1:50061`.
+    """
+    return grpc.aio.insecure_channel(target, options=channel_options(max_attempts))
