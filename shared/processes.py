@@ -296,3 +296,28 @@ class Stack:
                 if not child.alive:
                     return child
             await asyncio.sleep(poll_s)
+
+
+async def _probe(kind: str, target: str, service: str, timeout_s: float) -> None:
+    if kind == "grpc":
+        await wait_healthy(target, service, timeout_s=timeout_s)
+    else:
+        await wait_http_healthy(target, timeout_s=timeout_s)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Container health check: `python -m shared.processes grpc 127.0.0.1:50051 [SERVICE]` or `http URL`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 2 or args[0] not in ("grpc", "http"):
+        print("usage: python -m shared.processes grpc HOST:PORT [SERVICE] | http URL", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_probe(args[0], args[1], args[2] if len(args) > 2 else "", timeout_s=3.0))
+    except StartError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

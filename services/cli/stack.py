@@ -42,6 +42,8 @@ class ServiceSpec:
     # config field -> default listen address of a second listener (the ledger's HTTP dashboard).
     extra_listens: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)  # fixed extra environment
+    # config field -> file path under the stack's state directory (beside the NATS data directory).
+    state_files: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_http(self) -> bool:
@@ -72,10 +74,11 @@ ROUTER = ServiceSpec(
 LEDGER = ServiceSpec(
     name="ledger", module="services.ledger", env_prefix="BOURSE_LEDGER", listen="127.0.0.1:50055",
     grpc_health="bourse.ledger.v1.LedgerService", extra_listens={"http_listen": "127.0.0.1:8090"},
+    state_files={"db_path": "ledger/ledger.duckdb"},
 )  # fmt: skip
 GATEWAY = ServiceSpec(
     name="gateway", module="services.gateway", env_prefix="BOURSE_GATEWAY", listen="127.0.0.1:8080",
-    peers={"router_target": "router"},
+    peers={"router": "router", "inference": "local_inference"},
 )  # fmt: skip
 
 # Start order: a service starts after everything it calls. Stopped in the reverse order.
@@ -164,6 +167,8 @@ def plan_stack(
             extra = _choose(options.listen.get(f"{spec.name}.{config_field}", default), options.ephemeral_ports)
             env[f"{spec.env_prefix}_{config_field.upper()}"] = extra
             addresses[f"{spec.name}.{config_field}"] = f"http://{extra}"
+        for config_field, relative in spec.state_files.items():
+            env[f"{spec.env_prefix}_{config_field.upper()}"] = str(options.data_dir.parent / relative)
         for config_field, peer in spec.peers.items():
             if peer in addresses:
                 env[f"{spec.env_prefix}_{config_field.upper()}"] = addresses[peer]
