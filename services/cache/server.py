@@ -1,0 +1,152 @@
+"""Builds the cache server: gRPC first (health NOT_SERVING), then the encoder, the store and NATS in the background.
+
+Health turns SERVING once the encoder is loaded, the store and index are open and the event stream is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
+from nats.aio.client import Client as NATS
+from prometheus_client import CollectorRegistry, Gauge
+
+from services.cache.config import CacheConfig
+from services.cache.core.cache import ResponseCache
+from services.cache.events import CacheEvents
+from services.cache.servicer import CacheServicer
+from shared.embedding.convert import ensure_minilm
+from shared.embedding.encoder import SentenceEncoder
+from shared.events.connect import connect
+from shared.events.publisher import EventPublisher
+from shared.metrics import serve_metrics
+from shared.model_store import models_dir
+from shared.serving import ServiceServer, new_server
+
+SERVICE_NAME = "bourse.cache.v1.CacheService"
+
+
+@dataclass
+class CacheService:
+    """The server plus what the cache owns, for `__main__` and tests that look inside."""
+
+    service: ServiceServer
+    servicer: CacheServicer
+    loading: asyncio.Task[None]
+    cache: ResponseCache | None = None
+    events: CacheEvents | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def create_server(
+    config: CacheConfig, logger: structlog.typing.FilteringBoundLogger, *, registry: CollectorRegistry | None = None
+) -> ServiceServer:
+    return (await build(config, logger, registry=registry)).service
+
+
+async def build(
+    config: CacheConfig, logger: structlog.typing.FilteringBoundLogger, *, registry: CollectorRegistry | None = None
+) -> CacheService:
+    servicer = CacheServicer()
+    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
+    nc = await connect([config.nats_url], logger, name="bourse-cache")
+    publisher = EventPublisher(nc, logger)
+    publisher.start()
+    registry = registry or CollectorRegistry()
+    metrics_server = serve_metrics(registry, config.metrics_listen)
+    holder = CacheService(service=service, servicer=servicer, loading=asyncio.get_running_loop().create_future())  # type: ignore[arg-type]
+    holder.loading = asyncio.get_running_loop().create_task(
+        _load(config=config, logger=logger, holder=holder, nc=nc, publisher=publisher, registry=registry)
+    )
+
+    async def close() -> None:
+        holder.loading.cancel()
+        for task in holder.tasks:
+            task.cancel()
+        for task in (holder.loading, *holder.tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if holder.events is not None:
+            await holder.events.stop()
+        await publisher.close()
+        await nc.drain()
+        if holder.cache is not None:
+            await asyncio.to_thread(holder.cache.close)
+        if metrics_server is not None:
+            metrics_server.shutdown()
+
+    service.closers.append(close)
+    return holder
+
+
+async def _load(
+    *,
+    config: CacheConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    holder: CacheService,
+    nc: NATS,
+    publisher: EventPublisher,
+    registry: CollectorRegistry,
+) -> None:
+    try:
+        root = Path(config.models_dir) if config.models_dir else models_dir()
+        model_dir = await asyncio.to_thread(ensure_minilm, root)
+        encoder = await asyncio.to_thread(
+            SentenceEncoder, model_dir, compute_type=config.compute_type, intra_threads=config.intra_threads
+        )
+        data_dir = config.resolved_data_dir()
+        cache = await asyncio.to_thread(
+            lambda: ResponseCache(
+                data_dir=data_dir,
+                embed=encoder.embed,
+                dimensions=encoder.dimensions,
+                policy=config.policy(),
+                index_dtype=config.index_dtype,
+            )
+        )
+        holder.cache = cache
+        events = CacheEvents(
+            nc=nc,
+            publisher=publisher,
+            cache=cache,
+            logger=logger,
+            replica_id=config.replica_id or f"{socket.gethostname()}-{os.getpid()}",
+            replicate=config.replication,
+            max_ttl_s=config.max_ttl_s,
+        )
+        await events.start()
+        holder.events = events
+        Gauge("bourse_cache_entries", "Entries in the cache", registry=registry).set_function(lambda: cache.entries)
+        holder.servicer.ready(cache, events)
+        loop = asyncio.get_running_loop()
+        holder.tasks.append(loop.create_task(_every(config.snapshot_interval_s, cache.save_snapshot, logger)))
+        holder.tasks.append(loop.create_task(_every(config.sweep_interval_s, cache.expire, logger)))
+        await holder.service.set_serving()
+        logger.info(
+            "cache_ready",
+            entries=cache.entries,
+            rebuilt_index=cache.rebuilt_index,
+            model=encoder.name,
+            compute_type=config.compute_type,
+            data_dir=str(data_dir),
+        )
+    except Exception as error:
+        logger.exception("cache_start_failed", error=repr(error))
+        raise
+
+
+async def _every(interval_s: float, work: object, logger: structlog.typing.FilteringBoundLogger) -> None:
+    assert callable(work)
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await asyncio.to_thread(work)
+        except (OSError, RuntimeError) as error:
+            logger.warning("cache_periodic_failed", work=getattr(work, "__name__", "?"), error=repr(error))

@@ -1,0 +1,102 @@
+"""`bourse pricing publish FILE`: publish the price changes of a manifest, price list or LiteLLM map on NATS.
+
+The command rebuilds the price table every router holds (the base manifest plus the retained feed), publishes
+only the updates that change it (or every one with --all), and waits for JetStream to store each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import msgspec
+import nats.errors
+
+from services.router.core.manifest import default_manifest_path, load_manifest
+from services.router.core.price_table import PriceBook
+from services.router.core.prices import changes_against, decode_update, encode_update, message_id, parse_price_file
+from services.router.market import MarketError, read_price_history
+from shared.errors import BourseError, InvalidRequest
+from shared.events import streams, subjects
+from shared.events.connect import connect
+from shared.events.schemas import PriceUpdate
+from shared.logging import get_logger
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("pricing", help="Publish model prices on the NATS pricing feed.")
+    commands = parser.add_subparsers(dest="pricing_command", required=True, metavar="ACTION")
+    publish = commands.add_parser(
+        "publish", help="Publish the price changes of a manifest, a list of price updates, or a LiteLLM price map."
+    )
+    publish.add_argument("file", type=Path, help="manifest, price-update list, or LiteLLM price map (JSON)")
+    publish.add_argument(
+        "--nats-url", default=os.environ.get("BOURSE_NATS_URL", DEFAULT_NATS_URL), help="NATS server URL"
+    )
+    publish.add_argument("--manifest", default="", help="the routers' base manifest (default: the packaged manifest)")
+    publish.add_argument("--all", action="store_true", help="publish every price, changed or not")
+    publish.add_argument(
+        "--allow-large-change", action="store_true", help="mark updates that move a price by more than 100x as intended"
+    )
+    publish.add_argument("--source", default="", help="who publishes (recorded in each update)")
+    publish.add_argument("--dry-run", action="store_true", help="print what would be published, publish nothing")
+    publish.set_defaults(func=run_publish)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    try:
+        updates = read_updates(args.file, source=args.source, allow_large_change=args.allow_large_change)
+        published = asyncio.run(publish_updates(args, updates))
+    except (BourseError, MarketError, OSError, nats.errors.Error) as error:
+        message = error.message if isinstance(error, BourseError) else str(error) or repr(error)
+        print(f"bourse pricing publish: {message}", file=sys.stderr)
+        return 1
+    verb = "would publish" if args.dry_run else "published"
+    print(f"{verb} {len(published)} price update(s)")
+    for update in published:
+        print(f"  {update.provider}/{update.model}: in {update.input_per_mtok} out {update.output_per_mtok} USD/Mtok")
+    return 0
+
+
+def read_updates(path: Path, *, source: str = "", allow_large_change: bool = False) -> list[PriceUpdate]:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InvalidRequest(f"cannot read {path}: {error}") from error
+    updates = parse_price_file(raw, source=source or f"bourse pricing publish {path.name}")
+    if allow_large_change:
+        updates = [msgspec.structs.replace(update, allow_large_change=True) for update in updates]
+    return updates
+
+
+async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) -> list[PriceUpdate]:
+    """Publish the updates that change the routers' table (all of them with --all); returns those."""
+    book = PriceBook.from_manifest(load_manifest(args.manifest or default_manifest_path()))
+    nc = await connect([args.nats_url], get_logger("bourse-pricing"), name="bourse-pricing")
+    try:
+        js = nc.jetstream()
+        await streams.ensure_streams(js, (streams.PRICING,))
+        history, _ = await read_price_history(js)
+        retained: list[PriceUpdate] = []
+        for msg in history:
+            try:
+                retained.append(decode_update(msg.data))
+            except InvalidRequest:
+                continue  # routers reject it as well
+        book.apply_many(retained)
+        chosen = updates if args.all else changes_against(updates, book.current)
+        if not args.dry_run:
+            for update in chosen:
+                await js.publish(
+                    subjects.pricing(update.provider, update.model),
+                    encode_update(update),
+                    headers={"Nats-Msg-Id": message_id(update)},
+                )
+    finally:
+        await nc.drain()
+    return chosen

@@ -1,0 +1,102 @@
+"""The loaded model: CTranslate2 generator, tokenizer and chat template. Synchronous; called from worker threads.
+
+CTranslate2 runs `inter_threads` batches in parallel, each on `intra_threads` cores; one Python thread per
+parallel batch drives it (see scheduler.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tokenizers import Tokenizer
+
+from services.local_inference.core.chat_template import ChatTemplate, ChatTurn
+from services.local_inference.core.decoding import DecodeParams
+from services.local_inference.core.model_files import TOKENIZER_FILE, ModelMetadata, read_metadata
+
+# CTranslate2 calls this once per generated token of batch index `batch_id`; True stops that sequence.
+TokenCallback = Callable[[int, int], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    compute_type: str = "int8"
+    inter_threads: int = 1
+    intra_threads: int = 2
+
+
+class LocalModel:
+    """A CTranslate2 decoder with everything needed to turn chats into tokens and back."""
+
+    def __init__(self, model_dir: Path, options: EngineOptions) -> None:
+        import ctranslate2
+
+        started = time.perf_counter()
+        self.metadata: ModelMetadata = read_metadata(model_dir)
+        self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        self.template = ChatTemplate(
+            self.metadata.chat_template, bos_token=self.metadata.bos_token, eos_token=self.metadata.eos_token
+        )
+        self._generator: Any = ctranslate2.Generator(
+            str(model_dir),
+            device="cpu",
+            compute_type=options.compute_type,
+            inter_threads=options.inter_threads,
+            intra_threads=options.intra_threads,
+        )
+        end_tokens = [t for t in (self.metadata.eos_token,) if t and self.tokenizer.token_to_id(t) is not None]
+        self.end_tokens: tuple[str, ...] = tuple(end_tokens)
+        self.end_ids = frozenset(i for t in end_tokens if (i := self.tokenizer.token_to_id(t)) is not None)
+        self.load_s = time.perf_counter() - started
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def context_length(self) -> int:
+        return self.metadata.context_length
+
+    def prompt_ids(self, turns: Sequence[ChatTurn]) -> list[int]:
+        text = self.template.render(turns, add_generation_prompt=True)
+        ids: list[int] = self.tokenizer.encode(text, add_special_tokens=False).ids
+        return ids
+
+    def answer_ids(self, answer: str) -> list[int]:
+        """Tokens of `answer` as the whole assistant turn, end-of-turn token included."""
+        ids: list[int] = self.tokenizer.encode(answer, add_special_tokens=False).ids
+        return ids + sorted(self.end_ids)[:1]
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        return sum(len(encoding.ids) for encoding in self.tokenizer.encode_batch(list(texts), add_special_tokens=False))
+
+    def generate(self, prompts: Sequence[Sequence[int]], params: DecodeParams, on_token: TokenCallback) -> None:
+        """Decode a batch; every token goes to `on_token`, which owns the text and decides when to stop."""
+        sampling: dict[str, Any] = {"sampling_topk": 1}
+        if params.temperature > 0:
+            sampling = {"sampling_topk": 0, "sampling_temperature": params.temperature, "sampling_topp": params.top_p}
+        self._generator.generate_batch(
+            [self._tokens(ids) for ids in prompts],
+            max_length=params.max_tokens,
+            include_prompt_in_result=False,
+            end_token=list(self.end_tokens) or None,
+            callback=lambda step: on_token(step.batch_id, step.token_id),
+            **sampling,
+        )
+
+    def score(self, sequences: Sequence[Sequence[int]], tail_lengths: Sequence[int]) -> list[float]:
+        """Sum of log-probabilities of the last `tail_lengths[i]` tokens of each sequence."""
+        results = self._generator.score_batch([self._tokens(ids) for ids in sequences], max_input_length=0)
+        sums = []
+        for result, tail in zip(results, tail_lengths, strict=True):
+            log_probs = list(result.log_probs)
+            sums.append(math.fsum(log_probs[-tail:]))
+        return sums
+
+    def _tokens(self, ids: Sequence[int]) -> list[str]:
+        return [str(self.tokenizer.id_to_token(i)) for i in ids]

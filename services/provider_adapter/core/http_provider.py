@@ -1,0 +1,181 @@
+"""A Provider that speaks one dialect over HTTP through one pooled aiohttp session per upstream.
+
+Transport failures become the taxonomy's reasons (CONNECT_TIMEOUT, CONNECT_FAILED, READ_TIMEOUT, DEADLINE,
+CONNECTION_DROPPED); every error leaving here carries provider/model metadata and has secrets scrubbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from services.provider_adapter.core.credentials import Credentials, Redactor
+from services.provider_adapter.core.provider import Call, Dialect, Outcome, StreamChunk
+from services.provider_adapter.core.quirks import Quirks
+from services.provider_adapter.core.sse import SseParser
+from services.provider_adapter.core.usage import prompt_chars
+from services.provider_adapter.core.wire_json import ENCODER
+from shared.errors import UpstreamError
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where and how to reach one provider."""
+
+    name: str
+    base_url: str
+    auth: str
+    quirks: Quirks
+    total_timeout_s: float
+    regions: dict[str, str]
+
+
+def auth_headers(style: str, key: str) -> dict[str, str]:
+    if style == "bearer":
+        return {"Authorization": f"Bearer {key}"}
+    if style == "none":
+        return {}
+    return {style: key}
+
+
+class HttpProvider:
+    def __init__(
+        self,
+        upstream: Upstream,
+        dialect: Dialect,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        redactor: Redactor,
+    ) -> None:
+        self._up = upstream
+        self._dialect = dialect
+        self._session = session
+        self._credentials = credentials
+        self._redact = redactor
+        self._json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._sse_headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
+    def _headers(self, base: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+        headers = {**base, **extra}
+        if self._credentials:
+            headers.update(auth_headers(self._up.auth, self._credentials.next().reveal()))
+        return headers
+
+    def _url(self, call: Call, path: str) -> str:
+        if not call.region:
+            return self._up.base_url + path
+        base = self._up.regions.get(call.region)
+        if base is None:
+            raise UpstreamError(
+                f"no endpoint for region {call.region!r} (known: {sorted(self._up.regions) or 'none'})",
+                reason="UNSUPPORTED_FIELD",
+                metadata={"field": "region"},
+            )
+        return base + path
+
+    def _deadline(self, call: Call) -> float:
+        budget = self._up.total_timeout_s
+        if call.time_remaining_s is not None:
+            budget = min(budget, call.time_remaining_s)
+        return asyncio.get_running_loop().time() + budget
+
+    async def complete(self, call: Call) -> Outcome:
+        with self._errors(call):
+            wire = self._dialect.build_request(call, self._up.quirks, stream=False)
+            headers = self._headers(self._json_headers, dict(wire.headers))
+            url = self._url(call, wire.path)
+            started = time.perf_counter_ns()
+            async with asyncio.timeout_at(self._deadline(call)):
+                async with self._session.post(url, data=ENCODER.encode(wire.body), headers=headers) as response:
+                    body = await response.read()
+                    status = response.status
+                    if status >= 300:
+                        raise self._dialect.error_from_response(status, response.headers, body)
+            latency_us = (time.perf_counter_ns() - started) // 1000
+            completion, response_id = self._dialect.parse_response(body, prompt_chars(call.chat))
+            return Outcome(completion=completion, response_id=response_id, upstream_latency_us=latency_us)
+
+    async def complete_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        with self._errors(call):
+            wire = self._dialect.build_request(call, self._up.quirks, stream=True)
+            headers = self._headers(self._sse_headers, dict(wire.headers))
+            url = self._url(call, wire.path)
+            deadline = self._deadline(call)
+            decoder = self._dialect.stream_decoder(prompt_chars(call.chat))
+            parser = SseParser()
+            started = time.perf_counter_ns()
+            first = True
+            async with asyncio.timeout_at(deadline):
+                response = await self._session.post(url, data=ENCODER.encode(wire.body), headers=headers)
+            try:
+                if response.status >= 300:
+                    async with asyncio.timeout_at(deadline):
+                        body = await response.read()
+                    raise self._dialect.error_from_response(response.status, response.headers, body)
+                while not decoder.finished:
+                    # The deadline bounds each read, never the consumer's time between our yields.
+                    async with asyncio.timeout_at(deadline):
+                        data = await response.content.readany()
+                    events = parser.feed(data) if data else parser.close()
+                    for event in events:
+                        for delta in decoder.on_event(event.event, event.data):
+                            ttft = 0
+                            if first:
+                                ttft = max(1, (time.perf_counter_ns() - started) // 1000)
+                                first = False
+                            yield StreamChunk(delta=delta, time_to_first_token_us=ttft)
+                    if not data:
+                        break
+                if not decoder.finished:
+                    raise UpstreamError("stream ended before the provider finished it", reason="CONNECTION_DROPPED")
+            finally:
+                response.release()
+            completion, response_id = decoder.result()
+            latency_us = (time.perf_counter_ns() - started) // 1000
+            yield StreamChunk(
+                outcome=Outcome(completion=completion, response_id=response_id, upstream_latency_us=latency_us)
+            )
+
+    @contextlib.contextmanager
+    def _errors(self, call: Call) -> Iterator[None]:
+        meta = {"provider": call.provider, "model": call.model}
+        try:
+            yield
+        except UpstreamError as error:
+            raise self._scrubbed(error, meta) from None
+        except aiohttp.ConnectionTimeoutError as error:
+            raise self._fail("connect timeout", "CONNECT_TIMEOUT", meta) from error
+        except aiohttp.ServerTimeoutError as error:
+            raise self._fail("read timeout", "READ_TIMEOUT", meta) from error
+        except TimeoutError as error:
+            raise self._fail("deadline exceeded", "DEADLINE", meta) from error
+        except aiohttp.ClientConnectorError as error:
+            raise self._fail(
+                f"cannot connect: {error.os_error.strerror or 'refused'}", "CONNECT_FAILED", meta
+            ) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as error:
+            raise self._fail(f"connection dropped: {type(error).__name__}", "CONNECTION_DROPPED", meta) from None
+        except aiohttp.ClientError as error:
+            raise self._fail(f"HTTP client error: {type(error).__name__}", "UPSTREAM_ERROR", meta) from None
+
+    def _fail(self, what: str, reason: str, meta: dict[str, str]) -> UpstreamError:
+        return UpstreamError(f"{meta['provider']}/{meta['model']}: {what}", reason=reason, metadata=meta)
+
+    def _scrubbed(self, error: UpstreamError, meta: dict[str, str]) -> UpstreamError:
+        metadata = {k: self._redact(v) for k, v in error.metadata.items()}
+        metadata.update(meta)
+        return UpstreamError(
+            self._redact(f"{meta['provider']}/{meta['model']}: {error.message}"),
+            reason=error.reason,
+            retry_after_s=error.retry_after_s,
+            metadata=metadata,
+        )

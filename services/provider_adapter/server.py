@@ -1,0 +1,48 @@
+"""create_server: the one factory __main__ and the tests use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import structlog
+from bourse.provider.v1 import provider_service_pb2_grpc as pb_grpc
+from prometheus_client import CollectorRegistry
+
+from services.provider_adapter.config import AdapterConfig
+from services.provider_adapter.metrics import AdapterMetrics
+from services.provider_adapter.servicer import ProviderServicer
+from services.provider_adapter.upstreams import build_providers
+from shared.metrics import serve_metrics
+from shared.serving import ServiceServer, new_server
+
+SERVICE_NAME = "bourse.provider.v1.ProviderService"
+
+
+async def create_server(
+    config: AdapterConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    environ: Mapping[str, str] | None = None,
+    registry: CollectorRegistry | None = None,
+) -> ServiceServer:
+    """Build the adapter (providers and their HTTP sessions created once); the caller starts it.
+
+    `environ` supplies API keys (default: the process environment).
+    """
+    providers = await build_providers(config, os.environ if environ is None else environ)
+    metrics_registry = registry or CollectorRegistry()
+    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    pb_grpc.add_ProviderServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        ProviderServicer(providers, AdapterMetrics.create(metrics_registry), logger), service.server
+    )
+    service.closers.append(providers.close)
+    metrics_server = serve_metrics(metrics_registry, config.metrics_listen)
+    if metrics_server is not None:
+
+        async def close_metrics() -> None:
+            metrics_server.shutdown()
+
+        service.closers.append(close_metrics)
+    logger.info("providers", routes=providers.routes)
+    return service

@@ -1,0 +1,1 @@
+"""gRPC clients of the services the router calls: provider-adapter, cache, local-inference."""

@@ -1,0 +1,159 @@
+"""Spend limits per tenant (or API key) per day and month, and request-rate limits.
+
+Checked before the call with the estimated cost (a reservation) and settled with the actual cost. The counters
+live in a shared store (a NATS KV bucket, see services/router/budget_store.py) updated with compare-and-set,
+so every router replica sees the same spend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.errors import BudgetExceeded
+from shared.events.schemas import BudgetAlert
+
+
+class CounterStore(Protocol):
+    """Shared integer counters. `add` is atomic (compare-and-set); with `ceiling`, it refuses (returns None and
+    changes nothing) when the new value would exceed the ceiling or the current value is already at it."""
+
+    async def add(self, key: str, delta: int, *, ceiling: int | None = None) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    daily_micro_usd: int = 0
+    monthly_micro_usd: int = 0
+    requests_per_minute: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    name: str  # "tenant" or "key"
+    key: str  # KV-safe scope id
+    limits: Limits
+
+
+@dataclass(slots=True)
+class Reservation:
+    """What admission took: counters to settle later. Empty when no limit applies."""
+
+    tenant: str
+    estimate_micro_usd: int
+    spend_keys: list[tuple[str, str, int, str]] = field(default_factory=list)  # (kv key, limit name, limit, period)
+
+    @property
+    def empty(self) -> bool:
+        return not self.spend_keys
+
+
+def kv_safe(name: str) -> str:
+    """A KV key token for any name: [A-Za-z0-9_-] kept, every other byte as =XX."""
+    out = []
+    for byte in name.encode():
+        ch = chr(byte)
+        out.append(ch if ch.isascii() and (ch.isalnum() or ch in "_-") else f"={byte:02X}")
+    return "".join(out) or "_"
+
+
+class Budgets:
+    """Admission and settlement against the configured limits. Tenants without limits cost nothing here."""
+
+    def __init__(
+        self,
+        limits: Iterable[tuple[str, str, Limits]],
+        store: CounterStore | None,
+        *,
+        on_alert: Callable[[BudgetAlert], None],
+        thresholds_pct: Sequence[int] = (50, 80, 100),
+        clock: Callable[[], float],
+    ) -> None:
+        self._limits: dict[tuple[str, str], Limits] = {(tenant, key_id): lim for tenant, key_id, lim in limits}
+        self._tenants = frozenset(tenant for tenant, _ in self._limits)
+        self._store = store
+        self._on_alert = on_alert
+        self._thresholds = tuple(sorted(thresholds_pct))
+        self._clock = clock
+
+    def applies_to(self, tenant: str) -> bool:
+        return tenant in self._tenants and self._store is not None
+
+    def _scopes(self, tenant: str, key_id: str) -> list[_Scope]:
+        scopes = []
+        whole = self._limits.get((tenant, ""))
+        if whole is not None:
+            scopes.append(_Scope("tenant", f"{kv_safe(tenant)}._", whole))
+        if key_id:
+            keyed = self._limits.get((tenant, key_id))
+            if keyed is not None:
+                scopes.append(_Scope("key", f"{kv_safe(tenant)}.{kv_safe(key_id)}", keyed))
+        return scopes
+
+    async def admit(self, tenant: str, key_id: str, estimate_micro_usd: int) -> Reservation:
+        """Count the request and reserve its estimated cost, or raise BudgetExceeded naming the limit."""
+        reservation = Reservation(tenant=tenant, estimate_micro_usd=estimate_micro_usd)
+        if not self.applies_to(tenant):
+            return reservation
+        assert self._store is not None
+        now = dt.datetime.fromtimestamp(self._clock(), tz=dt.UTC)
+        day, month, minute = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m"), now.strftime("%Y%m%d%H%M")
+        try:
+            for scope in self._scopes(tenant, key_id):
+                rpm = scope.limits.requests_per_minute
+                if rpm and await self._store.add(f"rate.{scope.key}.{minute}", 1, ceiling=rpm) is None:
+                    raise _exceeded(tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute")
+                for limit_name, limit, period in (
+                    ("daily", scope.limits.daily_micro_usd, day),
+                    ("monthly", scope.limits.monthly_micro_usd, month),
+                ):
+                    if not limit:
+                        continue
+                    key = f"spend.{scope.key}.{period}"
+                    if await self._store.add(key, estimate_micro_usd, ceiling=limit) is None:
+                        raise _exceeded(tenant, scope, limit_name, limit, f"{limit} micro-USD per {limit_name[:-2]}")
+                    reservation.spend_keys.append((key, limit_name, limit, period))
+        except BudgetExceeded:
+            await self._release(reservation)
+            raise
+        return reservation
+
+    async def settle(self, reservation: Reservation, actual_micro_usd: int) -> None:
+        """Replace the reservation by the actual cost; publish an alert for each threshold crossed."""
+        if reservation.empty or self._store is None:
+            return
+        delta = actual_micro_usd - reservation.estimate_micro_usd
+        for key, limit_name, limit, period in reservation.spend_keys:
+            after = await self._store.add(key, delta)
+            if after is None:
+                continue
+            before = after - actual_micro_usd
+            for pct in self._thresholds:
+                line = limit * pct // 100
+                if before < line <= after:
+                    self._on_alert(
+                        BudgetAlert(
+                            ts_ms=int(self._clock() * 1000),
+                            tenant=reservation.tenant,
+                            limit=limit_name,
+                            threshold_pct=pct,
+                            spent_micro_usd=after,
+                            limit_micro_usd=limit,
+                            period=period,
+                        )
+                    )
+
+    async def _release(self, reservation: Reservation) -> None:
+        assert self._store is not None
+        for key, *_ in reservation.spend_keys:
+            await self._store.add(key, -reservation.estimate_micro_usd)
+        reservation.spend_keys.clear()
+
+
+def _exceeded(tenant: str, scope: _Scope, limit_name: str, limit: int, what: str) -> BudgetExceeded:
+    return BudgetExceeded(
+        f"{scope.name} budget exceeded for tenant {tenant!r}: {limit_name} limit of {what}",
+        metadata={"limit": limit_name, "scope": scope.name, "limit_value": str(limit)},
+    )

@@ -1,0 +1,132 @@
+"""Cost in integer micro-dollars from manifest prices (USD per million tokens) and token counts.
+
+A price of P USD per million tokens is P micro-dollars per token. Prices are held as integers in units of
+1e-6 micro-dollars per token, so a request's cost is an exact integer sum that is rounded half up once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.router.core.manifest import ModelEntry, Prices, PriceTier
+
+UNITS_PER_MICRO_USD = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPrices:
+    """Per-token prices in 1e-6 micro-dollar units (exact integers)."""
+
+    input: int
+    output: int
+    cached_input: int
+    cache_write: int
+    reasoning: int
+
+
+def to_units(price_per_mtok: float) -> int:
+    return round(price_per_mtok * UNITS_PER_MICRO_USD)
+
+
+def unit_prices(prices: Prices | PriceTier) -> UnitPrices:
+    base_in = to_units(prices.input_per_mtok)
+    out = to_units(prices.output_per_mtok)
+    return UnitPrices(
+        input=base_in,
+        output=out,
+        cached_input=base_in if prices.cached_input_per_mtok is None else to_units(prices.cached_input_per_mtok),
+        cache_write=base_in if prices.cache_write_per_mtok is None else to_units(prices.cache_write_per_mtok),
+        reasoning=out if prices.reasoning_per_mtok is None else to_units(prices.reasoning_per_mtok),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSchedule:
+    """Base prices plus the tiers that replace them above a prompt-size threshold (ascending)."""
+
+    base: UnitPrices
+    tiers: tuple[tuple[int, UnitPrices], ...] = ()
+
+    @classmethod
+    def of(cls, prices: Prices) -> PriceSchedule:
+        return cls(
+            base=unit_prices(prices),
+            tiers=tuple((tier.above_prompt_tokens, unit_prices(tier)) for tier in prices.tiers),
+        )
+
+    def for_prompt(self, prompt_tokens: int) -> UnitPrices:
+        chosen = self.base
+        for threshold, prices in self.tiers:
+            if prompt_tokens > threshold:
+                chosen = prices
+            else:
+                break
+        return chosen
+
+
+def round_units(units: int) -> int:
+    """Units (1e-6 micro-dollars) to micro-dollars, rounding half up."""
+    return (units + UNITS_PER_MICRO_USD // 2) // UNITS_PER_MICRO_USD
+
+
+def cost_units(  # noqa: PLR0917 -- positional token counts mirror bourse.common.v1.Usage
+    schedule: PriceSchedule,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cached_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reasoning_tokens: int = 0,
+) -> int:
+    """Exact cost in 1e-6 micro-dollar units.
+
+    `prompt_tokens` includes cached and cache-write tokens; `completion_tokens` includes reasoning tokens
+    (the conventions of bourse.common.v1.Usage). Counts outside those bounds are clamped.
+    """
+    prices = schedule.for_prompt(prompt_tokens)
+    cached = min(max(cached_tokens, 0), max(prompt_tokens, 0))
+    written = min(max(cache_write_tokens, 0), max(prompt_tokens, 0) - cached)
+    fresh = max(prompt_tokens, 0) - cached - written
+    reasoning = min(max(reasoning_tokens, 0), max(completion_tokens, 0))
+    visible = max(completion_tokens, 0) - reasoning
+    return (
+        fresh * prices.input
+        + cached * prices.cached_input
+        + written * prices.cache_write
+        + visible * prices.output
+        + reasoning * prices.reasoning
+    )
+
+
+def _schedule(entry_or_prices: ModelEntry | Prices | PriceSchedule) -> PriceSchedule:
+    if isinstance(entry_or_prices, PriceSchedule):
+        return entry_or_prices
+    if isinstance(entry_or_prices, ModelEntry):
+        return PriceSchedule.of(entry_or_prices.prices)
+    return PriceSchedule.of(entry_or_prices)
+
+
+def cost_micro_usd(  # noqa: PLR0917 -- positional token counts mirror bourse.common.v1.Usage
+    entry_or_prices: ModelEntry | Prices | PriceSchedule,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cached_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reasoning_tokens: int = 0,
+) -> int:
+    """The cost of one request from its usage, in micro-dollars (rounded half up once)."""
+    units = cost_units(
+        _schedule(entry_or_prices),
+        prompt_tokens,
+        completion_tokens,
+        cached_tokens,
+        cache_write_tokens,
+        reasoning_tokens,
+    )
+    return round_units(units)
+
+
+def estimate_cost_micro_usd(
+    entry: ModelEntry | Prices | PriceSchedule, prompt_tokens: int, completion_tokens: int
+) -> int:
+    """Expected cost before the call: every prompt token at the input price, completion at the output price."""
+    return round_units(cost_units(_schedule(entry), prompt_tokens, completion_tokens))

@@ -1,0 +1,174 @@
+"""The model manifest: every model the router may choose, with prices, limits, abilities and quality.
+
+Loaded from JSON and validated with msgspec; a bad manifest fails start-up with the JSON path of the bad field
+(`$.models[3].prices.input_per_mtok`). Prices are USD per million tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from shared.config import ConfigError
+from shared.errors import FieldViolation
+
+TASK_KINDS: tuple[str, ...] = (
+    "chat",
+    "classification",
+    "extraction",
+    "formatting",
+    "summarization",
+    "code",
+    "reasoning",
+    "translation",
+)
+CAPABILITIES: tuple[str, ...] = ("tools", "json_schema", "json_object", "vision", "streaming", "system_prompt")
+# Tier names in the order of bourse.common.v1.ModelTier (LOCAL=1 ... FRONTIER=4).
+TIER_VALUES: dict[str, int] = {"local": 1, "cheap": 2, "standard": 3, "frontier": 4}
+
+TaskKindName = Literal[
+    "chat", "classification", "extraction", "formatting", "summarization", "code", "reasoning", "translation"
+]
+CapabilityName = Literal["tools", "json_schema", "json_object", "vision", "streaming", "system_prompt"]
+TierName = Literal["local", "cheap", "standard", "frontier"]
+
+Price = Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Tokens = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
+Score = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Millis = Annotated[float, msgspec.Meta(gt=0.0, le=3_600_000.0)]
+
+
+class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Prices that apply to the whole request when its prompt is longer than `above_prompt_tokens`."""
+
+    above_prompt_tokens: Tokens
+    input_per_mtok: Price
+    output_per_mtok: Price
+    cached_input_per_mtok: Price | None = None
+    cache_write_per_mtok: Price | None = None
+    reasoning_per_mtok: Price | None = None
+
+
+class Prices(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """USD per million tokens. Unset cached/cache-write/reasoning prices fall back to input/input/output."""
+
+    input_per_mtok: Price
+    output_per_mtok: Price
+    cached_input_per_mtok: Price | None = None
+    cache_write_per_mtok: Price | None = None
+    reasoning_per_mtok: Price | None = None
+    tiers: tuple[PriceTier, ...] = ()  # ascending above_prompt_tokens
+
+
+class RateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The account's limits at this provider (0 = unknown/unlimited)."""
+
+    rpm: Annotated[int, msgspec.Meta(ge=0)] = 0
+    tpm: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class ModelEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One model at one provider."""
+
+    provider: Name
+    model: Name
+    regions: tuple[Name, ...]
+    tier: TierName
+    prices: Prices
+    context_window: Tokens
+    max_output_tokens: Tokens
+    capabilities: tuple[CapabilityName, ...] = ()
+    quality: dict[TaskKindName, Score] = {}
+    residency: tuple[Name, ...] = ()
+    rate_limits: RateLimits = RateLimits()
+    latency_p50_ms: Millis = 800.0  # defaults until live telemetry is seen
+    latency_p95_ms: Millis = 2500.0
+    ttft_ms: Millis = 400.0
+    prices_as_of: str = ""  # ISO date of this entry's prices when it differs from the manifest's
+    notes: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def tier_value(self) -> int:
+        return TIER_VALUES[self.tier]
+
+
+class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    version: Literal[1] = 1
+    prices_as_of: Annotated[str, msgspec.Meta(min_length=4)]  # ISO date the prices were taken
+    source: str = ""
+    models: tuple[ModelEntry, ...]
+
+
+def default_manifest_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "manifest.json"
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest file; raises ConfigError naming the bad field's JSON path."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read manifest {file}: {error}") from error
+    return parse_manifest(raw, source=str(file))
+
+
+def parse_manifest(raw: bytes | str, *, source: str = "manifest") -> Manifest:
+    try:
+        manifest = msgspec.json.decode(raw, type=Manifest)
+    except msgspec.ValidationError as error:
+        raise _config_error(source, _path_of(str(error)), str(error)) from error
+    except msgspec.DecodeError as error:
+        raise _config_error(source, "$", f"not valid JSON: {error}") from error
+    check_manifest(manifest, source=source)
+    return manifest
+
+
+def check_manifest(manifest: Manifest, *, source: str = "manifest") -> None:
+    """Rules msgspec types cannot express: unique keys, consistent limits, ordered price tiers."""
+    if not manifest.models:
+        raise _config_error(source, "$.models", "the manifest lists no models")
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(manifest.models):
+        at = f"$.models[{index}]"
+        if entry.key in seen:
+            raise _config_error(
+                source, f"{at}.model", f"duplicate model {entry.key} (also at $.models[{seen[entry.key]}])"
+            )
+        seen[entry.key] = index
+        if not entry.regions:
+            raise _config_error(source, f"{at}.regions", "at least one region is required")
+        if entry.max_output_tokens > entry.context_window:
+            raise _config_error(source, f"{at}.max_output_tokens", "larger than context_window")
+        if entry.latency_p95_ms < entry.latency_p50_ms:
+            raise _config_error(source, f"{at}.latency_p95_ms", "smaller than latency_p50_ms")
+        if (entry.tier == "local") != (entry.provider == "local"):
+            raise _config_error(source, f"{at}.tier", "tier 'local' is for provider 'local' only, and vice versa")
+        thresholds = [tier.above_prompt_tokens for tier in entry.prices.tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise _config_error(source, f"{at}.prices.tiers", "tiers must have strictly ascending above_prompt_tokens")
+        for name in ("input_per_mtok", "output_per_mtok"):
+            if not math.isfinite(getattr(entry.prices, name)):
+                raise _config_error(source, f"{at}.prices.{name}", "not a finite number")
+
+
+def _config_error(source: str, path: str, detail: str) -> ConfigError:
+    return ConfigError(
+        f"invalid manifest {source} at {path}: {detail}",
+        violations=[FieldViolation(field=path, description=detail)],
+    )
+
+
+def _path_of(message: str) -> str:
+    marker = "at `"
+    if marker in message:
+        return message.rsplit(marker, 1)[1].rstrip("`")
+    return "$"

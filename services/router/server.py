@@ -1,0 +1,169 @@
+"""Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
+
+Health stays NOT_SERVING until NATS is connected and the latest prices are recovered from JetStream.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+from bourse.router.v1 import router_service_pb2_grpc
+from prometheus_client import CollectorRegistry
+
+from services.router.budget_store import KvCounterStore
+from services.router.clients.cache import CacheClient
+from services.router.clients.inference import InferenceClient
+from services.router.clients.provider import ProviderClient
+from services.router.config import RouterConfig
+from services.router.core.backoff import RetryAfterBook
+from services.router.core.budgets import Budgets, Limits
+from services.router.core.circuit import CircuitBreakers, ModelAvailability
+from services.router.core.estimate import TokenEstimator
+from services.router.core.failover import FailoverPolicy
+from services.router.core.ladder import RouteExecutor
+from services.router.core.litellm_import import load_configured_manifest
+from services.router.core.live_stats import LiveStats
+from services.router.core.manifest import default_manifest_path
+from services.router.core.price_table import PriceBook
+from services.router.core.route_types import ExecutionSettings
+from services.router.core.selection import Selector
+from services.router.events import RouterEvents
+from services.router.market import MarketFeed
+from services.router.servicer import RouterServicer
+from shared.events import streams
+from shared.events.connect import connect
+from shared.events.publisher import EventPublisher
+from shared.metrics import serve_metrics
+from shared.serving import ServiceServer, insecure_channel, new_server
+
+SERVICE_NAME = "bourse.router.v1.RouterService"
+
+
+@dataclass
+class RouterParts:
+    """The router's long-lived objects, exposed for tests and benchmarks."""
+
+    port: int
+    book: PriceBook
+    stats: LiveStats
+    policy: FailoverPolicy
+    executor: RouteExecutor
+    publisher: EventPublisher
+    market: MarketFeed
+    cache: CacheClient | None
+
+
+async def create_server(
+    config: RouterConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    registry: CollectorRegistry | None = None,
+) -> ServiceServer:
+    """Build and start the router; returns once it is SERVING (NATS connected, prices recovered)."""
+    service, _parts = await create_router(config, logger, registry=registry)
+    return service
+
+
+async def create_router(
+    config: RouterConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    registry: CollectorRegistry | None = None,
+) -> tuple[ServiceServer, RouterParts]:
+    """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
+    registry = registry or CollectorRegistry()
+    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    manifest = load_configured_manifest(config.manifest_path or default_manifest_path(), config.litellm_prices_path)
+    book = PriceBook.from_manifest(manifest)
+    stats = LiveStats(book)
+    estimator = TokenEstimator()
+    circuits = CircuitBreakers(
+        failure_threshold=config.circuit_failure_threshold,
+        open_s=config.circuit_open_s,
+        half_open_probes=config.circuit_half_open_probes,
+    )
+    retry_after = RetryAfterBook()
+    availability = ModelAvailability(circuits, retry_after)
+    policy = FailoverPolicy(circuits, retry_after, default_retry_after_s=config.default_retry_after_s)
+    selector = Selector(book, stats, estimator, availability)
+
+    nc = await connect([config.nats_url], logger, name="bourse-router")
+    js = nc.jetstream()
+    await streams.ensure_streams(js)
+    publisher = EventPublisher(nc=nc, logger=logger)
+    publisher.start()
+    events = RouterEvents(publisher)
+    store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
+    budgets = Budgets(
+        [
+            (r.tenant, r.key_id, Limits(r.daily_micro_usd, r.monthly_micro_usd, r.requests_per_minute))
+            for r in config.budgets
+        ],
+        store,
+        on_alert=events.alert,
+        thresholds_pct=config.budget_alert_thresholds_pct,
+        clock=time.time,
+    )
+    provider = ProviderClient(insecure_channel(config.adapter_target))
+    cache = (
+        CacheClient(insecure_channel(config.cache_target), logger, deadline_s=config.cache_deadline_ms / 1000.0)
+        if config.cache_target
+        else None
+    )
+    local = InferenceClient(insecure_channel(config.inference_target)) if config.inference_target else None
+    executor = RouteExecutor(
+        book=book,
+        selector=selector,
+        estimator=estimator,
+        policy=policy,
+        budgets=budgets,
+        remote=provider,
+        local=local,
+        cache=cache,
+        record=events.record,
+        settings=ExecutionSettings(
+            default_max_attempts=config.default_max_attempts,
+            total_deadline_s=config.total_deadline_s,
+            local_deadline_s=config.local_deadline_s,
+        ),
+    )
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        RouterServicer(executor, book, stats, availability), service.server
+    )
+    market = MarketFeed(
+        nc,
+        book,
+        stats,
+        estimator,
+        logger,
+        registry=registry,
+        poll_url=config.pricing_poll_url,
+        poll_interval_s=config.pricing_poll_interval_s,
+    )
+    metrics_server = serve_metrics(registry, config.metrics_listen)
+
+    async def close_clients() -> None:
+        await executor.drain()
+        await provider.close()
+        if cache is not None:
+            await cache.close()
+        if local is not None:
+            await local.close()
+
+    async def close_nats() -> None:
+        await market.close()
+        await publisher.close()
+        await nc.drain()
+
+    async def close_metrics() -> None:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+
+    service.closers.extend([close_clients, close_nats, close_metrics])
+    await service.server.start()
+    await market.start()  # recovers the latest prices before the router says it is ready
+    await service.set_serving()
+    logger.info("router_ready", port=service.port, models=len(book.current.entries))
+    return service, RouterParts(service.port, book, stats, policy, executor, publisher, market, cache)

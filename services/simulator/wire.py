@@ -1,0 +1,58 @@
+"""HTTP behaviours shared by the simulated dialects: latency, hanging, dropping, SSE framing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import msgspec
+from aiohttp import web
+
+ENCODER = msgspec.json.Encoder()
+
+
+def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=ENCODER.encode(body), content_type="application/json", headers=headers)
+
+
+async def read_json(request: web.Request) -> object:
+    """The request body as JSON, or None when it is not valid JSON."""
+    try:
+        return msgspec.json.decode(await request.read())
+    except msgspec.DecodeError:
+        return None
+
+
+async def pause(seconds: float) -> None:
+    if seconds > 0:
+        await asyncio.sleep(seconds)
+
+
+async def hang(request: web.Request, seconds: float) -> None:
+    """Hold the request open without answering (a provider that stopped responding)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(0.05)
+
+
+def drop(request: web.Request) -> None:
+    """Cut the TCP connection (a provider or proxy that died mid-response)."""
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def start_sse(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    return response
+
+
+def sse_event(data: object, event: str | None = None) -> bytes:
+    payload = data if isinstance(data, bytes) else ENCODER.encode(data)
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + payload + b"\n\n"

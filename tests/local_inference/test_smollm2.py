@@ -1,0 +1,65 @@
+"""The real converted SmolLM2 (and MiniLM for Embed) over real gRPC. Needs `make models` (offline)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from bourse.inference.v1 import inference_service_pb2 as pb
+
+from services.local_inference.config import InferenceConfig
+from services.local_inference.convert.smollm2 import ensure_smollm2
+from services.local_inference.core.engine import EngineOptions, LocalModel
+from tests.local_inference.conftest import RunningService, start_service, stop_service, user_chat
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+async def smollm2_service() -> AsyncIterator[RunningService]:
+    running = await start_service(InferenceConfig(listen="127.0.0.1:0"))  # defaults: SmolLM2 + MiniLM
+    yield running
+    await stop_service(running)
+
+
+def test_tokenizer_reproduces_smollm_pre_tokenization() -> None:
+    model = LocalModel(ensure_smollm2(), EngineOptions(intra_threads=1))
+    tokens = model.tokenizer.encode("in 2024 I had 35 cats", add_special_tokens=False).tokens
+    assert tokens == ["in", "Ġ", "2", "0", "2", "4", "ĠI", "Ġhad", "Ġ", "3", "5", "Ġcats"]
+    assert model.end_tokens == ("<|im_end|>",)
+    assert model.context_length == 8192
+
+
+async def test_answers_a_simple_question(smollm2_service: RunningService) -> None:
+    chat = user_chat("What is the capital of France?", max_tokens=20)
+    response = await smollm2_service.stub.Generate(pb.GenerateRequest(chat=chat))
+    assert "Paris" in response.completion.content
+    assert response.model == "smollm2-135m-instruct"
+
+
+async def test_streams_the_same_answer(smollm2_service: RunningService) -> None:
+    chat = user_chat("What is the capital of France?", max_tokens=20)
+    whole = await smollm2_service.stub.Generate(pb.GenerateRequest(chat=chat))
+    parts = [m async for m in smollm2_service.stub.GenerateStream(pb.GenerateStreamRequest(chat=chat))]
+    assert "".join(p.delta.content for p in parts[:-1]) == whole.completion.content
+    assert parts[-1].done.completion.usage.completion_tokens == whole.completion.usage.completion_tokens
+
+
+async def test_scores_an_obvious_sentiment(smollm2_service: RunningService) -> None:
+    chat = user_chat(
+        "Classify the sentiment of this review as positive or negative.\n"
+        "Review: I absolutely loved it, wonderful and delightful!\nAnswer with one word."
+    )
+    response = await smollm2_service.stub.Score(pb.ScoreRequest(chat=chat, labels=["negative", "positive"]))
+    assert response.scores[0].label == "positive"
+
+
+async def test_embeds_with_minilm(smollm2_service: RunningService) -> None:
+    texts = ["How do I reset my password?", "I forgot my password, how can I change it?", "The cat sat on the mat."]
+    response = await smollm2_service.stub.Embed(pb.EmbedRequest(texts=texts))
+    vectors = np.array([e.values for e in response.embeddings], dtype=np.float32)
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+    assert response.prompt_tokens > 0

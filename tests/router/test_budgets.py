@@ -1,0 +1,102 @@
+"""Budgets on a real NATS KV bucket: reservation before the call, settlement after, limits shared by replicas
+(compare-and-set under concurrency), RESOURCE_EXHAUSTED naming the limit, alerts at thresholds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from services.router.budget_store import KvCounterStore
+from services.router.core.budgets import Budgets, Limits, kv_safe
+from shared.errors import BudgetExceeded, Kind
+from shared.events.schemas import BudgetAlert
+
+NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 UTC
+
+
+async def _store(nc: NATS) -> KvCounterStore:
+    return await KvCounterStore.open(nc.jetstream(), f"budgets_{uuid.uuid4().hex[:8]}")
+
+
+def _budgets(store: KvCounterStore, limits: list[tuple[str, str, Limits]], alerts: list[BudgetAlert]) -> Budgets:
+    return Budgets(limits, store, on_alert=alerts.append, thresholds_pct=(50, 80, 100), clock=lambda: NOW)
+
+
+async def test_tenants_without_limits_touch_nothing(nc: NATS) -> None:
+    budgets = _budgets(await _store(nc), [("t", "", Limits(daily_micro_usd=10))], [])
+    reservation = await budgets.admit("other", "", 10**9)
+    assert reservation.empty
+    assert not Budgets([], None, on_alert=lambda a: None, clock=lambda: NOW).applies_to("t")
+
+
+async def test_daily_limit_reserves_estimates_and_settles_actuals(nc: NATS) -> None:
+    store, alerts = await _store(nc), []
+    budgets = _budgets(store, [("acme", "", Limits(daily_micro_usd=1000))], alerts)
+    first = await budgets.admit("acme", "", 400)
+    await budgets.settle(first, 300)  # the estimate was high: 300 is spent, not 400
+    assert await store.read("spend.acme._.2026-11-18") == 300
+    second = await budgets.admit("acme", "", 600)
+    await budgets.settle(second, 650)
+    assert await store.read("spend.acme._.2026-11-18") == 950
+    assert [(a.limit, a.threshold_pct) for a in alerts] == [("daily", 50), ("daily", 80)]
+    with pytest.raises(BudgetExceeded) as caught:
+        await budgets.admit("acme", "", 100)
+    assert caught.value.kind is Kind.RESOURCE_EXHAUSTED
+    assert caught.value.metadata["limit"] == "daily"
+    assert "daily" in caught.value.message
+
+
+async def test_monthly_limit_is_named_and_earlier_reservations_are_released(nc: NATS) -> None:
+    store = await _store(nc)
+    budgets = _budgets(store, [("acme", "", Limits(daily_micro_usd=10_000, monthly_micro_usd=500))], [])
+    with pytest.raises(BudgetExceeded) as caught:
+        await budgets.admit("acme", "", 600)
+    assert caught.value.metadata["limit"] == "monthly"
+    assert await store.read("spend.acme._.2026-11-18") == 0  # the daily reservation was given back
+
+
+async def test_key_limit_applies_besides_the_tenant_limit(nc: NATS) -> None:
+    store = await _store(nc)
+    limits = [("acme", "", Limits(daily_micro_usd=10_000)), ("acme", "key-1", Limits(daily_micro_usd=100))]
+    budgets = _budgets(store, limits, [])
+    await budgets.admit("acme", "key-2", 500)
+    with pytest.raises(BudgetExceeded) as caught:
+        await budgets.admit("acme", "key-1", 500)
+    assert caught.value.metadata == {"limit": "daily", "scope": "key", "limit_value": "100"}
+
+
+async def test_requests_per_minute(nc: NATS) -> None:
+    budgets = _budgets(await _store(nc), [("acme", "", Limits(requests_per_minute=3))], [])
+    for _ in range(3):
+        await budgets.admit("acme", "", 0)
+    with pytest.raises(BudgetExceeded) as caught:
+        await budgets.admit("acme", "", 0)
+    assert caught.value.metadata["limit"] == "requests_per_minute"
+
+
+async def test_replicas_share_counters_without_losing_updates(nc: NATS) -> None:
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    js = nc.jetstream()
+    replicas = [
+        Budgets(
+            [("acme", "", Limits(daily_micro_usd=50))],
+            await KvCounterStore.open(js, bucket),
+            on_alert=lambda a: None,
+            clock=lambda: NOW,
+        )
+        for _ in range(3)
+    ]
+    results = await asyncio.gather(*(replicas[i % 3].admit("acme", "", 1) for i in range(80)), return_exceptions=True)
+    admitted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    assert len(admitted) == 50 and len(refused) == 30
+    assert await (await KvCounterStore.open(js, bucket)).read("spend.acme._.2026-11-18") == 50
+
+
+def test_kv_keys_are_safe_for_any_name() -> None:
+    assert kv_safe("acme") == "acme"
+    assert kv_safe("a.b c/é") == "a=2Eb=20c=2F=C3=A9"
+    assert kv_safe("") == "_"

@@ -1,0 +1,90 @@
+"""The local tier over a real local-inference service (a tiny random CTranslate2 model built in the test):
+trivial tasks go local first, labels are chosen by Score, answers are validated, failures escalate to the
+cheapest remote model with both attempts recorded, and a local tier that is down is skipped, never an error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from bourse.common.v1 import routing_pb2
+from bourse.router.v1 import router_service_pb2 as pb
+
+from services.local_inference.config import InferenceConfig
+from services.local_inference.convert.gguf_to_ct2 import convert_gguf
+from services.local_inference.server import create_server as create_inference
+from shared.logging import get_logger
+from shared.processes import free_port, wait_healthy
+from tests.local_inference.tiny_model import write_tiny_gguf
+from tests.router.requests import route
+
+CHEAPEST = ("mistral", "ministral-3b-2410")
+LABELS = ["positive", "negative", "neutral"]
+WORDS = r"[a-z]+( [a-z]+){3,}"  # the simulator answers in words; the random local model does not
+
+
+@pytest.fixture(scope="module")
+async def local_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    gguf = tmp_path_factory.mktemp("gguf") / "tiny.gguf"
+    write_tiny_gguf(gguf)
+    model_dir: Path = tmp_path_factory.mktemp("ct2") / "tiny"
+    convert_gguf(gguf, model_dir, name="tiny-test")
+    config = InferenceConfig(
+        listen="127.0.0.1:0", model_dir=str(model_dir), embed_model_dir="off", intra_threads=1, max_batch_wait_ms=0
+    )
+    service = await create_inference(config, get_logger("test-local"))
+    await service.server.start()
+    target = f"127.0.0.1:{service.port}"
+    await wait_healthy(target, timeout_s=60)
+    yield target
+    await service.stop(0.5)
+
+
+def _extract() -> pb.RouteRequest:
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_EXTRACTION, output_pattern=WORDS)
+    return route("Extract the product name.", constraints=constraints, max_tokens=24)
+
+
+def _classify(text: str) -> pb.RouteRequest:
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, labels=LABELS)
+    return route(f"Classify the sentiment: {text}", constraints=constraints)
+
+
+async def test_classification_is_answered_locally_by_score(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    request = _classify("I love this product, it works great. " * 3)  # the tiny model has a 512-token window
+    explained = await stub.Explain(pb.ExplainRequest(chat=request.chat, constraints=request.constraints))
+    assert explained.local_first
+    response: pb.RouteResponse = await stub.Route(request, timeout=30)
+    assert response.served_from == routing_pb2.SERVED_FROM_LOCAL
+    assert response.completion.content in LABELS
+    assert response.cost_micro_usd == 0 and response.saved_micro_usd > 0
+    assert [(a.served_from, a.outcome) for a in response.attempts] == [
+        (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_SUCCESS)
+    ]
+
+
+async def test_invalid_local_answer_escalates_to_the_cheapest_remote(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    response: pb.RouteResponse = await stub.Route(_extract(), timeout=30)
+    local, remote = response.attempts
+    assert (local.served_from, local.outcome) == (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_INVALID_OUTPUT)
+    assert (remote.provider, remote.model, remote.outcome) == (*CHEAPEST, pb.ATTEMPT_OUTCOME_SUCCESS)
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE and response.cost_micro_usd > 0
+
+
+async def test_local_tier_down_falls_back_to_remote(make_router) -> None:
+    stub, _ = await make_router(inference_target=f"127.0.0.1:{free_port()}", local_deadline_s=1.0)
+    response: pb.RouteResponse = await stub.Route(_extract(), timeout=30)
+    local = response.attempts[0]
+    assert (local.served_from, local.outcome) == (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_ERROR)
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
+
+
+async def test_no_local_constraint_skips_the_local_tier(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    request = _extract()
+    request.constraints.no_local = True
+    response: pb.RouteResponse = await stub.Route(request, timeout=30)
+    assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]
