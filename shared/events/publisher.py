@@ -4,6 +4,11 @@
 publishes with JetStream acks (bounded in flight) and the Nats-Msg-Id header, so a redelivery inside the
 stream's duplicate window is dropped by the server. Events that cannot be published (NATS down, no ack) stay
 in an ordered backlog and are retried in order; the backlog is bounded and overflow is counted.
+
+With a `spool` (shared.events.spool.EventSpool), events that cannot be published go to a bounded append-only
+file instead of staying in memory: while NATS is unreachable the in-memory backlog is moved there in order, and
+when NATS returns the spool is replayed, oldest first, before anything newer. A replayed event that NATS had in
+fact received is dropped by the Nats-Msg-Id dedup (and the ledger's writes are idempotent by request id).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
+from shared.events.spool import EventSpool, SpooledEvent
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -30,13 +37,12 @@ class PublisherStats:
     dropped: int = 0
     backlog: int = 0
     in_flight: int = 0
+    spooled: int = 0  # events written to the spool
+    replayed: int = 0  # spooled events acknowledged by JetStream after a replay
+    spool_bytes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    subject: str
-    payload: bytes
-    msg_id: str
+_Pending = SpooledEvent
 
 
 @dataclass
@@ -49,6 +55,7 @@ class EventPublisher:
     max_in_flight: int = 256
     ack_timeout_s: float = 5.0
     retry_interval_s: float = 0.5
+    spool: EventSpool | None = None
     stats: PublisherStats = field(default_factory=PublisherStats)
     _queue: collections.deque[_Pending] = field(default_factory=collections.deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -74,7 +81,7 @@ class EventPublisher:
         """Wait until everything enqueued so far is acknowledged (or the timeout passes)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self._queue or self.stats.in_flight:
+        while self._queue or self.stats.in_flight or (self.spool is not None and self.spool.pending):
             if loop.time() > deadline:
                 return False
             await asyncio.sleep(0.005)
@@ -88,10 +95,17 @@ class EventPublisher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.spool is not None and self._queue:  # NATS still away at shutdown: keep the rest on disk
+            self._spill(self.spool, [])
 
     async def _run(self) -> None:
         js = self.nc.jetstream(publish_async_max_pending=self.max_in_flight)
+        if self.spool is not None:
+            self.stats.spool_bytes = self.spool.pending_bytes
         while not self._closing:
+            if self.spool is not None and (self.spool.pending or not self.nc.is_connected):
+                await self._run_spooled(js, self.spool)
+                continue
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
@@ -99,14 +113,55 @@ class EventPublisher:
             batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_in_flight))]
             self.stats.backlog = len(self._queue)
             self.stats.in_flight = len(batch)
-            failed = await self._publish_batch(js, batch)
+            try:
+                failed = await self._publish_batch(js, batch)
+            except asyncio.CancelledError:
+                if self.spool is not None:  # closing mid-batch: keep what was not acknowledged
+                    self._spill(self.spool, batch)
+                raise
             self.stats.in_flight = 0
-            if failed:
+            if failed and self.spool is not None:
+                self.stats.failed_attempts += len(failed)
+                self._spill(self.spool, failed)
+                await asyncio.sleep(self.retry_interval_s)
+            elif failed:
                 # Put failures back at the front in their original order, then wait before retrying.
                 self._queue.extendleft(reversed(failed))
                 self.stats.backlog = len(self._queue)
                 self.stats.failed_attempts += len(failed)
                 await asyncio.sleep(self.retry_interval_s)
+
+    async def _run_spooled(self, js: JetStreamContext, spool: EventSpool) -> None:
+        """One step while the spool is in use: spill memory to it while NATS is away, else replay it in order."""
+        if not self.nc.is_connected:
+            self._spill(spool, [])
+            await asyncio.sleep(self.retry_interval_s)
+            return
+        batch, end = spool.peek(self.max_in_flight)
+        self.stats.in_flight = len(batch)
+        failed = await self._publish_batch(js, batch)
+        self.stats.in_flight = 0
+        if failed:
+            # Keep the offset: the whole batch is replayed later, and dedup drops the parts that did arrive.
+            self.stats.failed_attempts += len(failed)
+            self._spill(spool, [])
+            await asyncio.sleep(self.retry_interval_s)
+            return
+        spool.commit(end)
+        self.stats.replayed += len(batch)
+        self.stats.spool_bytes = spool.pending_bytes
+
+    def _spill(self, spool: EventSpool, failed: list[_Pending]) -> None:
+        """Move `failed` and then the whole in-memory backlog to the spool, keeping their order."""
+        items = [*failed, *self._queue]
+        self._queue.clear()
+        written = spool.append(items) if items else 0
+        if written < len(items):
+            self.stats.dropped += len(items) - written
+            self.logger.warning("event_spool_full", dropped=len(items) - written, max_bytes=spool.max_bytes)
+        self.stats.spooled += written
+        self.stats.backlog = 0
+        self.stats.spool_bytes = spool.pending_bytes
 
     async def _publish_batch(self, js: JetStreamContext, batch: list[_Pending]) -> list[_Pending]:
         sent: list[tuple[_Pending, asyncio.Future[PubAck]]] = []

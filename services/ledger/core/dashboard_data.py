@@ -1,0 +1,68 @@
+"""The figures behind the dashboard page, as one JSON-ready snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .reports import Filter, report
+from .store import LedgerStore
+
+# Latency histogram bucket upper bounds in milliseconds (the last bucket is open-ended).
+LATENCY_EDGES_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+MAX_SERIES = 8  # spend series beyond the top ones are folded into "other"
+
+
+def snapshot(store: LedgerStore, *, start_ms: int, end_ms: int, bucket_ms: int) -> dict[str, Any]:
+    """Spend over time by provider/model, latency distribution, cache and local figures, top tenants."""
+    flt = Filter(start_ms=start_ms, end_ms=end_ms)
+    summary = report(store, flt).total
+    where, params = flt.where()
+    spend_rows = store.query(
+        f"SELECT (ts_ms // ?) * ? AS bucket, provider || '/' || model AS series, sum(cost_micro_usd) "  # noqa: S608
+        f"FROM requests{where} GROUP BY ALL ORDER BY bucket",
+        [bucket_ms, bucket_ms, *params],
+    )
+    totals: dict[str, int] = {}
+    for _, series, spend in spend_rows:
+        totals[series] = totals.get(series, 0) + int(spend)
+    top = sorted(totals, key=lambda s: -totals[s])[:MAX_SERIES]
+    buckets = list(range((start_ms // bucket_ms) * bucket_ms, end_ms, bucket_ms))
+    index = {b: i for i, b in enumerate(buckets)}
+    series_data: dict[str, list[int]] = {name: [0] * len(buckets) for name in top}
+    for bucket, series, spend in spend_rows:
+        name = series if series in series_data else "other"
+        if name not in series_data:
+            series_data[name] = [0] * len(buckets)
+        if int(bucket) in index:
+            series_data[name][index[int(bucket)]] += int(spend)
+    edges = list(LATENCY_EDGES_MS)
+    case = " ".join(f"WHEN latency_ms <= {edge} THEN {i}" for i, edge in enumerate(edges))
+    histogram = [0] * (len(edges) + 1)
+    for slot, count in store.query(
+        f"SELECT CASE {case} ELSE {len(edges)} END AS slot, count(*) FROM requests{where} GROUP BY slot",  # noqa: S608
+        params,
+    ):
+        histogram[int(slot)] = int(count)
+    tenants = report(store, flt, ["tenant"]).rows[:10]
+    return {
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "bucket_ms": bucket_ms,
+        "summary": {
+            "requests": summary.requests,
+            "spend_micro_usd": summary.spend_micro_usd,
+            "error_rate": summary.error_rate,
+            "p50_latency_ms": summary.p50_latency_ms,
+            "p95_latency_ms": summary.p95_latency_ms,
+            "cache_hits": summary.cache_hits,
+            "cache_hit_rate": summary.cache_hit_rate,
+            "saved_micro_usd": summary.saved_micro_usd,
+            "local_requests": summary.local_requests,
+            "local_share": summary.local_share,
+        },
+        "spend_series": {"buckets": buckets, "series": [{"label": k, "data": v} for k, v in series_data.items()]},
+        "latency_histogram": {"edges_ms": edges, "counts": histogram},
+        "top_tenants": [
+            {"tenant": row.tenant, "requests": row.requests, "spend_micro_usd": row.spend_micro_usd} for row in tenants
+        ],
+    }

@@ -1,0 +1,86 @@
+"""Builds the ledger service: store, NATS consumers, gRPC LedgerService, dashboard HTTP, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
+from prometheus_client import CollectorRegistry
+
+from shared.events.connect import connect
+from shared.metrics import serve_metrics
+from shared.serving import ServiceServer, new_server
+
+from .config import SERVICE_NAME, LedgerConfig
+from .core.store import LedgerStore
+from .dashboard_http import Dashboard
+from .events import LedgerConsumers
+from .metrics import LedgerMetrics
+from .servicer import LedgerServicer
+
+
+@dataclass
+class LedgerServer(ServiceServer):
+    """The ledger's server, with what tests and `bourse up` need to reach it."""
+
+    http_port: int = 0
+    store: LedgerStore | None = None
+    consumers: LedgerConsumers | None = None
+    registry: CollectorRegistry | None = None
+
+
+async def create_server(
+    config: LedgerConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    registry: CollectorRegistry | None = None,
+) -> LedgerServer:
+    """Open the store, start consuming, bind gRPC and the dashboard. Call `server.start()` then `set_serving()`."""
+    registry = registry or CollectorRegistry()
+    metrics = LedgerMetrics.create(registry)
+    store = LedgerStore(config.db_path)
+    base = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    pb_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(store, metrics), base.server)  # type: ignore[no-untyped-call]
+    nc = await connect([config.nats_url], logger, name="bourse-ledger")
+    consumers = LedgerConsumers(
+        js=nc.jetstream(),
+        store=store,
+        metrics=metrics,
+        logger=logger,
+        consumer_name=config.consumer_name,
+        fetch_batch=config.fetch_batch,
+        ack_wait_s=config.ack_wait_s,
+    )
+    await consumers.start()
+    http_port = 0
+    dashboard = Dashboard(store, logger, window_s=config.dashboard_window_s, refresh_s=config.dashboard_refresh_s)
+    if config.http_listen:
+        http_port = await dashboard.start(config.http_listen)
+    metrics_server = serve_metrics(registry, config.metrics_listen)
+
+    async def close_consumers() -> None:
+        await consumers.close()
+
+    async def close_nats() -> None:
+        await nc.drain()
+
+    async def close_http() -> None:
+        await dashboard.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+
+    async def close_store() -> None:
+        store.close()
+
+    return LedgerServer(
+        server=base.server,
+        port=base.port,
+        health=base.health,
+        service_names=base.service_names,
+        closers=[close_consumers, close_nats, close_http, close_store],
+        http_port=http_port,
+        store=store,
+        consumers=consumers,
+        registry=registry,
+    )

@@ -1,0 +1,120 @@
+"""LedgerService: proto <-> core types, nothing else. Queries run in worker threads off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+
+import grpc
+from bourse.ledger.v1 import ledger_service_pb2 as pb
+from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
+
+from shared.events.schemas import Feedback
+
+from .core import reports
+from .core.feedback import validate_feedback
+from .core.store import LedgerStore
+from .metrics import LedgerMetrics
+
+_GROUP_NAMES: dict[int, str] = {
+    pb.GROUP_BY_PROVIDER: "provider",
+    pb.GROUP_BY_MODEL: "model",
+    pb.GROUP_BY_TASK_KIND: "task_kind",
+    pb.GROUP_BY_TENANT: "tenant",
+}
+
+
+def _filter(msg: pb.LedgerFilter) -> reports.Filter:
+    return reports.Filter(
+        start_ms=msg.start_ms,
+        end_ms=msg.end_ms,
+        tenant=msg.tenant,
+        provider=msg.provider,
+        model=msg.model,
+        task_kind=msg.task_kind,
+    )
+
+
+def _group(value: int) -> str:
+    return _GROUP_NAMES.get(value, "")
+
+
+class LedgerServicer(pb_grpc.LedgerServiceServicer):
+    def __init__(self, store: LedgerStore, metrics: LedgerMetrics) -> None:
+        self._store = store
+        self._metrics = metrics
+
+    async def SubmitFeedback(
+        self, request: pb.SubmitFeedbackRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SubmitFeedbackResponse:
+        with self._observe("SubmitFeedback"):
+            item = Feedback(
+                request_id=request.request_id,
+                tenant=request.tenant,
+                score=request.score,
+                comment=request.comment,
+                ts_ms=int(time.time() * 1000),
+            )
+            validate_feedback(item)
+            await asyncio.to_thread(self._store.insert_feedback, [item])
+            known = await asyncio.to_thread(self._store.has_request, item.request_id)
+            return pb.SubmitFeedbackResponse(request_known=known)
+
+    async def GetReport(self, request: pb.GetReportRequest, context: grpc.aio.ServicerContext) -> pb.GetReportResponse:
+        with self._observe("GetReport"):
+            groups = [_group(g) for g in request.group_by]
+            result = await asyncio.to_thread(reports.report, self._store, _filter(request.filter), groups)
+            return pb.GetReportResponse(
+                rows=[pb.ReportRow(**asdict(row)) for row in result.rows], total=pb.ReportRow(**asdict(result.total))
+            )
+
+    async def GetQualityRanking(
+        self, request: pb.GetQualityRankingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetQualityRankingResponse:
+        with self._observe("GetQualityRanking"):
+            rows = await asyncio.to_thread(
+                reports.quality_ranking, self._store, _filter(request.filter), request.min_scored
+            )
+            return pb.GetQualityRankingResponse(rows=[pb.QualityRow(**asdict(row)) for row in rows])
+
+    async def GetCounterfactual(
+        self, request: pb.GetCounterfactualRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCounterfactualResponse:
+        with self._observe("GetCounterfactual"):
+            t = request.target
+            target = reports.ModelPrice(
+                provider=t.provider,
+                model=t.model,
+                input_per_mtok=t.input_per_mtok,
+                output_per_mtok=t.output_per_mtok,
+                cached_input_per_mtok=t.cached_input_per_mtok if t.HasField("cached_input_per_mtok") else None,
+            )
+            result = await asyncio.to_thread(
+                reports.counterfactual, self._store, _filter(request.filter), target, _group(request.group_by)
+            )
+            return pb.GetCounterfactualResponse(
+                total=pb.CounterfactualRow(**asdict(result.total)),
+                rows=[pb.CounterfactualRow(**asdict(row)) for row in result.rows],
+            )
+
+    def _observe(self, method: str) -> _Observed:
+        return _Observed(self._metrics, method)
+
+
+class _Observed:
+    """Counts an RPC, its latency, and its failure reason (the interceptor maps the error to a status)."""
+
+    def __init__(self, metrics: LedgerMetrics, method: str) -> None:
+        self._metrics = metrics
+        self._method = method
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+        self._metrics.rpc.requests.labels(self._method).inc()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self._metrics.rpc.latency.labels(self._method).observe(time.perf_counter() - self._start)
+        if exc is not None:
+            self._metrics.rpc.errors.labels(self._method, getattr(exc, "reason", type(exc).__name__)).inc()
