@@ -1,0 +1,151 @@
+"""Gateway fixtures: a real NATS KV key bucket, a gRPC RouterService on port 0, the gateway on port 0."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from bourse.router.v1 import router_service_pb2_grpc as router_grpc
+
+from services.gateway.config import GatewayConfig
+from services.gateway.core.api_keys import issue_key
+from services.gateway.key_store import KeyStore, open_bucket
+from services.gateway.server import GatewayServer, create_server
+from shared.events.connect import connect
+from shared.logging import get_logger
+from shared.serving import new_server
+from tests.gateway.scripted_router import ScriptedRouter
+
+
+@dataclass
+class GatewayStack:
+    gateway: GatewayServer
+    router: ScriptedRouter
+    keys: KeyStore
+    key: str
+    key_id: str
+    tenant: str
+    config: GatewayConfig
+
+    @property
+    def base_url(self) -> str:
+        return self.gateway.base_url
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}"
+
+
+@pytest.fixture(scope="session")
+async def scripted_router() -> AsyncIterator[tuple[ScriptedRouter, int]]:
+    servicer = ScriptedRouter()
+    server = new_server(listen="127.0.0.1:0", service_names=["bourse.router.v1.RouterService"], logger=get_logger("t"))
+    router_grpc.add_RouterServiceServicer_to_server(servicer, server.server)
+    await server.server.start()
+    await server.set_serving()
+    yield servicer, server.port
+    await server.stop(0)
+
+
+@pytest.fixture(scope="session")
+async def stack(nats_url: str, scripted_router: tuple[ScriptedRouter, int]) -> AsyncIterator[GatewayStack]:
+    router, port = scripted_router
+    bucket = f"TEST_KEYS_{secrets.token_hex(4)}"
+    config = GatewayConfig(
+        listen="127.0.0.1:0",
+        router=f"127.0.0.1:{port}",
+        inference="127.0.0.1:1",  # nothing listens there: /v1/embeddings must fail cleanly (503)
+        nats_url=nats_url,
+        keys_bucket=bucket,
+        max_body_bytes=64 * 1024,
+        request_timeout_s=60.0,  # longer than any wait in the tests: a cancelled call must not wait for it
+    )
+    logger = get_logger("gateway-test")
+    nc = await connect([nats_url], logger, name="gateway-test-keys")
+    keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
+    issued = issue_key("acme", "tests")
+    await keys.put(issued.record)
+    gateway = await create_server(config, logger)
+    yield GatewayStack(
+        gateway=gateway,
+        router=router,
+        keys=keys,
+        key=issued.key,
+        key_id=issued.record.key_id,
+        tenant="acme",
+        config=config,
+    )
+    await gateway.stop()
+    await nc.drain()
+
+
+@dataclass
+class RealStack:
+    """The simulator, the provider adapter in demo mode, the real router, and a gateway in front."""
+
+    gateway: GatewayServer
+    router_port: int
+    sim_url: str
+    key: str
+    key_id: str
+    tenant: str
+    nats_url: str
+
+    @property
+    def base_url(self) -> str:
+        return self.gateway.base_url
+
+
+@pytest.fixture(scope="session")
+async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
+    from services.provider_adapter.config import AdapterConfig
+    from services.provider_adapter.server import create_server as create_adapter
+    from services.router.config import RouterConfig
+    from services.router.server import create_server as create_router
+    from services.simulator.config import SimulatorConfig
+    from services.simulator.server import start_simulator
+
+    logger = get_logger("gateway-e2e")
+    sim_runner, sim_port = await start_simulator(SimulatorConfig(listen="127.0.0.1:0", seed=11))
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    adapter = await create_adapter(
+        AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url), get_logger("e2e-adapter"), environ={}
+    )
+    await adapter.server.start()
+    await adapter.set_serving()
+    router = await create_router(
+        RouterConfig(listen="127.0.0.1:0", nats_url=nats_url, adapter_target=f"127.0.0.1:{adapter.port}"),
+        get_logger("e2e-router"),
+    )
+    bucket = f"E2E_KEYS_{secrets.token_hex(4)}"
+    nc = await connect([nats_url], logger, name="gateway-e2e-keys")
+    keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
+    issued = issue_key("e2e-tenant", "e2e")
+    await keys.put(issued.record)
+    gateway = await create_server(
+        GatewayConfig(
+            listen="127.0.0.1:0",
+            router=f"127.0.0.1:{router.port}",
+            inference="127.0.0.1:1",
+            nats_url=nats_url,
+            keys_bucket=bucket,
+            request_timeout_s=30.0,
+        ),
+        logger,
+    )
+    yield RealStack(
+        gateway=gateway,
+        router_port=router.port,
+        sim_url=sim_url,
+        key=issued.key,
+        key_id=issued.record.key_id,
+        tenant="e2e-tenant",
+        nats_url=nats_url,
+    )
+    await gateway.stop()
+    await router.stop(0.5)
+    await adapter.stop(0.5)
+    await sim_runner.cleanup()
+    await nc.drain()
