@@ -11,20 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.provider_adapter.core.registry import builtin_registry_path, load_registry
 from shared.processes import Child, Launch, NatsServer, free_port, python_module, wait_healthy, wait_http_healthy
 
-# Provider API keys read by the provider-adapter. Providers without a key are sent to the simulator.
-PROVIDER_KEY_ENVS: tuple[str, ...] = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "TOGETHER_API_KEY",
-    "FIREWORKS_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "OPENROUTER_API_KEY",
-)
+
+def provider_key_envs() -> list[tuple[str, ...]]:
+    """For each provider the adapter knows, the env names its API key may come from (any one is enough)."""
+    return [spec.api_key_env for spec in load_registry(builtin_registry_path()) if spec.api_key_env]
 
 
 @dataclass(frozen=True)
@@ -37,6 +30,7 @@ class ServiceSpec:
     listen: str
     grpc_health: str = ""  # gRPC health service name; "" means an HTTP /healthz check
     uses_nats: bool = True
+    has_metrics: bool = True  # reads `<PREFIX>_METRICS_LISTEN` (set to "" by `bourse up`: no fixed ports to clash)
     # config field -> peer service name; the peer's address is passed as `<PREFIX>_<FIELD>`.
     peers: Mapping[str, str] = field(default_factory=dict)
     # config field -> default listen address of a second listener (the ledger's HTTP dashboard).
@@ -52,19 +46,20 @@ class ServiceSpec:
 
 SIMULATOR = ServiceSpec(
     name="simulator", module="services.simulator", env_prefix="BOURSE_SIMULATOR", listen="127.0.0.1:8099",
-    uses_nats=False,
+    uses_nats=False, has_metrics=False,
 )  # fmt: skip
 PROVIDER_ADAPTER = ServiceSpec(
     name="provider_adapter", module="services.provider_adapter", env_prefix="BOURSE_ADAPTER",
-    listen="127.0.0.1:50052", grpc_health="bourse.provider.v1.ProviderService",
+    listen="127.0.0.1:50052", grpc_health="bourse.provider.v1.ProviderService", uses_nats=False,
 )  # fmt: skip
 CACHE = ServiceSpec(
     name="cache", module="services.cache", env_prefix="BOURSE_CACHE", listen="127.0.0.1:50053",
     grpc_health="bourse.cache.v1.CacheService",
+    state_files={"data_dir": "cache"},
 )  # fmt: skip
 LOCAL_INFERENCE = ServiceSpec(
     name="local_inference", module="services.local_inference", env_prefix="BOURSE_INFERENCE",
-    listen="127.0.0.1:50054", grpc_health="bourse.inference.v1.InferenceService",
+    listen="127.0.0.1:50054", grpc_health="bourse.inference.v1.InferenceService", uses_nats=False,
 )  # fmt: skip
 ROUTER = ServiceSpec(
     name="router", module="services.router", env_prefix="BOURSE_ROUTER", listen="127.0.0.1:50051",
@@ -112,7 +107,7 @@ def wants_simulator(mode: str, environ: Mapping[str, str]) -> bool:
         return True
     if mode == "never":
         return False
-    return not all(environ.get(name) for name in PROVIDER_KEY_ENVS)
+    return not all(any(environ.get(name) for name in names) for names in provider_key_envs())
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -158,11 +153,11 @@ def plan_stack(
             **spec.env,
             f"{spec.env_prefix}_LISTEN": listens[spec.name],
             f"{spec.env_prefix}_LOG_LEVEL": options.log_level,
-            f"{spec.env_prefix}_METRICS_LISTEN": "",
         }
+        if spec.has_metrics:
+            env[f"{spec.env_prefix}_METRICS_LISTEN"] = ""
         if spec.uses_nats:
             env[f"{spec.env_prefix}_NATS_URL"] = nats.url
-            env["BOURSE_NATS_URL"] = nats.url
         for config_field, default in spec.extra_listens.items():
             extra = _choose(options.listen.get(f"{spec.name}.{config_field}", default), options.ephemeral_ports)
             env[f"{spec.env_prefix}_{config_field.upper()}"] = extra

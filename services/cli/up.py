@@ -39,7 +39,6 @@ class DemoRequest:
     task_kind: routing_pb2.TaskKind
     prompt: str
     labels: tuple[str, ...] = ()
-    output_pattern: str = ""
     max_tokens: int = 64
 
 
@@ -54,7 +53,6 @@ DEMO_WORKLOAD: tuple[DemoRequest, ...] = (
     DemoRequest(
         routing_pb2.TASK_KIND_EXTRACTION,
         "Extract the invoice number from: 'Invoice INV-20931 is due on 3 March.'",
-        output_pattern=r"\s*INV-\d+\s*",
         max_tokens=8,
     ),
     DemoRequest(routing_pb2.TASK_KIND_SUMMARIZATION, "Summarise in one sentence: NATS JetStream persists messages."),
@@ -81,9 +79,7 @@ def route_request(item: DemoRequest, tenant: str) -> router_service_pb2.RouteReq
     message = chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text=item.prompt)])
     return router_service_pb2.RouteRequest(
         chat=chat_pb2.ChatRequest(messages=[message], sampling=chat_pb2.SamplingParams(max_tokens=item.max_tokens)),
-        constraints=router_service_pb2.RoutingConstraints(
-            task_kind=item.task_kind, labels=list(item.labels), output_pattern=item.output_pattern
-        ),
+        constraints=router_service_pb2.RoutingConstraints(task_kind=item.task_kind, labels=list(item.labels)),
         context=router_service_pb2.RequestContext(request_id=uuid.uuid4().hex, tenant_id=tenant),
     )
 

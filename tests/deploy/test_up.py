@@ -18,12 +18,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.__main__ import build_parser
-from services.cli.stack import (
-    PROVIDER_KEY_ENVS,
-    SERVICES,
-    StackOptions,
-    plan_stack,
-)
+from services.cli.stack import SERVICES, StackOptions, plan_stack, provider_key_envs
 from services.cli.up import Console, up
 from tests.deploy.fake_up import fake_specs
 
@@ -76,14 +71,14 @@ def test_defaults_follow_the_conventions() -> None:
 
 
 def test_overrides_and_keys() -> None:
-    every_key = dict.fromkeys(PROVIDER_KEY_ENVS, "k")
+    every_key = {names[0]: "k" for names in provider_key_envs()}
     plan = plan_stack(StackOptions(listen={"nats": "127.0.0.1:14222", "router": "0.0.0.0:6000"}), environ=every_key)
     assert plan.addresses["nats"] == "nats://127.0.0.1:14222"
     assert plan.addresses["router"] == "0.0.0.0:6000"
     assert "simulator" not in plan.addresses  # every provider has a key: no simulator
     adapter = next(launch for launch in plan.launches if launch.name == "provider_adapter")
     assert "BOURSE_ADAPTER_SIMULATOR_URL" not in adapter.env
-    one_key = {PROVIDER_KEY_ENVS[0]: "k"}
+    one_key = {provider_key_envs()[0][0]: "k"}
     assert "simulator" in plan_stack(StackOptions(), environ=one_key).addresses
     assert "simulator" in plan_stack(StackOptions(simulator="always"), environ=every_key).addresses
     assert "simulator" not in plan_stack(StackOptions(simulator="never"), environ={}).addresses
@@ -139,7 +134,7 @@ def test_starts_in_order_wires_peers_and_stops_in_reverse(tmp_path: Path) -> Non
     ]  # fakec was skipped
     wiring = rows[1][2]
     assert wiring["BOURSE_FAKEB_UPSTREAM_TARGET"].startswith("http://127.0.0.1:")
-    assert wiring["BOURSE_NATS_URL"].startswith("nats://127.0.0.1:")
+    assert wiring["BOURSE_FAKEB_NATS_URL"].startswith("nats://127.0.0.1:")
     assert out.index("stopped bourse_fakeb") < out.index("stopped bourse_fakea") < out.index("stopped nats")
     assert "ready:" in out
 
@@ -228,7 +223,8 @@ def test_sigint_during_start_up_leaves_nothing(tmp_path: Path) -> None:
 def start_fake_up(tmp_path: Path, stack: str, *extra: str, trigger: Path | None = None) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "tests.deploy.fake_up", str(tmp_path / "record.txt"), stack, "--ephemeral-ports"]
     argv += ["--data-dir", str(tmp_path / "nats"), "--log-dir", str(tmp_path / "log"), *extra]
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_KEY_ENVS}
+    key_names = {name for names in provider_key_envs() for name in names}
+    env = {k: v for k, v in os.environ.items() if k not in key_names}
     if trigger is not None:
         env["FAKE_TRIGGER"] = str(trigger)  # inherited by every child
     with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
