@@ -55,6 +55,7 @@ async def build(
 ) -> CacheService:
     servicer = CacheServicer()
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    await service.set_serving(False)  # readiness is NOT_SERVING (not unknown) while loading
     cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     nc = await connect([config.nats_url], logger, name="bourse-cache")
     publisher = EventPublisher(nc, logger)
@@ -66,7 +67,13 @@ async def build(
         _load(config=config, logger=logger, holder=holder, nc=nc, publisher=publisher, registry=registry)
     )
 
+    closed = False
+
     async def close() -> None:
+        nonlocal closed
+        if closed:  # stop() may run twice (signal, then a test's teardown)
+            return
+        closed = True
         holder.loading.cancel()
         for task in holder.tasks:
             task.cancel()

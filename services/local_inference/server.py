@@ -9,13 +9,16 @@ from pathlib import Path
 
 import structlog
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from prometheus_client import CollectorRegistry
 
 from services.local_inference.config import SERVICE_NAME, InferenceConfig
 from services.local_inference.core.embedding import Embedder
 from services.local_inference.core.engine import EngineOptions, LocalModel
 from services.local_inference.core.inference import Limits, LocalInference
 from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
+from services.local_inference.metrics import InferenceMetrics
 from services.local_inference.servicer import InferenceServicer, LoadedModels
+from shared.metrics import serve_metrics
 from shared.serving import ServiceServer, new_server
 
 Logger = structlog.typing.FilteringBoundLogger
@@ -24,7 +27,10 @@ Logger = structlog.typing.FilteringBoundLogger
 async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServer:
     models = LoadedModels(embed_disabled=config.embed_model_dir == "off")
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
-    pb_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(models), service.server)  # type: ignore[no-untyped-call]
+    registry = CollectorRegistry()
+    metrics_server = serve_metrics(registry, config.metrics_listen)
+    servicer = InferenceServicer(models, InferenceMetrics.create(registry))
+    pb_grpc.add_InferenceServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     # grpc's HealthServicer reports "" as SERVING from the start; nothing is served until the model is loaded.
     await service.set_serving(False)
     schedulers: list[Scheduler] = []
@@ -38,6 +44,8 @@ async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServe
             await scheduler.stop()
         if models.embedder is not None:
             models.embedder.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
 
     service.closers.append(close)
     return service

@@ -16,6 +16,7 @@ from services.local_inference.core.chat_template import ChatTurn
 from services.local_inference.core.decoding import Finish, Generation
 from services.local_inference.core.embedding import Embedder
 from services.local_inference.core.inference import LocalInference, Sampling
+from services.local_inference.metrics import InferenceMetrics
 from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
 
 _ROLES = {chat_pb2.ROLE_SYSTEM: "system", chat_pb2.ROLE_USER: "user", chat_pb2.ROLE_ASSISTANT: "assistant"}
@@ -42,35 +43,46 @@ class LoadedModels:
 
 
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
-    def __init__(self, models: LoadedModels) -> None:
+    def __init__(self, models: LoadedModels, metrics: InferenceMetrics) -> None:
         self._models = models
+        self._metrics = metrics
 
     async def Generate(
         self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GenerateResponse:
-        inference = self._inference()
-        generation = await inference.generate(chat_turns(request.chat), sampling(request.chat), _deadline(context))
+        with self._metrics.observe("Generate"):
+            inference = self._inference()
+            turns = chat_turns(request.chat)
+            generation = await inference.generate(turns, sampling(request.chat), _deadline(context))
+        self._count(generation)
         return _response(generation, inference.model_name, content=generation.text)
 
     async def GenerateStream(
         self, request: pb.GenerateStreamRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[pb.GenerateStreamResponse]:
-        inference = self._inference()
-        stream = inference.generate_stream(chat_turns(request.chat), sampling(request.chat), _deadline(context))
-        async for delta in stream.deltas():
-            yield pb.GenerateStreamResponse(delta=chat_pb2.ChatDelta(content=delta))
-        generation = await stream.result()
+        with self._metrics.observe("GenerateStream"):
+            inference = self._inference()
+            stream = inference.generate_stream(chat_turns(request.chat), sampling(request.chat), _deadline(context))
+            async for delta in stream.deltas():
+                yield pb.GenerateStreamResponse(delta=chat_pb2.ChatDelta(content=delta))
+            generation = await stream.result()
+        self._count(generation)
         yield pb.GenerateStreamResponse(done=_response(generation, inference.model_name, content=""))
 
     async def Score(self, request: pb.ScoreRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ScoreResponse:
-        inference = self._inference()
-        scores = await inference.score(chat_turns(request.chat), list(request.labels), _deadline(context))
+        with self._metrics.observe("Score"):
+            inference = self._inference()
+            scores = await inference.score(chat_turns(request.chat), list(request.labels), _deadline(context))
         return pb.ScoreResponse(
             scores=[pb.LabelScore(label=s.label, logprob=s.logprob, probability=s.probability) for s in scores],
             model=inference.model_name,
         )
 
     async def Embed(self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.EmbedResponse:
+        with self._metrics.observe("Embed"):
+            return await self._embed(request)
+
+    async def _embed(self, request: pb.EmbedRequest) -> pb.EmbedResponse:
         if self._models.embed_disabled:
             raise BourseError(
                 "Embed is disabled on this instance (embed_model_dir=off)",
@@ -90,6 +102,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             model=embedder.model_name,
             prompt_tokens=result.prompt_tokens,
         )
+
+    def _count(self, generation: Generation) -> None:
+        self._metrics.tokens.labels("prompt").inc(generation.prompt_tokens)
+        self._metrics.tokens.labels("completion").inc(generation.completion_tokens)
 
     def _inference(self) -> LocalInference:
         if self._models.inference is None:

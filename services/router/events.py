@@ -4,19 +4,59 @@ EventPublisher sends from its own task, so nothing here is awaited on the Route 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from services.router.core.route_types import RouteOutcome
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import AttemptRecord, BudgetAlert, CostEvent, TelemetryEvent
+from shared.metrics import LATENCY_BUCKETS
+
+
+@dataclass
+class RouteMetrics:
+    """Prometheus series of routed requests, on the router's own registry."""
+
+    requests: Counter
+    latency: Histogram
+    cost: Counter
+    saved: Counter
+    attempts: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> RouteMetrics:
+        return cls(
+            requests=Counter(
+                "bourse_router_routed",
+                "Requests routed, by tier and outcome",
+                ["served_from", "outcome"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "bourse_router_route_latency_seconds",
+                "Route latency",
+                ["served_from"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            cost=Counter("bourse_router_cost_micro_usd", "Spend in micro-USD", ["provider"], registry=registry),
+            saved=Counter("bourse_router_saved_micro_usd", "Saved by local and cache answers", registry=registry),
+            attempts=Counter(
+                "bourse_router_attempts", "Attempts by provider and outcome", ["provider", "outcome"], registry=registry
+            ),
+        )
 
 
 class RouterEvents:
-    def __init__(self, publisher: EventPublisher) -> None:
+    def __init__(self, publisher: EventPublisher, metrics: RouteMetrics) -> None:
         self._publisher = publisher
+        self._metrics = metrics
 
     def record(self, outcome: RouteOutcome) -> None:
         event = telemetry_event(outcome)
+        self._count(event)
         self._publisher.publish(subjects.telemetry(event.provider, event.model), event, msg_id=outcome.request_id)
         if outcome.error is None:
             cost = CostEvent(
@@ -34,6 +74,17 @@ class RouterEvents:
                 saved_micro_usd=outcome.saved_micro_usd,
             )
             self._publisher.publish(subjects.cost(outcome.tenant), cost, msg_id=outcome.request_id)
+
+    def _count(self, event: TelemetryEvent) -> None:
+        metrics = self._metrics
+        metrics.requests.labels(event.served_from, event.outcome).inc()
+        metrics.latency.labels(event.served_from).observe(event.latency_ms / 1000.0)
+        if event.cost_micro_usd:
+            metrics.cost.labels(event.provider).inc(event.cost_micro_usd)
+        if event.saved_micro_usd:
+            metrics.saved.inc(event.saved_micro_usd)
+        for attempt in event.attempts:
+            metrics.attempts.labels(attempt.provider, attempt.outcome).inc()
 
     def alert(self, alert: BudgetAlert) -> None:
         msg_id = f"{alert.tenant}:{alert.limit}:{alert.period}:{alert.threshold_pct}"

@@ -29,7 +29,7 @@ from services.router.core.manifest import default_manifest_path
 from services.router.core.price_table import PriceBook
 from services.router.core.route_types import ExecutionSettings
 from services.router.core.selection import Selector
-from services.router.events import RouterEvents
+from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.servicer import RouterServicer
 from shared.events import streams
@@ -53,6 +53,7 @@ class RouterParts:
     publisher: EventPublisher
     market: MarketFeed
     cache: CacheClient | None
+    registry: CollectorRegistry
 
 
 async def create_server(
@@ -94,7 +95,7 @@ async def create_router(
     await streams.ensure_streams(js)
     publisher = EventPublisher(nc=nc, logger=logger)
     publisher.start()
-    events = RouterEvents(publisher)
+    events = RouterEvents(publisher, RouteMetrics.create(registry))
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
     budgets = Budgets(
         [
@@ -166,4 +167,4 @@ async def create_router(
     await market.start()  # recovers the latest prices before the router says it is ready
     await service.set_serving()
     logger.info("router_ready", port=service.port, models=len(book.current.entries))
-    return service, RouterParts(service.port, book, stats, policy, executor, publisher, market, cache)
+    return service, RouterParts(service.port, book, stats, policy, executor, publisher, market, cache, registry)

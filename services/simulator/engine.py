@@ -65,6 +65,8 @@ class Prompt:
     tool_mode: str = "auto"  # "auto" | "none" | "required" | "named"
     tool_name: str = ""
     json_mode: bool = False
+    # The conversation ends with a tool result: the model answers in text instead of calling again.
+    after_tool_result: bool = False
 
 
 @dataclass(slots=True)
@@ -215,8 +217,11 @@ class Simulator:
             return next((t for t in prompt.tools if t[0] == prompt.tool_name), prompt.tools[0])
         if prompt.tool_mode == "required":
             return prompt.tools[0]
+        if prompt.after_tool_result:
+            return None
+        # auto: the tool the user's last message names, else the first one offered.
         last = prompt.texts[-1].lower() if prompt.texts else ""
-        return next((t for t in prompt.tools if t[0].lower() in last), None)
+        return next((t for t in prompt.tools if t[0].lower() in last), prompt.tools[0])
 
 
 def _arguments_for(schema: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from services.simulator.engine import Plan, Prompt, Simulator
-from services.simulator.wire import drop, hang, json_response, pause, read_json, sse_event, start_sse
+from services.simulator.wire import drop, early_fault, json_response, pause, read_json, sse_event, start_sse
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
@@ -107,6 +107,7 @@ def prompt_of(body: dict[str, Any]) -> Prompt:
         tool_mode=mode,
         tool_name=name,
         json_mode=fmt in ("json_object", "json_schema"),
+        after_tool_result=body["messages"][-1].get("role") == "tool",
     )
 
 
@@ -189,12 +190,9 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
     model = str(body["model"])
     plan = sim.plan(provider, model, prompt_of(body))
     stream = bool(body.get("stream"))
-    if plan.fault == "timeout":
-        await hang(request, plan.hang_s)
-        return web.Response(status=504)
-    if plan.fault == "drop_stream" and not stream:
-        drop(request)
-        return web.Response(status=500)
+    early = await early_fault(request, plan.fault, plan.hang_s, stream=stream)
+    if early is not None:
+        return early
     if plan.fault is not None and plan.fault != "drop_stream":
         return fault_response(plan, model)
     response_id = f"chatcmpl-sim{sim.requests[f'{provider}/{model}']:08d}"
@@ -226,13 +224,15 @@ async def _stream(
     request: web.Request, plan: Plan, *, response_id: str, created: int, model: str, include_usage: bool
 ) -> web.StreamResponse:
     response = await start_sse(request)
-    head = {
+    head: dict[str, Any] = {
         "id": response_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
         "system_fingerprint": "fp_sim",
     }
+    if include_usage:
+        head["usage"] = None  # with include_usage, every chunk but the last carries "usage": null
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         return sse_event({**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from services.simulator import control, openai_api
+from services.simulator import anthropic_api, control, gemini_api, openai_api
 from services.simulator.config import SimulatorConfig
 from services.simulator.engine import Simulator
 
@@ -26,6 +26,8 @@ def _bind(sim: Simulator, handler: Handler) -> Callable[[web.Request], Awaitable
 def build_app(sim: Simulator) -> web.Application:
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app.router.add_post("/{provider}/v1/chat/completions", _bind(sim, openai_api.handle))
+    app.router.add_post("/{provider}/v1/messages", _bind(sim, anthropic_api.handle))
+    app.router.add_post("/{provider}/v1beta/models/{model_action}", _bind(sim, gemini_api.handle))
     app.router.add_post("/_sim/faults", _bind(sim, control.add_fault))
     app.router.add_delete("/_sim/faults", _bind(sim, control.clear_faults))
     app.router.add_get("/_sim/stats", _bind(sim, control.stats))

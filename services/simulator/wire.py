@@ -56,3 +56,16 @@ def sse_event(data: object, event: str | None = None) -> bytes:
     payload = data if isinstance(data, bytes) else ENCODER.encode(data)
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + payload + b"\n\n"
+
+
+async def early_fault(
+    request: web.Request, fault: str | None, hang_s: float, *, stream: bool
+) -> web.StreamResponse | None:
+    """Faults that are not an error body: a hang (timeout), or a dropped connection before any byte."""
+    if fault == "timeout":
+        await hang(request, hang_s)
+        return web.Response(status=504)
+    if fault == "drop_stream" and not stream:
+        drop(request)
+        return web.Response(status=500)
+    return None

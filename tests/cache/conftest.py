@@ -76,12 +76,12 @@ StartCache = Callable[..., Awaitable[tuple[CacheService, cache_grpc.CacheService
 
 
 @pytest.fixture
-async def start_cache(
-    nats_url: str, models_root: Path, minilm_dir: Path, tmp_path: Path
-) -> AsyncIterator[StartCache]:
+async def start_cache(nats_url: str, models_root: Path, minilm_dir: Path, tmp_path: Path) -> AsyncIterator[StartCache]:
     started: list[tuple[CacheService, grpc.aio.Channel]] = []
 
-    async def start(name: str = "a", *, wait: bool = True, **overrides: object) -> tuple[CacheService, cache_grpc.CacheServiceStub]:
+    async def start(
+        name: str = "a", *, wait: bool = True, **overrides: object
+    ) -> tuple[CacheService, cache_grpc.CacheServiceStub]:
         settings: dict[str, object] = {
             "listen": "127.0.0.1:0",
             "nats_url": nats_url,
@@ -106,5 +106,3 @@ async def start_cache(
     for service, channel in reversed(started):
         await channel.close()
         await service.service.stop(1.0)
-
-

@@ -9,6 +9,7 @@ import pytest
 from bourse.provider.v1 import provider_service_pb2_grpc as pb_grpc
 
 from services.provider_adapter.config import AdapterConfig
+from services.provider_adapter.core.registry import ProviderSpec
 from services.provider_adapter.server import create_server
 from services.simulator.config import SimulatorConfig
 from services.simulator.server import start_simulator
@@ -34,7 +35,20 @@ async def sim_control(sim_url: str) -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture(scope="session")
 async def adapter(sim_url: str) -> AsyncIterator[ServiceServer]:
-    config = AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url)
+    # Two user-supplied OpenAI-compatible endpoints (the simulator under other names) with tight timeouts.
+    tight = [
+        ProviderSpec(
+            name="slowread", dialect="openai_chat", base_url=f"{sim_url}/slowread/v1", auth="none", read_timeout_s=0.3
+        ),
+        ProviderSpec(
+            name="shortdeadline",
+            dialect="anthropic_messages",
+            base_url=f"{sim_url}/shortdeadline",
+            auth="none",
+            total_timeout_s=0.4,
+        ),
+    ]
+    config = AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url, providers=tight)
     service = await create_server(config, get_logger("test-adapter"), environ={})
     await service.server.start()
     await service.set_serving()

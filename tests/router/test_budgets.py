@@ -100,3 +100,64 @@ def test_kv_keys_are_safe_for_any_name() -> None:
     assert kv_safe("acme") == "acme"
     assert kv_safe("a.b c/é") == "a=2Eb=20c=2F=C3=A9"
     assert kv_safe("") == "_"
+
+
+async def test_route_refuses_over_budget_requests_and_alerts(make_router, nc: NATS) -> None:
+    import grpc
+    import msgspec
+    from bourse.router.v1 import router_service_pb2 as pb
+
+    from services.router.config import BudgetRule
+    from shared.events import subjects
+    from shared.grpc_errors import from_rpc_error
+    from tests.router.requests import route
+
+    prompt = "Summarise this. " + "The quarterly report shows steady growth. " * 300  # costs a few micro-USD
+    probe_stub, _ = await make_router()
+    probe = route(prompt, max_tokens=12)
+    estimate = (await probe_stub.Explain(pb.ExplainRequest(chat=probe.chat))).candidates[0].estimated_cost_micro_usd
+    actual = (await probe_stub.Route(probe, timeout=10)).cost_micro_usd  # the simulator answers the same again
+    limit = max(estimate, actual)
+    assert actual * 2 >= limit > 4  # the estimate is within 2x of the bill, so the 50% alert must fire
+
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    stub, parts = await make_router(
+        budgets=[BudgetRule(tenant=tenant, daily_micro_usd=limit)], budget_bucket=f"budgets_{uuid.uuid4().hex[:8]}"
+    )
+    first = await stub.Route(route(prompt, tenant=tenant, max_tokens=12), timeout=10)
+    assert first.cost_micro_usd == actual
+    await parts.executor.drain()  # settlement runs after the answer, off the request path
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Route(route(prompt, tenant=tenant, max_tokens=12), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    error = from_rpc_error(caught.value)
+    assert error.reason == "BUDGET_EXCEEDED" and error.metadata["limit"] == "daily" and "per day" in error.message
+
+    expected = [pct for pct in (50, 80, 100) if actual >= limit * pct // 100]
+    sub = await nc.jetstream().subscribe(subjects.budget_alert(tenant), ordered_consumer=True)
+    alerts = [msgspec.json.decode((await sub.next_msg(timeout=5)).data, type=BudgetAlert) for _ in expected]
+    await sub.unsubscribe()
+    assert [a.threshold_pct for a in alerts] == expected and alerts[0].spent_micro_usd == actual
+
+    other = f"t-{uuid.uuid4().hex[:8]}"  # a tenant without limits is not affected
+    assert (await stub.Route(route(prompt, tenant=other, max_tokens=12), timeout=10)).cost_micro_usd == actual
+
+
+async def test_route_enforces_requests_per_minute_per_key(make_router) -> None:
+    import grpc
+
+    from services.router.config import BudgetRule
+    from shared.grpc_errors import from_rpc_error
+    from tests.router.requests import route
+
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    stub, _ = await make_router(
+        budgets=[BudgetRule(tenant=tenant, key_id="k", requests_per_minute=2)],
+        budget_bucket=f"budgets_{uuid.uuid4().hex[:8]}",
+    )
+    for _ in range(2):
+        await stub.Route(route(tenant=tenant, key_id="k"), timeout=10)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Route(route(tenant=tenant, key_id="k"), timeout=10)
+    assert from_rpc_error(caught.value).metadata["limit"] == "requests_per_minute"
+    await stub.Route(route(tenant=tenant, key_id="other-key"), timeout=10)  # the limit is per key

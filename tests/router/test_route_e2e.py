@@ -162,3 +162,13 @@ async def test_provider_error_maps_to_its_status_with_error_info(router, sim) ->
     error = from_rpc_error(caught.value)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error.reason == "AUTHENTICATION" and error.metadata["attempts"] == "1"
+
+
+async def test_routed_requests_are_counted_in_metrics(router) -> None:
+    stub, parts = router
+    response = await stub.Route(route(), timeout=10)
+    registry = parts.registry
+    assert registry.get_sample_value("bourse_router_routed_total", {"served_from": "remote", "outcome": "ok"}) == 1
+    assert registry.get_sample_value("bourse_router_cost_micro_usd_total", {"provider": response.provider}) == (
+        response.cost_micro_usd
+    )

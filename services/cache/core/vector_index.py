@@ -76,7 +76,7 @@ class VectorIndex:
         if not ids:
             return np.zeros(0, dtype=np.float32)
         got: Any = self._index.get(np.asarray(ids, dtype=np.int64), dtype="f32")
-        rows: list[Any] = [got] if len(ids) == 1 else list(got)
+        rows: list[Any] = [got] if isinstance(got, np.ndarray) and got.ndim == 1 else list(got)
         matrix = np.stack([row if row is not None else np.zeros(self.dimensions, np.float32) for row in rows])
         norms = np.linalg.norm(matrix, axis=1)
         result: npt.NDArray[np.float32] = (matrix @ vector / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -14,7 +14,7 @@ from shared.config import ConfigError
 
 REDACTED = "[redacted]"
 # Key-shaped tokens providers echo in error messages ("Incorrect API key provided: sk-proj-abc...").
-_KEY_SHAPES = re.compile(r"\b(?:sk-(?:ant-|proj-|or-)?|AIza|gsk_|fw_)[A-Za-z0-9_\-*.]{6,}")
+_KEY_SHAPES = re.compile(r"\b(?:sk-(?:ant-|proj-|or-)?|AIza|gsk_|fw_)[A-Za-z0-9_\-*]{6,}(?:\.+[A-Za-z0-9_\-*]+)*")
 
 
 class Secret:

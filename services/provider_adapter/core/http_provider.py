@@ -134,9 +134,8 @@ class HttpProvider:
                                 first = False
                             yield StreamChunk(delta=delta, time_to_first_token_us=ttft)
                     if not data:
+                        decoder.close()
                         break
-                if not decoder.finished:
-                    raise UpstreamError("stream ended before the provider finished it", reason="CONNECTION_DROPPED")
             finally:
                 response.release()
             completion, response_id = decoder.result()

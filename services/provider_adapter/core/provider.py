@@ -79,6 +79,10 @@ class StreamDecoder(Protocol):
         """True once the provider signalled the end of the stream ([DONE], message_stop, ...)."""
         ...
 
+    def close(self) -> None:
+        """The connection closed: mark the stream finished, or raise CONNECTION_DROPPED if it was cut short."""
+        ...
+
     def result(self) -> tuple[chat_pb2.ChatCompletion, str]:
         """The assembled completion (content empty: it went out as deltas) and the response id."""
         ...

@@ -30,6 +30,11 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 Clock = Callable[[], float]
 
 
+def wall_clock() -> float:
+    """Now, as Unix time; absolute reset times (HTTP dates, epochs) are measured from it."""
+    return time.time()
+
+
 def parse_duration(text: str) -> float | None:
     """OpenAI/Groq reset durations ("1s", "6m0s", "20ms", "1h2m3.5s") and Google's "26s" / "0.5s"."""
     text = text.strip()
@@ -72,7 +77,7 @@ def _parse_moment(text: str, now: float) -> float | None:
 
 
 def retry_after_seconds(
-    headers: Mapping[str, str], body_delay: str | None = None, clock: Clock = time.time
+    headers: Mapping[str, str], body_delay: str | None = None, clock: Clock | None = None
 ) -> float | None:
     """When the provider said to retry, in seconds; None when it did not say.
 
@@ -80,6 +85,7 @@ def retry_after_seconds(
     then reset headers (x-ratelimit-reset-requests/-tokens durations, anthropic-ratelimit-*-reset RFC 3339,
     x-ratelimit-reset epoch), taking the latest reset since any exhausted limit blocks the call.
     """
+    clock = clock or wall_clock
     lower = {k.lower(): v for k, v in headers.items()}
     value = lower.get("retry-after-ms")
     if value:
@@ -170,7 +176,7 @@ def classify(
     message: str,
     code: str,
     body_delay: str | None = None,
-    clock: Clock = time.time,
+    clock: Clock | None = None,
 ) -> UpstreamError:
     """Map a failed HTTP response to the taxonomy. `code` is the provider's error code or type.
 

@@ -15,6 +15,8 @@ from typing import Protocol
 from shared.errors import BudgetExceeded
 from shared.events.schemas import BudgetAlert
 
+_PERIOD = {"daily": "day", "monthly": "month"}
+
 
 class CounterStore(Protocol):
     """Shared integer counters. `add` is atomic (compare-and-set); with `ceiling`, it refuses (returns None and
@@ -113,7 +115,9 @@ class Budgets:
                         continue
                     key = f"spend.{scope.key}.{period}"
                     if await self._store.add(key, estimate_micro_usd, ceiling=limit) is None:
-                        raise _exceeded(tenant, scope, limit_name, limit, f"{limit} micro-USD per {limit_name[:-2]}")
+                        raise _exceeded(
+                            tenant, scope, limit_name, limit, f"{limit} micro-USD per {_PERIOD[limit_name]}"
+                        )
                     reservation.spend_keys.append((key, limit_name, limit, period))
         except BudgetExceeded:
             await self._release(reservation)
