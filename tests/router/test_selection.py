@@ -251,10 +251,26 @@ def test_a_price_update_reorders_the_next_selection() -> None:
     assert _keys(selector.select(_profile(), now=0))[0] == "b/n"
 
 
-def test_limit_keeps_the_cheapest_and_every_rejection() -> None:
-    selector, _, _ = _selector(*(_priced("p", f"m{i}", 1.0 + i, 1.0 + i) for i in range(10)))
-    selection = selector.select(_profile(denied_models=frozenset({"m0"})), now=0, limit=3)
-    assert _keys(selection) == ["p/m1", "p/m2", "p/m3"] and _rejected(selection) == {"p/m0": "denied_models"}
+def test_limit_returns_the_cheapest_prefix_of_the_full_ranking() -> None:
+    models = [_priced(f"p{i % 7}", f"m{i}", 0.1 + (i * 37 % 50) / 10, 0.2 + (i * 11 % 40) / 5) for i in range(120)]
+    selector, _, _ = _selector(*models)
+    for profile in (
+        _profile(),
+        _profile(estimated_prompt_tokens=20, max_tokens=4000),
+        _profile(denied_models=frozenset({"m5", "m9"}), capabilities=frozenset({"tools"})),
+        _profile(allowed_providers=frozenset({"p3"})),  # few enough to evaluate all directly
+    ):
+        full = selector.select(profile, now=0)
+        top = selector.select(profile, now=0, limit=3)
+        assert _keys(top) == _keys(full)[:3]
+        assert set(_rejected(top).items()) <= set(_rejected(full).items())
+
+
+def test_limited_selection_with_no_candidate_reports_every_rejection() -> None:
+    selector, _, _ = _selector(*(_priced("p", f"m{i}", 1.0 + i, 1.0 + i) for i in range(40)))
+    selection = selector.select(_profile(max_tokens=100, max_cost_micro_usd=10), now=0, limit=3)
+    assert selection.candidates == () and len(selection.rejections) == 40
+    assert selection.last_constraint() == "max_cost"
 
 
 def test_observed_completion_lengths_drive_the_estimate() -> None:

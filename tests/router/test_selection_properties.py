@@ -29,8 +29,8 @@ prices = st.decimals(min_value=0, max_value=20, places=3)
 
 
 @st.composite
-def entries(draw: st.DrawFn) -> list[ModelEntry]:
-    count = draw(st.integers(1, 10))
+def entries(draw: st.DrawFn, max_count: int = 10) -> list[ModelEntry]:
+    count = draw(st.integers(1 if max_count <= 10 else 30, max_count))
     out: list[ModelEntry] = []
     for index in range(count):
         provider = draw(st.sampled_from(PROVIDERS))
@@ -41,7 +41,7 @@ def entries(draw: st.DrawFn) -> list[ModelEntry]:
             msgspec.convert(
                 {
                     "provider": provider,
-                    "model": f"m{index}",
+                    "model": f"m{index % 10}" if max_count <= 10 else f"m{index}",
                     "regions": draw(st.lists(st.sampled_from(REGIONS), min_size=1, max_size=2, unique=True)),
                     "tier": "local" if local else draw(st.sampled_from(["cheap", "standard", "frontier"])),
                     "prices": {"input_per_mtok": float(draw(prices)), "output_per_mtok": float(draw(prices))},
@@ -131,11 +131,41 @@ def qualifies(entry: ModelEntry, profile: RequestProfile, blocked: set[str]) -> 
     return all(checks)
 
 
-@settings(max_examples=300, deadline=None)
-@given(entries(), profiles(), st.sets(st.sampled_from([f"{p}/m{i}" for p in PROVIDERS for i in range(10)])))
+BLOCKABLE = st.sets(st.sampled_from([f"{p}/m{i}" for p in PROVIDERS for i in range(10)]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(entries(), profiles(), BLOCKABLE)
 def test_chosen_model_satisfies_every_constraint_and_is_the_cheapest(
     models: list[ModelEntry], profile: RequestProfile, blocked: set[str]
 ) -> None:
+    check_selection(models, profile, blocked)
+
+
+@st.composite
+def loose_profiles(draw: st.DrawFn) -> RequestProfile:
+    """Few constraints, so that many models qualify."""
+    return RequestProfile(
+        task_kind=draw(st.sampled_from(TASKS)),
+        estimated_prompt_tokens=draw(st.integers(1, 20_000)),
+        max_tokens=draw(st.none() | st.integers(1, 500)),
+        max_cost_micro_usd=draw(st.sampled_from([0, 0, 100_000])),
+        latency_budget_ms=draw(st.sampled_from([0, 0, 8000])),
+        denied_models=frozenset(draw(st.lists(st.sampled_from([f"m{i}" for i in range(90)]), max_size=5))),
+        background=draw(st.booleans()),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(entries(max_count=90), loose_profiles(), BLOCKABLE)
+def test_large_manifests_walk_the_cost_order_exactly(
+    models: list[ModelEntry], profile: RequestProfile, blocked: set[str]
+) -> None:
+    """Enough qualified models that a limited selection walks the precomputed cost orders and stops early."""
+    check_selection(models, profile, blocked)
+
+
+def check_selection(models: list[ModelEntry], profile: RequestProfile, blocked: set[str]) -> None:
     unique = list({entry.key: entry for entry in models}.values())
     book = PriceBook.from_manifest(manifest(*unique))
     selector = Selector(book, LiveStats(book), TokenEstimator(), Blocked(blocked))
@@ -156,9 +186,15 @@ def test_chosen_model_satisfies_every_constraint_and_is_the_cheapest(
         assert selection.candidates[0].estimated_cost_micro_usd == min(costs[key] for key in qualified)
     else:
         assert selection.last_constraint() != "" or not [e for e in unique if e.provider != "local"]
-    # Every model is either a candidate, the local tier, or rejected with a reason.
+    # A limited selection returns the same models in the same order as the head of the full ranking.
+    for limit in (1, 3):
+        top = selector.select(profile, now=0.0, limit=limit)
+        assert [c.key for c in top.candidates] == [c.key for c in selection.candidates][:limit]
+        assert (top.local is None) == (selection.local is None)
+    # Every model is either a candidate, a qualified local model, or rejected with a reason.
     local_keys = {selection.local.key} if selection.local else set()
-    rejected = {f"{r.provider}/{r.model}" for r in selection.rejections}
-    assert qualified | local_keys | rejected == {entry.key for entry in unique}
     locals_ok = {e.key for e in unique if e.provider == "local" and qualifies(e, profile, blocked)}
     assert local_keys <= locals_ok and (not locals_ok or local_keys)
+    rejected = {f"{r.provider}/{r.model}" for r in selection.rejections}
+    assert qualified | locals_ok | rejected == {entry.key for entry in unique}
+    assert not rejected & (qualified | locals_ok)

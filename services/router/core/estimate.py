@@ -72,6 +72,9 @@ class TokenEstimator:
         self._log_factor = 0.0
         self._completion: dict[tuple[str, str, str], _Mean] = {}
         self._completion_by_task: dict[str, _Mean] = {}
+        # Per task kind, a lower bound of every model's expected completion (lets selection stop early).
+        self._completion_floor: dict[str, float] = {}
+        self._observed_completions = 0
         self._samples = 0
         self._abs_pct_error = 0.0  # of the estimate each event carries (the router's calibrated estimate)
         self._pct_bias = 0.0
@@ -121,6 +124,16 @@ class TokenEstimator:
             expected = min(expected, max_tokens)
         return max(expected, 1)
 
+    def completion_floor(self, task_kind: str, max_tokens: int | None) -> int:
+        """A lower bound of expected_completion_tokens over every model for this task kind."""
+        floor = self._completion_floor.get(task_kind)
+        value = (
+            DEFAULT_COMPLETION_TOKENS.get(task_kind, FALLBACK_COMPLETION_TOKENS) if floor is None else math.floor(floor)
+        )
+        if max_tokens:
+            value = min(value, max_tokens)
+        return max(value, 1)
+
     def observe(self, event: TelemetryEvent) -> None:
         """Learn from one finished request: the prompt estimate's error and the completion length."""
         if event.outcome != "ok" or event.usage_estimated or event.served_from != "remote":
@@ -135,6 +148,7 @@ class TokenEstimator:
             if by_task is None:
                 by_task = self._completion_by_task[event.task_kind] = _Mean(float(event.completion_tokens))
             by_task.add(float(event.completion_tokens), self._alpha)
+            self._lower_floor(event.task_kind, min(mean.value, by_task.value))
         estimate, actual = event.estimated_prompt_tokens, event.prompt_tokens
         if estimate <= 0 or actual <= 0:
             return
@@ -148,6 +162,19 @@ class TokenEstimator:
         step = self._alpha * math.log(actual / estimate)
         bound_low, bound_high = math.log(self._min_factor), math.log(self._max_factor)
         self._log_factor = min(max(self._log_factor + step, bound_low), bound_high)
+
+    def _lower_floor(self, task_kind: str, value: float) -> None:
+        self._observed_completions += 1
+        if self._observed_completions % 1024 == 0:
+            self._recompute_floors()  # a model whose mean went up may have held the floor down
+            return
+        self._completion_floor[task_kind] = min(self._completion_floor.get(task_kind, math.inf), value)
+
+    def _recompute_floors(self) -> None:
+        floors = {task: mean.value for task, mean in self._completion_by_task.items()}
+        for (_, _, task), mean in self._completion.items():
+            floors[task] = min(floors[task], mean.value)
+        self._completion_floor = floors
 
     def prompt_error(self) -> EstimateError:
         return EstimateError(

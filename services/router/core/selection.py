@@ -14,12 +14,13 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.router.core.cost import PriceSchedule, cost_units, round_units
+from services.router.core.cost import UNITS_PER_MICRO_USD, cost_units, round_units
 from services.router.core.estimate import TokenEstimator
 from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import ModelEntry
 from services.router.core.price_table import PriceBook, PriceTable
 from services.router.core.profile import RequestProfile
+from services.router.core.selection_index import Row, SelectionIndex
 
 # Filters in the order they are applied; a model's rejection names the first one it fails.
 CONSTRAINT_ORDER: tuple[str, ...] = (
@@ -113,50 +114,16 @@ class Selection:
         return max(stages)[1] if stages else ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """A manifest entry with everything selection needs precomputed (built once per price table)."""
-
-    entry: ModelEntry
-    key: str
-    provider: str
-    model: str
-    is_local: bool
-    tier: int
-    capabilities: frozenset[str]
-    residency: frozenset[str]
-    regions: tuple[str, ...]
-    context_window: int
-    max_output_tokens: int
-    quality: dict[str, float]
-    schedule: PriceSchedule
-
-
-def _rows(table: PriceTable) -> tuple[_Row, ...]:
-    return tuple(
-        _Row(
-            entry=entry,
-            key=entry.key,
-            provider=entry.provider,
-            model=entry.model,
-            is_local=entry.tier == "local",
-            tier=entry.tier_value,
-            capabilities=frozenset(entry.capabilities),
-            residency=frozenset(entry.residency),
-            regions=entry.regions,
-            context_window=entry.context_window,
-            max_output_tokens=entry.max_output_tokens,
-            quality={str(task): score for task, score in entry.quality.items()},
-            schedule=table.schedules[entry.key],
-        )
-        for entry in table.entries
-    )
-
-
 def quality_for(entry: ModelEntry, task_kind: str) -> float:
     """The manifest's quality score of `entry` for a task kind (0 when the manifest gives none)."""
     scores: dict[str, float] = dict(entry.quality.items())
     return scores.get(task_kind, 0.0)
+
+
+_Ranked = tuple[int, float, str, Candidate]
+_MASK_CACHE_SIZE = 4096
+# Below this many statically qualified models, evaluate them all instead of walking a cost order.
+_SMALL_SET = 24
 
 
 class Selector:
@@ -167,118 +134,185 @@ class Selector:
         self._stats = stats
         self._estimator = estimator
         self._availability = availability
-        self._table: PriceTable | None = None
-        self._rows: tuple[_Row, ...] = ()
+        self._index = SelectionIndex(book.current)
+        self._masks: dict[tuple[object, ...], int] = {}
         book.on_swap(self._reindex)
-        self._reindex(book.current)
 
     def _reindex(self, table: PriceTable) -> None:
-        rows = _rows(table)
-        self._table, self._rows = table, rows
+        self._index = SelectionIndex(table)
+        self._masks = {}
 
-    def _rows_for(self, table: PriceTable) -> tuple[_Row, ...]:
-        if table is not self._table:
+    def _index_for(self, table: PriceTable) -> SelectionIndex:
+        if self._index.table is not table:
             self._reindex(table)
-        return self._rows
+        return self._index
 
     def select(self, profile: RequestProfile, *, now: float, limit: int | None = None) -> Selection:
-        """Qualified candidates ranked cheapest first, every rejection, and the local tier if it qualifies.
+        """Qualified remote candidates ranked cheapest first, rejections, and the local tier if it qualifies.
 
-        `limit` keeps only that many top candidates (rejections are still complete).
+        Without `limit` (Explain) every model is examined and every rejection listed. With `limit` only the
+        `limit` cheapest candidates are returned and only the models examined on the way appear in
+        `rejections`; when nothing qualifies the full examination runs, so `last_constraint()` is exact.
         """
-        rows = self._rows_for(self._book.current)
-        prompt = profile.estimated_prompt_tokens
-        task = profile.task_kind
-        max_tokens = profile.max_tokens
-        budget = 0 if profile.background else profile.latency_budget_ms
-        ranked: list[tuple[int, float, str, Candidate]] = []
+        index = self._index_for(self._book.current)
+        if limit is not None:
+            selection = self._select_top(index, profile, now, max(limit, 1))
+            if selection.candidates:
+                return selection
+        return self._select_all(index, profile, now)
+
+    def _select_all(self, index: SelectionIndex, profile: RequestProfile, now: float) -> Selection:
+        ranked: list[_Ranked] = []
         rejections: list[Rejection] = []
         local: Candidate | None = None
-        expected_completion = self._estimator.expected_completion_tokens
-        for row in rows:
-            completion = expected_completion(row.provider, row.model, task, max_tokens)
-            failed = self._static_check(row, profile, prompt, completion)
-            if failed is None:
-                reason = self._availability.unavailable_reason(row.provider, row.model, now)
-                if reason is not None:
-                    failed = (reason, "unavailable now")
-            if failed is not None:
-                constraint, detail = failed
-                rejections.append(Rejection(row.provider, row.model, constraint, detail))
-                continue
-            region, p50, p95 = self._best_region(row, profile.regions)
-            if budget and p95 > budget:
-                rejections.append(
-                    Rejection(row.provider, row.model, "latency_budget", f"P95 {p95:.0f} ms > budget {budget} ms")
-                )
-                continue
-            units = cost_units(row.schedule, prompt, completion)
-            cost = round_units(units)
-            if profile.max_cost_micro_usd and cost > profile.max_cost_micro_usd:
-                rejections.append(
-                    Rejection(
-                        row.provider,
-                        row.model,
-                        "max_cost",
-                        f"estimated {cost} micro-USD > max {profile.max_cost_micro_usd}",
-                    )
-                )
-                continue
-            candidate = Candidate(row.entry, region, cost, completion, p50, p95)
-            if row.is_local:
-                local = candidate
-                continue
-            tie = 0.0 if profile.background else (p95 if budget else p50)
-            ranked.append((units, tie, row.key, candidate))
-        best = heapq.nsmallest(limit, ranked, key=_rank_key) if limit is not None else sorted(ranked, key=_rank_key)
+        for row in index.rows:
+            result = self._evaluate(row, profile, now)
+            if isinstance(result, Rejection):
+                rejections.append(result)
+            elif row.is_local:
+                local = result[3]
+            else:
+                ranked.append(result)
+        ranked.sort(key=_rank_key)
         return Selection(
-            candidates=tuple(item[3] for item in best),
+            candidates=tuple(item[3] for item in ranked),
+            rejections=tuple(rejections),
+            estimated_prompt_tokens=profile.estimated_prompt_tokens,
+            local=local,
+        )
+
+    def _select_top(self, index: SelectionIndex, profile: RequestProfile, now: float, limit: int) -> Selection:
+        prompt = profile.estimated_prompt_tokens
+        floor = self._estimator.completion_floor(profile.task_kind, profile.max_tokens)
+        mask = self._static_mask(index, profile) & index.context_at_least.at_least(
+            prompt + (profile.max_tokens or floor)
+        )
+        rows = index.rows
+        found: list[_Ranked] = []
+        rejections: list[Rejection] = []
+        if mask.bit_count() <= _SMALL_SET:
+            remaining = mask
+            while remaining:
+                lowest = remaining & -remaining
+                remaining ^= lowest
+                result = self._evaluate(rows[lowest.bit_length() - 1], profile, now)
+                if isinstance(result, Rejection):
+                    rejections.append(result)
+                else:
+                    found.append(result)
+        else:
+            found, rejections = self._walk(index, profile, now, mask=mask, floor=floor, limit=limit)
+        found.sort(key=_rank_key)
+        local: Candidate | None = None
+        for row in index.local_rows:
+            result = self._evaluate(row, profile, now)
+            if isinstance(result, Rejection):
+                rejections.append(result)
+            else:
+                local = result[3]
+        return Selection(
+            candidates=tuple(item[3] for item in found[:limit]),
             rejections=tuple(rejections),
             estimated_prompt_tokens=prompt,
             local=local,
         )
 
-    @staticmethod
-    def _static_check(  # noqa: PLR0911, PLR0912 -- one flat test per constraint, in CONSTRAINT_ORDER
-        row: _Row, profile: RequestProfile, prompt: int, completion: int
-    ) -> tuple[str, str] | None:
-        if row.is_local:
-            if not profile.include_local:
-                return ("local_tier", "the request asked for no local answer")
-            if profile.task_kind not in LOCAL_TASK_KINDS:
-                return ("local_tier", f"task kind {profile.task_kind} is not served locally")
-            if completion > LOCAL_MAX_COMPLETION_TOKENS:
-                return ("local_tier", f"expected answer of {completion} tokens is too long for the local tier")
-        if profile.allowed_providers and row.provider not in profile.allowed_providers:
-            return ("allowed_providers", "provider not in allowed_providers")
-        if row.provider in profile.denied_providers:
-            return ("denied_providers", "provider in denied_providers")
-        if profile.allowed_models and row.key not in profile.allowed_models and row.model not in profile.allowed_models:
-            return ("allowed_models", "model not in allowed_models")
-        if row.key in profile.denied_models or row.model in profile.denied_models:
-            return ("denied_models", "model in denied_models")
-        if not profile.capabilities <= row.capabilities:
-            missing = ", ".join(sorted(profile.capabilities - row.capabilities))
-            return ("capability", f"lacks {missing}")
-        if profile.max_tokens is not None and profile.max_tokens > row.max_output_tokens:
-            return ("max_output", f"max_tokens {profile.max_tokens} > max output {row.max_output_tokens}")
-        needed = prompt + (profile.max_tokens or completion)
-        if needed > row.context_window:
-            return ("context_window", f"{needed} tokens needed > context window {row.context_window}")
-        if profile.regions and not any(region in profile.regions for region in row.regions):
-            return ("region", "not served in an allowed region")
-        if not profile.residency_tags <= row.residency:
-            missing = ", ".join(sorted(profile.residency_tags - row.residency))
-            return ("residency", f"lacks residency {missing}")
-        if row.tier < profile.min_tier:
-            return ("min_tier", f"tier {row.entry.tier} below the minimum")
-        if profile.min_quality > 0.0:
-            score = row.quality.get(profile.task_kind, 0.0)
-            if score < profile.min_quality:
-                return ("min_quality", f"quality {score:g} for {profile.task_kind} < {profile.min_quality:g}")
-        return None
+    def _walk(
+        self, index: SelectionIndex, profile: RequestProfile, now: float, *, mask: int, floor: int, limit: int
+    ) -> tuple[list[_Ranked], list[Rejection]]:
+        """Visit rows cheapest lower bound first; stop once no unvisited row can beat the limit-th best."""
+        prompt = profile.estimated_prompt_tokens
+        order, bounds, _ = index.order_for(floor, prompt)
+        ceiling = (profile.max_cost_micro_usd + 1) * UNITS_PER_MICRO_USD if profile.max_cost_micro_usd else math.inf
+        found: list[_Ranked] = []
+        rejections: list[Rejection] = []
+        best: list[int] = []  # max-heap (negated) of the `limit` lowest exact costs so far
+        rows = index.rows
+        for position, row_index in enumerate(order):
+            bound = prompt * bounds[position]
+            if bound > ceiling or (len(best) == limit and bound > -best[0] * (1 + 1e-12) + 1):
+                break
+            if not (mask >> row_index) & 1:
+                continue
+            result = self._evaluate(rows[row_index], profile, now)
+            if isinstance(result, Rejection):
+                rejections.append(result)
+                continue
+            found.append(result)
+            if len(best) < limit:
+                heapq.heappush(best, -result[0])
+            elif result[0] < -best[0]:
+                heapq.heapreplace(best, -result[0])
+        return found, rejections
 
-    def _best_region(self, row: _Row, allowed: frozenset[str]) -> tuple[str, float, float]:
+    def _static_mask(self, index: SelectionIndex, profile: RequestProfile) -> int:
+        """Rows passing every constraint that does not depend on prompt size, live state or cost (cached)."""
+        key = (
+            profile.task_kind,
+            profile.min_quality,
+            profile.min_tier,
+            profile.max_tokens,
+            profile.capabilities,
+            profile.allowed_providers,
+            profile.denied_providers,
+            profile.allowed_models,
+            profile.denied_models,
+            profile.regions,
+            profile.residency_tags,
+        )
+        mask = self._masks.get(key)
+        if mask is not None:
+            return mask
+        mask = index.remote_mask
+        if profile.allowed_providers:
+            mask &= _union(index.provider_masks, profile.allowed_providers)
+        mask &= ~_union(index.provider_masks, profile.denied_providers)
+        if profile.allowed_models:
+            mask &= _union(index.key_masks, profile.allowed_models) | _union(index.model_masks, profile.allowed_models)
+        mask &= ~(_union(index.key_masks, profile.denied_models) | _union(index.model_masks, profile.denied_models))
+        for capability in profile.capabilities:
+            mask &= index.capability_masks.get(capability, 0)
+        if profile.max_tokens is not None:
+            mask &= index.max_output_at_least.at_least(profile.max_tokens)
+        if profile.regions:
+            mask &= _union(index.region_masks, profile.regions)
+        for tag in profile.residency_tags:
+            mask &= index.residency_masks.get(tag, 0)
+        mask &= index.tier_masks[min(max(profile.min_tier, 0), len(index.tier_masks) - 1)]
+        if profile.min_quality > 0.0:
+            scores = index.quality_at_least.get(profile.task_kind)
+            mask &= scores.at_least(profile.min_quality) if scores is not None else 0
+        if len(self._masks) >= _MASK_CACHE_SIZE:
+            self._masks.clear()
+        self._masks[key] = mask
+        return mask
+
+    def _evaluate(self, row: Row, profile: RequestProfile, now: float) -> _Ranked | Rejection:
+        """Every constraint for one model, in CONSTRAINT_ORDER: its rank key and candidate, or its rejection."""
+        completion = self._estimator.expected_completion_tokens(
+            row.provider, row.model, profile.task_kind, profile.max_tokens
+        )
+        prompt = profile.estimated_prompt_tokens
+        failed = _static_check(row, profile, prompt, completion)
+        if failed is None:
+            reason = self._availability.unavailable_reason(row.provider, row.model, now)
+            if reason is not None:
+                failed = (reason, "unavailable now")
+        if failed is not None:
+            return Rejection(row.provider, row.model, failed[0], failed[1])
+        budget = 0 if profile.background else profile.latency_budget_ms
+        region, p50, p95 = self._best_region(row, profile.regions)
+        if budget and p95 > budget:
+            return Rejection(row.provider, row.model, "latency_budget", f"P95 {p95:.0f} ms > budget {budget} ms")
+        units = cost_units(row.schedule, prompt, completion)
+        cost = round_units(units)
+        if profile.max_cost_micro_usd and cost > profile.max_cost_micro_usd:
+            detail = f"estimated {cost} micro-USD > max {profile.max_cost_micro_usd}"
+            return Rejection(row.provider, row.model, "max_cost", detail)
+        tie = 0.0 if profile.background else (p95 if budget else p50)
+        return (units, tie, row.key, Candidate(row.entry, region, cost, completion, p50, p95))
+
+    def _best_region(self, row: Row, allowed: frozenset[str]) -> tuple[str, float, float]:
         best: tuple[str, float, float] = (row.regions[0], math.inf, math.inf)
         for region in row.regions:
             if allowed and region not in allowed:
@@ -289,5 +323,52 @@ class Selector:
         return best
 
 
-def _rank_key(item: tuple[int, float, str, Candidate]) -> tuple[int, float, str]:
+def _union(masks: dict[str, int], names: frozenset[str]) -> int:
+    out = 0
+    for name in names:
+        out |= masks.get(name, 0)
+    return out
+
+
+def _static_check(  # noqa: PLR0911, PLR0912 -- one flat test per constraint, in CONSTRAINT_ORDER
+    row: Row, profile: RequestProfile, prompt: int, completion: int
+) -> tuple[str, str] | None:
+    if row.is_local:
+        if not profile.include_local:
+            return ("local_tier", "the request asked for no local answer")
+        if profile.task_kind not in LOCAL_TASK_KINDS:
+            return ("local_tier", f"task kind {profile.task_kind} is not served locally")
+        if completion > LOCAL_MAX_COMPLETION_TOKENS:
+            return ("local_tier", f"expected answer of {completion} tokens is too long for the local tier")
+    if profile.allowed_providers and row.provider not in profile.allowed_providers:
+        return ("allowed_providers", "provider not in allowed_providers")
+    if row.provider in profile.denied_providers:
+        return ("denied_providers", "provider in denied_providers")
+    if profile.allowed_models and row.key not in profile.allowed_models and row.model not in profile.allowed_models:
+        return ("allowed_models", "model not in allowed_models")
+    if row.key in profile.denied_models or row.model in profile.denied_models:
+        return ("denied_models", "model in denied_models")
+    if not profile.capabilities <= row.capabilities:
+        missing = ", ".join(sorted(profile.capabilities - row.capabilities))
+        return ("capability", f"lacks {missing}")
+    if profile.max_tokens is not None and profile.max_tokens > row.max_output_tokens:
+        return ("max_output", f"max_tokens {profile.max_tokens} > max output {row.max_output_tokens}")
+    needed = prompt + (profile.max_tokens or completion)
+    if needed > row.context_window:
+        return ("context_window", f"{needed} tokens needed > context window {row.context_window}")
+    if profile.regions and not any(region in profile.regions for region in row.regions):
+        return ("region", "not served in an allowed region")
+    if not profile.residency_tags <= row.residency:
+        missing = ", ".join(sorted(profile.residency_tags - row.residency))
+        return ("residency", f"lacks residency {missing}")
+    if row.tier < profile.min_tier:
+        return ("min_tier", f"tier {row.entry.tier} below the minimum")
+    if profile.min_quality > 0.0:
+        score = row.quality.get(profile.task_kind, 0.0)
+        if score < profile.min_quality:
+            return ("min_quality", f"quality {score:g} for {profile.task_kind} < {profile.min_quality:g}")
+    return None
+
+
+def _rank_key(item: _Ranked) -> tuple[int, float, str]:
     return (item[0], item[1], item[2])

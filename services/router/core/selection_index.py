@@ -1,0 +1,145 @@
+"""Precomputed look-ups that let selection touch only the few models that can win.
+
+Built once per price table (off the request path, when the table is swapped). Sets of models are Python ints
+used as bit sets (bit i = row i), so each static constraint of a request is a handful of big-int operations
+whatever the manifest's size. For ranking, rows are pre-sorted by a lower bound of their cost per prompt token,
+`input + r * output`, for a grid of completion/prompt ratios r; a request walks the order of the grid ratio just
+below its own and stops as soon as the bound exceeds the k-th best exact cost found.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from services.router.core.cost import PriceSchedule
+from services.router.core.manifest import TIER_VALUES, ModelEntry
+from services.router.core.price_table import PriceTable
+
+# Completion/prompt token ratios for which a cost order is kept: 0, then 1e-4 ... 1e3 in steps of 10^(1/6).
+RATIO_GRID: tuple[float, ...] = (0.0, *(10 ** (exponent / 6) for exponent in range(-24, 19)))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A manifest entry with everything selection needs precomputed."""
+
+    index: int
+    entry: ModelEntry
+    key: str
+    provider: str
+    model: str
+    is_local: bool
+    tier: int
+    capabilities: frozenset[str]
+    residency: frozenset[str]
+    regions: tuple[str, ...]
+    context_window: int
+    max_output_tokens: int
+    quality: dict[str, float]
+    schedule: PriceSchedule
+
+
+def _bit_sets(rows: tuple[Row, ...], names: list[tuple[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, index in names:
+        out[name] = out.get(name, 0) | (1 << index)
+    return out
+
+
+class _AtLeast:
+    """Rows whose value is at least a threshold, as a bit set, by bisection."""
+
+    __slots__ = ("_masks", "_values")
+
+    def __init__(self, values: list[tuple[float, int]]) -> None:
+        ordered = sorted(values)
+        self._values = [value for value, _ in ordered]
+        # _masks[k] = rows from position k to the end of the ascending order.
+        masks = [0] * (len(ordered) + 1)
+        for position in range(len(ordered) - 1, -1, -1):
+            masks[position] = masks[position + 1] | (1 << ordered[position][1])
+        self._masks = masks
+
+    def at_least(self, threshold: float) -> int:
+        return self._masks[bisect.bisect_left(self._values, threshold)]
+
+
+class SelectionIndex:
+    __slots__ = (
+        "all_mask",
+        "capability_masks",
+        "context_at_least",
+        "key_masks",
+        "local_rows",
+        "max_output_at_least",
+        "model_masks",
+        "orders",
+        "provider_masks",
+        "quality_at_least",
+        "region_masks",
+        "remote_mask",
+        "residency_masks",
+        "rows",
+        "table",
+        "tier_masks",
+    )
+
+    def __init__(self, table: PriceTable) -> None:
+        self.table = table
+        self.rows: tuple[Row, ...] = tuple(
+            Row(
+                index=index,
+                entry=entry,
+                key=entry.key,
+                provider=entry.provider,
+                model=entry.model,
+                is_local=entry.tier == "local",
+                tier=entry.tier_value,
+                capabilities=frozenset(entry.capabilities),
+                residency=frozenset(entry.residency),
+                regions=entry.regions,
+                context_window=entry.context_window,
+                max_output_tokens=entry.max_output_tokens,
+                quality={str(task): score for task, score in entry.quality.items()},
+                schedule=table.schedules[entry.key],
+            )
+            for index, entry in enumerate(table.entries)
+        )
+        rows = self.rows
+        self.all_mask = (1 << len(rows)) - 1
+        self.local_rows = tuple(row for row in rows if row.is_local)
+        self.remote_mask = self.all_mask & ~sum(1 << row.index for row in self.local_rows)
+        self.provider_masks = _bit_sets(rows, [(row.provider, row.index) for row in rows])
+        self.key_masks = _bit_sets(rows, [(row.key, row.index) for row in rows])
+        self.model_masks = _bit_sets(rows, [(row.model, row.index) for row in rows])
+        self.capability_masks = _bit_sets(rows, [(cap, row.index) for row in rows for cap in row.capabilities])
+        self.region_masks = _bit_sets(rows, [(region, row.index) for row in rows for region in row.regions])
+        self.residency_masks = _bit_sets(rows, [(tag, row.index) for row in rows for tag in row.residency])
+        self.tier_masks = [
+            sum(1 << row.index for row in rows if row.tier >= minimum)
+            for minimum in range(max(TIER_VALUES.values()) + 1)
+        ]
+        tasks = {task for row in rows for task in row.quality}
+        self.quality_at_least = {
+            task: _AtLeast([(row.quality.get(task, 0.0), row.index) for row in rows]) for task in tasks
+        }
+        self.context_at_least = _AtLeast([(row.context_window, row.index) for row in rows])
+        self.max_output_at_least = _AtLeast([(row.max_output_tokens, row.index) for row in rows])
+        # Lower bounds of each row's per-token prices over its base and tiered prices.
+        floors = []
+        for row in rows:
+            schedules = [row.schedule.base, *(prices for _, prices in row.schedule.tiers)]
+            floors.append((min(p.input for p in schedules), min(p.output for p in schedules)))
+        self.orders: list[tuple[tuple[int, ...], tuple[float, ...]]] = []
+        remote = [row.index for row in rows if not row.is_local]
+        for ratio in RATIO_GRID:
+            keyed = sorted((floors[i][0] + ratio * floors[i][1], i) for i in remote)
+            self.orders.append((tuple(i for _, i in keyed), tuple(bound for bound, _ in keyed)))
+
+    def order_for(self, completion_floor: int, prompt_tokens: int) -> tuple[tuple[int, ...], tuple[float, ...], float]:
+        """The row order for a request, its per-prompt-token bounds, and the grid ratio used (<= the real one)."""
+        ratio = completion_floor / max(prompt_tokens, 1)
+        position = bisect.bisect_right(RATIO_GRID, ratio) - 1
+        order, bounds = self.orders[position]
+        return order, bounds, RATIO_GRID[position]
