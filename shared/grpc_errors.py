@@ -8,6 +8,7 @@ Client side: `from_rpc_error(err)` turns a received status back into the same Bo
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -165,7 +166,12 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def _wrap_stream(self, behavior: Handler, method: str) -> Handler:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
-                async for item in behavior(request, context):
+                result = behavior(request, context)
+                if inspect.isawaitable(result):
+                    # A handler that writes with context.write() and returns (grpc_health's Watch) yields nothing.
+                    await result
+                    return
+                async for item in result:
                     yield item
             except BourseError as error:
                 await abort_with(context, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -9,8 +10,10 @@ from dataclasses import dataclass, field
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from shared.serving import client_service_config, insecure_channel
+from shared.logging import get_logger
+from shared.serving import ServiceServer, client_service_config, insecure_channel, new_server
 
 METHOD = "/bourse.test.v1.EchoService/Echo"
 
@@ -117,3 +120,112 @@ async def test_a_replica_that_goes_away_loses_no_call(replicas: Callable[..., Re
         await a.stop()
         answers = [await call(channel) for _ in range(20)]
     assert answers == ["b"] * 20
+
+
+# --- client-side health checking and draining --------------------------------------------------------------------
+
+
+@dataclass
+class HealthyReplica:
+    """A Bourse server (shared.serving.new_server: health, error interceptor) answering Echo with its name."""
+
+    name: str
+    service: ServiceServer | None = None
+
+    async def start(self) -> None:
+        async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+            return self.name.encode()
+
+        self.service = new_server(
+            listen="127.0.0.1:0", service_names=["bourse.test.v1.EchoService"], logger=get_logger("t")
+        )
+        handler = grpc.method_handlers_generic_handler(
+            "bourse.test.v1.EchoService", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+        )
+        self.service.server.add_generic_rpc_handlers((handler,))
+        await self.service.server.start()
+        await self.service.set_serving()
+
+    @property
+    def port(self) -> int:
+        assert self.service is not None
+        return self.service.port
+
+
+async def test_health_watch_works_through_the_error_interceptor() -> None:
+    replica = HealthyReplica("a")
+    await replica.start()
+    assert replica.service is not None
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{replica.port}") as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+            first = await watch.read()
+            assert first.status == health_pb2.HealthCheckResponse.SERVING
+            await replica.service.set_serving(False)
+            second = await watch.read()
+            assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            watch.cancel()
+    finally:
+        await replica.service.stop(0)
+
+
+async def test_health_checked_channels_skip_replicas_that_are_not_serving() -> None:
+    a, b = HealthyReplica("a"), HealthyReplica("b")
+    await a.start()
+    await b.start()
+    assert a.service is not None and b.service is not None
+    try:
+        async with insecure_channel(f"ipv4:127.0.0.1:{a.port},127.0.0.1:{b.port}", health_checked=True) as channel:
+            await wait_until_both_answer(channel)
+            await a.service.set_serving(False)  # draining: no new calls, although it still accepts them
+            await wait_until_only(channel, "b")
+            assert [await call(channel) for _ in range(20)] == ["b"] * 20
+            await a.service.set_serving(True)
+            await wait_until_both_answer(channel)
+    finally:
+        await a.service.stop(0)
+        await b.service.stop(0)
+
+
+async def test_a_draining_replica_loses_no_call_under_load() -> None:
+    a, b = HealthyReplica("a"), HealthyReplica("b")
+    await a.start()
+    await b.start()
+    assert a.service is not None and b.service is not None
+    answers: list[str] = []
+    try:
+        async with insecure_channel(f"ipv4:127.0.0.1:{a.port},127.0.0.1:{b.port}", health_checked=True) as channel:
+            await wait_until_both_answer(channel)
+
+            async def worker() -> None:
+                for _ in range(50):
+                    answers.append(await call(channel))  # noqa: PERF401 - the test watches progress as it goes
+
+            load = asyncio.gather(*(worker() for _ in range(8)))
+            while len(answers) < 50:
+                assert not load.done()
+                await asyncio.sleep(0.001)
+            await a.service.stop(grace_s=2.0, drain_s=0.3)
+            await load
+    finally:
+        await b.service.stop(0)
+    assert len(answers) == 400
+    assert answers[-1] == "b"
+
+
+async def wait_until_both_answer(channel: grpc.aio.Channel) -> None:
+    seen: set[str] = set()
+    for _ in range(400):
+        seen.add(await call(channel))
+        if seen == {"a", "b"}:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"only {seen} answered")
+
+
+async def wait_until_only(channel: grpc.aio.Channel, name: str) -> None:
+    for _ in range(400):
+        if {await call(channel) for _ in range(4)} == {name}:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"calls still reach replicas other than {name}")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import msgspec
 import nats
+import nats.errors
 import nats.js.api as js_api
+import nats.js.errors
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -34,8 +36,19 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Nat
         nodes.stop()
 
 
-async def stored_request_ids(nc: NATS, model: str) -> set[str]:
-    """Every telemetry request id stored for `model`, read back with an ephemeral ordered consumer."""
+async def stored_request_ids(nc: NATS, model: str, timeout_s: float = 30.0) -> set[str]:
+    """Every telemetry request id stored for `model` (retried while the cluster settles after the node loss)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            return await _stored_request_ids(nc, model)
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _stored_request_ids(nc: NATS, model: str) -> set[str]:
     js = nc.jetstream()
     info = await js.stream_info(streams.TELEMETRY.name, subjects_filter=subjects.telemetry("p", model))
     expected = sum((info.state.subjects or {}).values())
@@ -108,7 +121,11 @@ async def test_losing_a_node_loses_no_event_and_the_node_rejoins(cluster: NatsCl
 
 
 async def stored_count(nc: NATS, model: str) -> int:
-    info = await nc.jetstream().stream_info(streams.TELEMETRY.name, subjects_filter=subjects.telemetry("p", model))
+    """Events stored for `model`; 0 while the stream elects a new leader after the node loss."""
+    try:
+        info = await nc.jetstream().stream_info(streams.TELEMETRY.name, subjects_filter=subjects.telemetry("p", model))
+    except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+        return 0
     return sum((info.state.subjects or {}).values())
 
 
