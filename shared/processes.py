@@ -121,6 +121,7 @@ class NatsServer:
     cluster_name: str = ""
     name: str = "nats"
     log_dir: Path | None = None  # default: beside the data directory
+    monitor_port: int = 0  # HTTP monitoring (/varz, /healthz); 0 = off
     child: Child | None = None
 
     @property
@@ -149,6 +150,8 @@ class NatsServer:
             "-n",
             self.name,
         ]
+        if self.monitor_port:
+            argv += ["-m", str(self.monitor_port)]
         if self.cluster_name:
             argv += ["--cluster_name", self.cluster_name, "--cluster", self.cluster_url]
             if self.routes:

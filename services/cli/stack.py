@@ -6,7 +6,6 @@ which peers each one is told about. `plan_stack` turns it into `shared.processes
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,12 +121,22 @@ def _choose(address: str, ephemeral: bool) -> str:
     return f"{host}:{free_port(host)}" if ephemeral else f"{host}:{port}"
 
 
-async def _grpc_ready(target: str, service: str, timeout_s: float, child: Child) -> None:
-    await wait_healthy(target, service, timeout_s=timeout_s, child=child)
+def launch_service(
+    spec: ServiceSpec, listen: str, env: Mapping[str, str], *, name: str = "", timeout_s: float = 60.0
+) -> Launch:
+    """A Launch of `spec` listening on `listen`, ready when its health check passes (gRPC, or HTTP /healthz).
 
+    `name` tells replicas apart (`router-1`); `env` adds to `<PREFIX>_LISTEN`.
+    """
 
-async def _http_ready(url: str, timeout_s: float, child: Child) -> None:
-    await wait_http_healthy(url, timeout_s=timeout_s, child=child)
+    async def ready(child: Child) -> None:
+        if spec.is_http:
+            await wait_http_healthy(f"http://{listen}/healthz", timeout_s=timeout_s, child=child)
+        else:
+            await wait_healthy(listen, spec.grpc_health, timeout_s=timeout_s, child=child)
+
+    full_env = {f"{spec.env_prefix}_LISTEN": listen, **env}
+    return Launch(name=name or spec.name, argv=python_module(spec.module), ready=ready, env=full_env)
 
 
 def plan_stack(
@@ -149,11 +158,7 @@ def plan_stack(
     addresses = {s.name: (f"http://{listens[s.name]}" if s.is_http else listens[s.name]) for s in chosen}
     launches = []
     for spec in chosen:
-        env = {
-            **spec.env,
-            f"{spec.env_prefix}_LISTEN": listens[spec.name],
-            f"{spec.env_prefix}_LOG_LEVEL": options.log_level,
-        }
+        env = {**spec.env, f"{spec.env_prefix}_LOG_LEVEL": options.log_level}
         if spec.has_metrics:
             env[f"{spec.env_prefix}_METRICS_LISTEN"] = ""
         if spec.uses_nats:
@@ -169,11 +174,6 @@ def plan_stack(
                 env[f"{spec.env_prefix}_{config_field.upper()}"] = addresses[peer]
         if spec is PROVIDER_ADAPTER and SIMULATOR.name in addresses:
             env["BOURSE_ADAPTER_SIMULATOR_URL"] = addresses[SIMULATOR.name]
-        ready = (
-            functools.partial(_http_ready, f"{addresses[spec.name]}/healthz", options.start_timeout_s)
-            if spec.is_http
-            else functools.partial(_grpc_ready, listens[spec.name], spec.grpc_health, options.start_timeout_s)
-        )
-        launches.append(Launch(name=spec.name, argv=python_module(spec.module), ready=ready, env=env))
+        launches.append(launch_service(spec, listens[spec.name], env, timeout_s=options.start_timeout_s))
     addresses["nats"] = nats.url
     return StackPlan(nats=nats, launches=launches, addresses=addresses)

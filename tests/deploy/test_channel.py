@@ -12,6 +12,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from shared.errors import BourseError, Kind
+from shared.grpc_errors import from_rpc_error
 from shared.logging import get_logger
 from shared.serving import ServiceServer, client_service_config, insecure_channel, new_server
 
@@ -229,3 +231,31 @@ async def wait_until_only(channel: grpc.aio.Channel, name: str) -> None:
             return
         await asyncio.sleep(0.005)
     raise AssertionError(f"calls still reach replicas other than {name}")
+
+
+async def test_an_application_unavailable_is_not_repeated_by_the_channel() -> None:
+    # A provider that is down is an answer (the router fails over itself); repeating it would pay twice.
+    calls = Counter[str]()
+
+    async def failing(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        calls["total"] += 1
+        raise BourseError("provider down", kind=Kind.UNAVAILABLE, reason="UPSTREAM_UNAVAILABLE")
+
+    service = new_server(listen="127.0.0.1:0", service_names=["bourse.test.v1.EchoService"], logger=get_logger("t"))
+    service.server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "bourse.test.v1.EchoService", {"Echo": grpc.unary_unary_rpc_method_handler(failing)}
+            ),
+        )
+    )
+    await service.server.start()
+    try:
+        async with insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await call(channel)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert from_rpc_error(caught.value).reason == "UPSTREAM_UNAVAILABLE"
+        assert calls["total"] == 1
+    finally:
+        await service.stop(0)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import nats
 
-from services.cli.stack import CACHE, PROVIDER_ADAPTER, ROUTER, SIMULATOR, ServiceSpec
-from shared.processes import Child, Launch, Stack, free_port, python_module, wait_healthy, wait_http_healthy
+from services.cli.stack import CACHE, PROVIDER_ADAPTER, ROUTER, SIMULATOR, ServiceSpec, launch_service
+from shared.processes import Child, Launch, Stack, free_port
 from tests.scale.cluster import NatsCluster, create_replicated_bucket, create_replicated_streams
 
 BUDGET_BUCKET = "bourse_budgets"
@@ -23,14 +23,8 @@ START_TIMEOUT_S = 120.0
 
 
 def launch(spec: ServiceSpec, name: str, listen: str, env: Mapping[str, str]) -> Launch:
-    async def ready(child: Child) -> None:
-        if spec.is_http:
-            await wait_http_healthy(f"http://{listen}/healthz", timeout_s=START_TIMEOUT_S, child=child)
-        else:
-            await wait_healthy(listen, spec.grpc_health, timeout_s=START_TIMEOUT_S, child=child)
-
-    full_env = {f"{spec.env_prefix}_LISTEN": listen, f"{spec.env_prefix}_LOG_LEVEL": "warning", **env}
-    return Launch(name=name, argv=python_module(spec.module), ready=ready, env=full_env)
+    quiet = {f"{spec.env_prefix}_LOG_LEVEL": "warning", **env}
+    return launch_service(spec, listen, quiet, name=name, timeout_s=START_TIMEOUT_S)
 
 
 @dataclass
