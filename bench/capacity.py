@@ -5,6 +5,7 @@
 Every service runs as its own process, started as `bourse up` starts it (services.cli.stack), the simulator at
 0 ms delay standing in for the provider. Two paths are loaded at a fixed concurrency:
   route:   client -> router (gRPC Route) -> provider-adapter -> simulator
+  (a second, idle router shows what each replica pays to consume every other replica's telemetry)
   gateway: client -> gateway (HTTP /v1/chat/completions) -> router -> provider-adapter -> simulator
 Each process's CPU time (utime + stime from /proc) is read before and after; requests per CPU-second of a
 process is its capacity per core, independent of how loaded the machine was (wall-clock throughput is printed
@@ -36,7 +37,7 @@ from shared.serving import insecure_channel
 
 PROMPT = "In one sentence, what does a cost-aware LLM router do?"
 TICKS = os.sysconf("SC_CLK_TCK")
-MEASURED = ("router", "provider_adapter", "gateway", "simulator", "nats")
+MEASURED = ("router", "router_idle", "provider_adapter", "gateway", "simulator", "nats")
 
 
 def cpu_s(pid: int) -> float:
@@ -144,6 +145,20 @@ async def _run(stack: Stack, nats: NatsServer, seconds: float, concurrency: int)
                 "BOURSE_ROUTER_ADAPTER_TARGET": listens["adapter"],
                 "BOURSE_ROUTER_LOG_LEVEL": quiet,
             },
+        )
+    )
+    # A second router that gets no requests: its CPU is what every replica pays for consuming the telemetry of
+    # all the others (live statistics), the cost that grows with the total request rate.
+    children["router_idle"] = await stack.start(
+        launch_service(
+            ROUTER,
+            f"127.0.0.1:{free_port()}",
+            {
+                "BOURSE_ROUTER_NATS_URL": nats.url,
+                "BOURSE_ROUTER_ADAPTER_TARGET": listens["adapter"],
+                "BOURSE_ROUTER_LOG_LEVEL": quiet,
+            },
+            name="router_idle",
         )
     )
     children["gateway"] = await stack.start(
