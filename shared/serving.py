@@ -148,6 +148,10 @@ def channel_options(max_attempts: int = 3, *, health_checked: bool = False) -> l
         ("grpc.service_config", client_service_config(max_attempts, health_checked=health_checked)),
         # A replica that went away is noticed by keepalive; re-resolve DNS soon after so new pods are picked up.
         ("grpc.dns_min_time_between_resolutions_ms", 5_000),
+        # A restarted replica is used again within a second or two, not after a long reconnect backoff.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
     ]
 
 

@@ -189,15 +189,29 @@ async def wait_for_first_candidate(
         await asyncio.sleep(0.1)
 
 
+async def create_counter(nc: NATS, key: str) -> None:
+    """Create a budget counter before the load: two replicas creating the same new key at once is a race the
+    router does not handle yet (see the xfail below); these tests are about enforcement, not creation."""
+    kv = await nc.jetstream().key_value(BUDGET_BUCKET)
+    await kv.create(key, b"0")
+
+
+def spend_key(tenant: str) -> str:
+    return f"spend.{tenant}._.{time.strftime('%Y-%m-%d', time.gmtime())}"
+
+
 async def test_a_spend_budget_is_never_overspent_across_replicas(
     balanced: router_grpc.RouterServiceStub, nc: NATS
 ) -> None:
+    await create_counter(nc, spend_key(SPEND_TENANT))
     await check_spend_budget(balanced, nc, SPEND_TENANT, concurrency=6)
 
 
-# Under heavy contention on one tenant's counter, the router's compare-and-set loop (services/router/
-# budget_store.py: immediate re-read, no backoff, 64 tries) gives up and the request fails with INTERNAL.
-@pytest.mark.xfail(strict=False, reason="budget CAS gives up under contention: reported to the router")
+# Found by this harness, in services/router/budget_store.py: under heavy contention the compare-and-set loop
+# (immediate re-read, no backoff, 64 tries) gives up, and two replicas creating the same new counter at once get
+# "wrong last sequence" / "key not found" errors that are not retried; either way the request fails with
+# INTERNAL. Reported to the router; strict=False because contention on a 2-core machine is not deterministic.
+@pytest.mark.xfail(strict=False, reason="budget counter races in the router's KV store: reported")
 async def test_a_spend_budget_under_heavy_contention_fails_no_request(
     balanced: router_grpc.RouterServiceStub, nc: NATS
 ) -> None:
@@ -217,7 +231,7 @@ async def check_spend_budget(balanced: router_grpc.RouterServiceStub, nc: NATS, 
     # Both replicas settle into one counter with compare-and-set: once every settlement has landed (they run
     # after the answer is sent), the counter holds exactly what was spent; a lost update would leave it off.
     kv = await nc.jetstream().key_value(BUDGET_BUCKET)
-    key = f"spend.{tenant}._.{time.strftime('%Y-%m-%d', time.gmtime())}"
+    key = spend_key(tenant)
     deadline = time.monotonic() + 15
     counter = -1
     while counter != spent and time.monotonic() < deadline:
@@ -226,13 +240,16 @@ async def check_spend_budget(balanced: router_grpc.RouterServiceStub, nc: NATS, 
     assert counter == spent
 
 
-async def test_a_rate_limit_admits_exactly_its_count_across_replicas(balanced: router_grpc.RouterServiceStub) -> None:
+async def test_a_rate_limit_admits_exactly_its_count_across_replicas(
+    balanced: router_grpc.RouterServiceStub, nc: NATS
+) -> None:
     # The counter is per minute: start early in a minute so the burst cannot straddle two.
     deadline = time.monotonic() + 61
     while time.gmtime().tm_sec > 40 and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
+    await create_counter(nc, f"rate.{RATE_TENANT}._.{time.strftime('%Y%m%d%H%M', time.gmtime())}")
     requests = [fresh("Say hi.", tenant=RATE_TENANT) for _ in range(3 * RATE_LIMIT_PER_MINUTE)]
-    answers, errors = await run_load(balanced, requests, concurrency=12)
+    answers, errors = await run_load(balanced, requests, concurrency=6)
     assert len(answers) == RATE_LIMIT_PER_MINUTE
     assert {error.code() for error in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -253,6 +270,23 @@ async def test_killing_a_router_mid_load_loses_no_request_and_no_telemetry(
     stored = await wait_telemetry(nc, since, ids)
     assert ids <= stored, f"{len(ids - stored)} telemetry events lost"
     await replicas.restart_router(0)
+
+
+async def test_a_router_killed_outright_loses_no_client_request(
+    replicas: ReplicaStack, balanced: router_grpc.RouterServiceStub, nc: NATS
+) -> None:
+    # SIGKILL: calls in flight on that router fail with UNAVAILABLE (connection lost) and the channel's retry
+    # policy sends them to the other replica. Telemetry of answers the dead process had not yet published is
+    # the one thing that can be lost this way (the publisher is asynchronous), so only requests are checked.
+    since = time.time()
+    requests = [fresh("Name three rivers.", tenant="load") for _ in range(150)]
+    load = asyncio.ensure_future(run_load(balanced, requests, concurrency=8))
+    await wait_for_progress(requests, load, nc, since, at_least=30)
+    replicas.routers[1].kill()
+    answers, errors = await load
+    assert errors == []
+    assert {answer.request_id for answer in answers} == {request.context.request_id for request in requests}
+    await replicas.restart_router(1)
 
 
 async def wait_for_progress(
