@@ -207,6 +207,11 @@ class UpRun:
         for name, address in self.plan.addresses.items():
             self.console.say(f"  {name:<28} {address}")
         self.console.say(f"  logs in {self.stack.log_dir}")
+        nats, router = self.plan.addresses["nats"], self.plan.addresses.get("router")
+        if router is not None:
+            self.console.say(f"try: bourse route --router {router} 'Say hello in French'")
+        if "gateway" in self.plan.addresses:
+            self.console.say(f"gateway API key: bourse keys --nats-url {nats} create --tenant me")
 
     def _stop(self) -> None:
         if not self.stack.children:
