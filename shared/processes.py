@@ -123,6 +123,7 @@ class NatsServer:
     log_dir: Path | None = None  # default: beside the data directory
     monitor_port: int = 0  # HTTP monitoring (/varz, /healthz); 0 = off
     child: Child | None = None
+    _log_start: int = 0  # log size when the current process started: its "ready" line comes after
 
     @property
     def url(self) -> str:
@@ -134,6 +135,11 @@ class NatsServer:
 
     def start(self, timeout_s: float = 15.0) -> None:
         """Start (or restart, on the same ports and data directory) and wait until it accepts connections."""
+        self.spawn()
+        self.wait_ready(timeout_s)
+
+    def spawn(self) -> Child:
+        """Start the process without waiting (the caller takes charge of it at once, then calls wait_ready)."""
         self.port = self.port or free_port(self.host)
         if self.cluster_name:
             self.cluster_port = self.cluster_port or free_port(self.host)
@@ -158,14 +164,18 @@ class NatsServer:
                 argv += ["--routes", ",".join(self.routes)]
         log_dir = self.log_dir or self.data_dir.parent
         self.child = Child(self.name, argv, log_dir / f"{self.name}.log")
-        log_start = self.child.log_path.stat().st_size if self.child.log_path.exists() else 0
+        self._log_start = self.child.log_path.stat().st_size if self.child.log_path.exists() else 0
         self.child.start()
+        return self.child
+
+    def wait_ready(self, timeout_s: float = 15.0) -> None:
+        assert self.child is not None, "spawn() first"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.child.alive:
                 raise self.child.fail("exited during start-up")
             # Its own "ready" line, not just an open port: the port may belong to another server.
-            if _log_has(self.child.log_path, log_start, "Server is ready"):
+            if _log_has(self.child.log_path, self._log_start, "Server is ready"):
                 with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
                     return
             time.sleep(0.02)

@@ -193,11 +193,8 @@ class UpRun:
     async def _start(self, stopped: asyncio.Event) -> None:
         nats = self.plan.nats
         self.console.say(f"starting nats-server on {nats.url} (JetStream, data in {nats.data_dir})")
-        try:
-            await _until_stopped(asyncio.to_thread(nats.start), stopped)
-        finally:
-            if nats.child is not None:
-                self.stack.adopt(nats.child)
+        self.stack.adopt(nats.spawn())  # in the stack before anything can interrupt: it is always stopped
+        await _until_stopped(asyncio.to_thread(nats.wait_ready), stopped)
         for launch in self.plan.launches:
             self.console.say(f"starting {launch.name}")
             await _until_stopped(self.stack.start(launch), stopped)
