@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 
@@ -41,7 +42,8 @@ async def create_server(
     if metrics_server is not None:
 
         async def close_metrics() -> None:
-            metrics_server.shutdown()
+            await asyncio.to_thread(metrics_server.shutdown)  # waits for the serving thread's poll loop
+            metrics_server.server_close()
 
         service.closers.append(close_metrics)
     logger.info("providers", routes=providers.routes)

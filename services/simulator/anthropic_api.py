@@ -12,7 +12,22 @@ import msgspec
 from aiohttp import web
 
 from services.simulator.engine import Plan, Prompt, Simulator, count_tokens
-from services.simulator.wire import drop, early_fault, json_response, pause, read_json, sse_event, start_sse
+from services.simulator.wire import (
+    MID_STREAM,
+    cut_stream,
+    early_fault,
+    error_body_now,
+    json_response,
+    pause,
+    read_json,
+    sse_event,
+    start_sse,
+)
+
+# The error event this provider sends mid-stream (fault kind stream_error).
+STREAM_ERROR_EVENT = sse_event(
+    {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"
+)
 
 
 def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -133,7 +148,7 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
     early = await early_fault(request, plan.fault, plan.hang_s, stream=stream)
     if early is not None:
         return early
-    if plan.fault is not None and plan.fault != "drop_stream":
+    if error_body_now(plan.fault, stream=stream):
         return fault_response(plan)
     message_id = f"msg_sim{sim.requests[f'{provider}/{model}']:08d}"
     tool_id = f"toolu_sim{sim.requests[f'{provider}/{model}']:08d}"
@@ -199,8 +214,8 @@ async def _stream(request: web.Request, plan: Plan, *, message_id: str, tool_id:
         if index == 0:
             await response.write(sse_event({"type": "ping"}, "ping"))
         for delta in deltas:
-            if plan.fault == "drop_stream" and sent >= total // 2:
-                drop(request)
+            if plan.fault in MID_STREAM and sent >= total // 2:
+                await cut_stream(request, response, plan.fault, STREAM_ERROR_EVENT)
                 return response
             if sent:
                 await pause(plan.gap_s)
@@ -209,8 +224,8 @@ async def _stream(request: web.Request, plan: Plan, *, message_id: str, tool_id:
                 sse_event({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
             )
         await response.write(sse_event({"type": "content_block_stop", "index": index}, "content_block_stop"))
-    if plan.fault == "drop_stream":
-        drop(request)
+    if plan.fault in MID_STREAM:
+        await cut_stream(request, response, plan.fault, STREAM_ERROR_EVENT)
         return response
     end = {
         "type": "message_delta",

@@ -12,6 +12,8 @@ ENV_PREFIX = "BOURSE_SIMULATOR"
 class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     listen: str = "127.0.0.1:8099"
     log_level: str = "info"
+    # Prometheus metrics ("host:port"; empty disables).
+    metrics_listen: str = ""
     # Same seed, same sequence of requests -> same answers, latencies and errors.
     seed: int = 0
     # Knobs for any model not listed in `models`.

@@ -12,9 +12,24 @@ import msgspec
 from aiohttp import web
 
 from services.simulator.engine import Plan, Prompt, Simulator
-from services.simulator.wire import drop, early_fault, json_response, pause, read_json, sse_event, start_sse
+from services.simulator.wire import (
+    MID_STREAM,
+    cut_stream,
+    early_fault,
+    error_body_now,
+    json_response,
+    pause,
+    read_json,
+    sse_event,
+    start_sse,
+)
 
 _ACTIONS = ("generateContent", "streamGenerateContent")
+
+# The error event this provider sends mid-stream (fault kind stream_error).
+STREAM_ERROR_EVENT = sse_event(
+    {"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}
+)
 
 
 def _error(code: int, status: str, message: str, details: list[dict[str, Any]] | None = None) -> web.Response:
@@ -152,7 +167,7 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
     early = await early_fault(request, plan.fault, plan.hang_s, stream=stream)
     if early is not None:
         return early
-    if plan.fault is not None and plan.fault != "drop_stream":
+    if error_body_now(plan.fault, stream=stream):
         return fault_response(plan)
     head = {"modelVersion": model, "responseId": f"sim{sim.requests[f'{provider}/{model}']:08d}"}
     if not stream:
@@ -172,8 +187,8 @@ async def _stream(request: web.Request, plan: Plan, head: dict[str, str]) -> web
     )
     await pause(plan.ttft_s)
     for i, parts in enumerate(chunks):
-        if plan.fault == "drop_stream" and i >= len(chunks) // 2:
-            drop(request)
+        if plan.fault in MID_STREAM and i >= len(chunks) // 2:
+            await cut_stream(request, response, plan.fault, STREAM_ERROR_EVENT)
             return response
         if i:
             await pause(plan.gap_s)
@@ -193,8 +208,8 @@ async def _stream(request: web.Request, plan: Plan, head: dict[str, str]) -> web
             **head,
         }
         await response.write(sse_event(event).replace(b"\n\n", b"\r\n\r\n"))
-    if plan.fault == "drop_stream":
-        drop(request)
+    if plan.fault in MID_STREAM:
+        await cut_stream(request, response, plan.fault, STREAM_ERROR_EVENT)
         return response
     await response.write_eof()
     return response

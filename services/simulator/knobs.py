@@ -7,7 +7,16 @@ import random
 import msgspec
 
 FAULT_KINDS = frozenset(
-    {"rate_limit", "overloaded", "server_error", "drop_stream", "context_length", "timeout", "authentication"}
+    {
+        "rate_limit",
+        "overloaded",
+        "server_error",
+        "drop_stream",
+        "stream_error",
+        "context_length",
+        "timeout",
+        "authentication",
+    }
 )
 
 

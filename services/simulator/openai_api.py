@@ -11,9 +11,31 @@ from typing import Any
 from aiohttp import web
 
 from services.simulator.engine import Plan, Prompt, Simulator
-from services.simulator.wire import drop, early_fault, json_response, pause, read_json, sse_event, start_sse
+from services.simulator.wire import (
+    MID_STREAM,
+    cut_stream,
+    early_fault,
+    error_body_now,
+    json_response,
+    pause,
+    read_json,
+    sse_event,
+    start_sse,
+)
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+# The error event this provider sends mid-stream (fault kind stream_error).
+STREAM_ERROR_EVENT = sse_event(
+    {
+        "error": {
+            "message": "The server had an error while processing your request.",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
+    }
+)
 
 
 def _error(status: int, message: str, kind: str, code: str | None, param: str | None = None) -> web.Response:
@@ -193,7 +215,7 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
     early = await early_fault(request, plan.fault, plan.hang_s, stream=stream)
     if early is not None:
         return early
-    if plan.fault is not None and plan.fault != "drop_stream":
+    if error_body_now(plan.fault, stream=stream):
         return fault_response(plan, model)
     response_id = f"chatcmpl-sim{sim.requests[f'{provider}/{model}']:08d}"
     created = int(time.time())
@@ -263,14 +285,14 @@ async def _stream(
                 chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[start : start + 8]}}]})
             )
     for i, piece in enumerate(pieces):
-        if plan.fault == "drop_stream" and i >= len(pieces) // 2:
-            drop(request)
+        if plan.fault in MID_STREAM and i >= len(pieces) // 2:
+            await cut_stream(request, response, plan.fault, STREAM_ERROR_EVENT)
             return response
         if i:
             await pause(plan.gap_s)
         await response.write(chunk({"content": piece}))
-    if plan.fault == "drop_stream":
-        drop(request)
+    if plan.fault in MID_STREAM:
+        await cut_stream(request, response, plan.fault, STREAM_ERROR_EVENT)
         return response
     await response.write(chunk({}, plan.finish))
     if include_usage:

@@ -2,43 +2,72 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
 
 from services.simulator import anthropic_api, control, gemini_api, openai_api
 from services.simulator.config import SimulatorConfig
 from services.simulator.engine import Simulator
+from shared.metrics import serve_metrics
 
 Handler = Callable[[Simulator, web.Request], Awaitable[web.StreamResponse]]
+Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _bind(sim: Simulator, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def bound(request: web.Request) -> web.StreamResponse:
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        if isinstance(peer, tuple):
-            sim.peers.add((str(peer[0]), int(peer[1])))
-        return await handler(sim, request)
+def _binder(sim: Simulator, responses: Counter) -> Callable[[Handler], Bound]:
+    def bind(handler: Handler) -> Bound:
+        async def bound(request: web.Request) -> web.StreamResponse:
+            peer = request.transport.get_extra_info("peername") if request.transport else None
+            if isinstance(peer, tuple):
+                sim.peers.add((str(peer[0]), int(peer[1])))
+            response = await handler(sim, request)
+            responses.labels(request.match_info.get("provider", "_sim"), str(response.status)).inc()
+            return response
 
-    return bound
+        return bound
+
+    return bind
 
 
-def build_app(sim: Simulator) -> web.Application:
+def build_app(sim: Simulator, registry: CollectorRegistry) -> web.Application:
+    responses = Counter(
+        "bourse_simulator_responses",
+        "Simulated responses by provider and HTTP status",
+        ["provider", "status"],
+        registry=registry,
+    )
+    bind = _binder(sim, responses)
     app = web.Application(client_max_size=32 * 1024 * 1024)
-    app.router.add_post("/{provider}/v1/chat/completions", _bind(sim, openai_api.handle))
-    app.router.add_post("/{provider}/v1/messages", _bind(sim, anthropic_api.handle))
-    app.router.add_post("/{provider}/v1beta/models/{model_action}", _bind(sim, gemini_api.handle))
-    app.router.add_post("/_sim/faults", _bind(sim, control.add_fault))
-    app.router.add_delete("/_sim/faults", _bind(sim, control.clear_faults))
-    app.router.add_get("/_sim/stats", _bind(sim, control.stats))
+    app.router.add_post("/{provider}/v1/chat/completions", bind(openai_api.handle))
+    app.router.add_post("/{provider}/v1/messages", bind(anthropic_api.handle))
+    app.router.add_post("/{provider}/v1beta/models/{model_action}", bind(gemini_api.handle))
+    app.router.add_post("/_sim/faults", bind(control.add_fault))
+    app.router.add_delete("/_sim/faults", bind(control.clear_faults))
+    app.router.add_get("/_sim/stats", bind(control.stats))
     app.router.add_get("/healthz", control.healthz)
     return app
 
 
 async def start_simulator(config: SimulatorConfig) -> tuple[web.AppRunner, int]:
-    """Start serving on config.listen ("host:port", port 0 for an ephemeral one); returns the runner and port."""
+    """Start serving on config.listen ("host:port", port 0 for an ephemeral one); returns the runner and port.
+
+    `await runner.cleanup()` stops it (and its metrics endpoint, when metrics_listen is set).
+    """
+    registry = CollectorRegistry()
+    app = build_app(Simulator(config), registry)
+    metrics_server = serve_metrics(registry, config.metrics_listen)
+    if metrics_server is not None:
+
+        async def close_metrics(_app: web.Application) -> None:
+            await asyncio.to_thread(metrics_server.shutdown)
+            metrics_server.server_close()
+
+        app.on_cleanup.append(close_metrics)
     host, _, port = config.listen.rpartition(":")
-    runner = web.AppRunner(build_app(Simulator(config)), access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host or "127.0.0.1", int(port))
     await site.start()

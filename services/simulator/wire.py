@@ -58,6 +58,24 @@ def sse_event(data: object, event: str | None = None) -> bytes:
     return head + b"data: " + payload + b"\n\n"
 
 
+# Faults that strike halfway through a stream (for a plain response: a cut connection, or a 500).
+MID_STREAM = frozenset({"drop_stream", "stream_error"})
+
+
+def error_body_now(fault: str | None, *, stream: bool) -> bool:
+    """Whether the fault is answered with the provider's error body instead of an answer."""
+    return fault is not None and not (stream and fault in MID_STREAM)
+
+
+async def cut_stream(request: web.Request, response: web.StreamResponse, fault: str | None, error_event: bytes) -> None:
+    """End a stream halfway: drop the connection, or send the provider's error event and close cleanly."""
+    if fault == "stream_error":
+        await response.write(error_event)
+        await response.write_eof()
+    else:
+        drop(request)
+
+
 async def early_fault(
     request: web.Request, fault: str | None, hang_s: float, *, stream: bool
 ) -> web.StreamResponse | None:

@@ -69,6 +69,8 @@ def test_images_as_base64_and_url_sources() -> None:
         ),
         (lambda c: setattr(c.sampling, "seed", 1), "sampling.seed"),
         (lambda c: setattr(c.sampling, "temperature", 1.5), "sampling.temperature"),
+        (lambda c: c.tools.add(name="t", strict=True), "tools.strict"),
+        (lambda c: setattr(c.messages[1], "name", "alice"), "message.name"),
     ],
 )
 def test_fields_the_messages_api_cannot_honour(mutate: object, field: str) -> None:

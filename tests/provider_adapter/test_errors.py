@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from services.provider_adapter.config import AdapterConfig
@@ -190,3 +191,18 @@ async def test_full_accept_queue_is_connect_timeout() -> None:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+async def test_callers_deadline_bounds_the_upstream_call(sim_url: str) -> None:
+    providers = await build_providers(AdapterConfig(simulator_url=sim_url), {})
+    try:
+        async with aiohttp.ClientSession(base_url=sim_url) as control:
+            fault = {"provider": "together", "model": "m-deadline", "kind": "timeout", "count": 1, "hang_s": 5}
+            async with control.post("/_sim/faults", json=fault) as response:
+                assert response.status == 201
+        call = Call(provider="together", model="m-deadline", chat=user_chat(), time_remaining_s=0.3)
+        with pytest.raises(UpstreamError) as caught:
+            await providers.get("together", "m-deadline").complete(call)
+        assert caught.value.reason == "DEADLINE"
+    finally:
+        await providers.close()

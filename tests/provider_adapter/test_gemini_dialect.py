@@ -113,3 +113,28 @@ def test_stream_without_finish_reason_is_dropped() -> None:
     with pytest.raises(UpstreamError) as caught:
         decode(GeminiStreamDecoder(0), cut, 30)
     assert caught.value.reason == "CONNECTION_DROPPED"
+
+
+@pytest.mark.parametrize(
+    ("field", "mutate"),
+    [
+        ("tools.strict", lambda c: c.tools.add(name="t", strict=True)),
+        ("message.name", lambda c: setattr(c.messages[1], "name", "alice")),
+        ("content.image_url", lambda c: setattr(c.messages[1].content.add().image, "url", "https://x/cat.png")),
+    ],
+)
+def test_fields_generate_content_cannot_honour(field: str, mutate: object) -> None:
+    chat = user_chat()
+    mutate(chat)  # type: ignore[operator]
+    with pytest.raises(UpstreamError) as caught:
+        gemini_generate.translate(call(chat, "gemini"), Quirks())
+    assert caught.value.metadata["field"] == field
+
+
+def test_inline_image_becomes_inline_data() -> None:
+    chat = user_chat()
+    chat.messages[1].content.add().image.CopyFrom(chat_pb2.ImagePart(data=b"\x89PNG", media_type="image/png"))
+    chat.messages[1].content.add().image.url = "data:image/jpeg;base64,/9j/"
+    parts = gemini_generate.translate(call(chat, "gemini"), Quirks())["contents"][0]["parts"]
+    assert parts[1] == {"inlineData": {"mimeType": "image/png", "data": "iVBORw=="}}
+    assert parts[2] == {"inlineData": {"mimeType": "image/jpeg", "data": "/9j/"}}

@@ -212,3 +212,16 @@ def test_error_event_mid_stream() -> None:
             "message", '{"error": {"message": "Overloaded", "type": "server_error", "code": "overloaded"}}'
         )
     assert caught.value.reason == "OVERLOADED"
+
+
+def test_openrouter_error_code_inside_a_stream_event() -> None:
+    decoder = OpenAIStreamDecoder(0)
+    with pytest.raises(UpstreamError) as caught:
+        decoder.on_event("message", '{"error": {"code": 429, "message": "Provider returned error"}}')
+    assert caught.value.reason == "RATE_LIMITED"
+
+
+def test_error_body_in_a_200_answer() -> None:
+    with pytest.raises(UpstreamError) as caught:
+        openai_chat.parse(b'{"error": {"code": 502, "message": "upstream failed"}}', 0)
+    assert caught.value.reason == "UPSTREAM_5XX"

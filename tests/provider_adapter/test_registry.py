@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from services.provider_adapter.config import AdapterConfig
 from services.provider_adapter.core.http_provider import HttpProvider
+from services.provider_adapter.core.provider import Call
 from services.provider_adapter.core.registry import ProviderSpec, builtin_registry_path, load_registry
 from services.provider_adapter.upstreams import build_providers, provider_specs
 from shared.config import ConfigError, load_config
 from shared.errors import UpstreamError
+from tests.provider_adapter.chat_requests import user_chat
 
 NAMES = [
     "openai",
@@ -151,3 +154,35 @@ def test_config_from_environment_rejects_unknown_keys(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"simulator_ulr": "typo"}))
     with pytest.raises(ConfigError, match="simulator_ulr"):
         load_config(AdapterConfig, env_prefix="BOURSE_ADAPTER", path=bad, environ={})
+
+
+async def test_regional_endpoints() -> None:
+    hits: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        body = {"id": "r", "choices": [{"index": 0, "message": {"content": "ok"}, "finish_reason": "stop"}]}
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    spec = ProviderSpec(
+        name="regional", dialect="openai_chat", base_url=f"{url}/intl/v1", auth="none", regions={"cn": f"{url}/cn/v1"}
+    )
+    providers = await build_providers(AdapterConfig(providers=[spec]), {})
+    try:
+        provider = providers.get("regional", "m")
+        await provider.complete(Call(provider="regional", model="m", chat=user_chat()))
+        await provider.complete(Call(provider="regional", model="m", chat=user_chat(), region="cn"))
+        assert hits == ["/intl/v1/chat/completions", "/cn/v1/chat/completions"]
+        with pytest.raises(UpstreamError) as caught:
+            await provider.complete(Call(provider="regional", model="m", chat=user_chat(), region="eu"))
+        assert caught.value.reason == "UNSUPPORTED_FIELD"
+        assert caught.value.metadata["field"] == "region"
+    finally:
+        await providers.close()
+        await runner.cleanup()

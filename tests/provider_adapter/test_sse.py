@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.provider_adapter.core.sse import SseEvent, SseParser
 from tests.provider_adapter.fixtures import sse_bytes
@@ -60,3 +62,30 @@ def test_last_event_without_blank_line_is_delivered_at_close() -> None:
 
 def test_comment_only_stream_yields_nothing() -> None:
     assert feed_in_pieces(b": OPENROUTER PROCESSING\n\n: ping\n\n", 4) == []
+
+
+_text = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(
+    events=st.lists(
+        st.tuples(st.sampled_from(["", "message_start", "ping"]), st.lists(_text, min_size=1, max_size=3)), max_size=6
+    ),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=8),
+)
+def test_any_stream_any_cuts(events: list[tuple[str, list[str]]], newline: str, cuts: list[int]) -> None:
+    wire = ""
+    for name, lines in events:
+        if name:
+            wire += f"event: {name}{newline}"
+        wire += "".join(f"data: {line}{newline}" for line in lines) + newline
+    data = wire.encode()
+    parser = SseParser()
+    parsed: list[SseEvent] = []
+    start = 0
+    for cut in sorted(set(cuts)):
+        parsed += parser.feed(data[start:cut])
+        start = max(start, cut)
+    parsed += parser.feed(data[start:]) + parser.close()
+    assert parsed == [SseEvent(name or "message", "\n".join(lines)) for name, lines in events]

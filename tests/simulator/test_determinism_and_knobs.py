@@ -130,3 +130,10 @@ def test_latency_distributions_are_seeded() -> None:
     assert tail.sample_s(random.Random(1)) == pytest.approx(0.9)
     assert Latency(kind="fixed", mean_ms=25).sample_s(random.Random(1)) == pytest.approx(0.025)
     assert Latency(kind="normal", mean_ms=1, stddev_ms=100).sample_s(random.Random(3)) >= 0.0
+
+
+def test_shipped_demo_knobs_load() -> None:
+    path = Path(__file__).resolve().parents[2] / "services" / "simulator" / "demo_models.json"
+    config = load_config(SimulatorConfig, env_prefix=ENV_PREFIX, path=path, environ={})
+    assert config.models["groq/llama-3.1-8b-instant"].bursts[0].kind == "rate_limit"
+    assert config.default.latency.kind == "normal"

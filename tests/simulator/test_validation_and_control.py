@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from services.simulator.config import SimulatorConfig
+from shared.processes import free_port
 from tests.simulator.conftest import running
 from tests.simulator.requests import ANTHROPIC_HEADERS, anthropic, gemini, openai
 
@@ -137,3 +138,14 @@ async def test_bad_faults_are_rejected(sim: aiohttp.ClientSession, fault: dict[s
     async with sim.post("/_sim/faults", json=fault) as response:
         assert response.status == 400
         assert (await response.json())["error"]["message"]
+
+
+async def test_metrics_count_responses_by_status() -> None:
+    port = free_port()
+    async with running(SimulatorConfig(listen="127.0.0.1:0", metrics_listen=f"127.0.0.1:{port}")) as sim:
+        await post(sim, "/mistral/v1/chat/completions", openai())
+        await post(sim, "/mistral/v1/chat/completions", {"model": "m"})
+        async with aiohttp.ClientSession() as plain, plain.get(f"http://127.0.0.1:{port}/metrics") as response:
+            text = await response.text()
+    assert 'bourse_simulator_responses_total{provider="mistral",status="200"} 1.0' in text
+    assert 'bourse_simulator_responses_total{provider="mistral",status="400"} 1.0' in text

@@ -29,7 +29,9 @@ from services.provider_adapter.core.wire_json import (
 from shared.errors import UpstreamError
 
 # What the Messages API cannot honour at all, whatever the registry says.
-INHERENTLY_UNSUPPORTED = frozenset({"response_format.json_object", "response_format.json_schema", "sampling.seed"})
+INHERENTLY_UNSUPPORTED = frozenset(
+    {"response_format.json_object", "response_format.json_schema", "sampling.seed", "tools.strict", "message.name"}
+)
 STOP_REASONS: Mapping[str, chat_pb2.FinishReason] = {
     "end_turn": chat_pb2.FINISH_REASON_STOP,
     "stop_sequence": chat_pb2.FINISH_REASON_STOP,

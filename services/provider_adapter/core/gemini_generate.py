@@ -41,6 +41,8 @@ FINISH_REASONS: Mapping[str, chat_pb2.FinishReason] = {
     "OTHER": chat_pb2.FINISH_REASON_STOP,
     "MALFORMED_FUNCTION_CALL": chat_pb2.FINISH_REASON_STOP,
 }
+# What generateContent cannot honour: no strict tool schemas, no author names, images only inline (or uploaded).
+INHERENTLY_UNSUPPORTED = frozenset({"tools.strict", "message.name", "content.image_url"})
 _TC = chat_pb2.ToolChoiceMode
 _RF = chat_pb2.ResponseFormatType
 
@@ -143,7 +145,11 @@ def _generation_config(chat: chat_pb2.ChatRequest) -> dict[str, Any]:
 def translate(call: Call, quirks: Quirks) -> dict[str, Any]:
     chat = call.chat
     ensure_supported(
-        chat, quirks.unsupported, provider=call.provider, model=call.model, max_temperature=quirks.max_temperature
+        chat,
+        quirks.unsupported | INHERENTLY_UNSUPPORTED,
+        provider=call.provider,
+        model=call.model,
+        max_temperature=quirks.max_temperature,
     )
     system, contents = _contents(chat)
     body: dict[str, Any] = {"contents": contents}

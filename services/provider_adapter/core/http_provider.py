@@ -71,7 +71,9 @@ class HttpProvider:
         return headers
 
     def _url(self, call: Call, path: str) -> str:
-        if not call.region:
+        # A provider with one global endpoint (no regions listed) serves every region the router asks for;
+        # one with regional endpoints must know the region asked for.
+        if not call.region or not self._up.regions:
             return self._up.base_url + path
         base = self._up.regions.get(call.region)
         if base is None:

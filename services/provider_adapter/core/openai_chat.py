@@ -197,6 +197,8 @@ def error_from_body(status: int, headers: Mapping[str, str], data: Any) -> Upstr
         if isinstance(error, dict):
             message = str(error.get("message") or error.get("detail") or "")
             code = str(error.get("code") or error.get("type") or "")
+            if status == 0 and isinstance(error.get("code"), int):
+                status = error["code"]  # OpenRouter sends HTTP-style codes inside 200 bodies and stream events
         elif isinstance(error, str):
             message = error
         if not message and isinstance(data.get("message"), str):

@@ -40,7 +40,8 @@ class ProviderSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Connections kept open to this upstream.
     max_connections: int = 100
     quirks: Quirks = Quirks()
-    # Regional endpoints: region name -> base URL.
+    # Regional endpoints: region name -> base URL. Empty: one global endpoint that serves any region. Otherwise a
+    # region not listed here is refused (UNSUPPORTED_FIELD, field "region"); no region means base_url.
     regions: dict[str, str] = {}
 
     def __post_init__(self) -> None:

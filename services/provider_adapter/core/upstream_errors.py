@@ -158,6 +158,10 @@ _HEAD_RULES = (
         frozenset({"authentication_error", "invalid_api_key", "unauthenticated", "api_key_invalid"}),
     ),
     _Rule("PERMISSION", "permission denied", frozenset({403}), frozenset({"permission_error", "permission_denied"})),
+    # 402: the account behind our key has no credit left (relays such as OpenRouter, TokenMix); others may work.
+    _Rule(
+        "PERMISSION", "payment required", frozenset({402}), frozenset({"insufficient_quota", "insufficient_balance"})
+    ),
     _Rule("CONTENT_FILTERED", "content filtered", codes=_CONTENT_FILTER_CODES),
 )
 _TAIL_RULES = (
