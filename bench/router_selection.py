@@ -13,8 +13,10 @@ import os
 import random
 import statistics
 import time
+from pathlib import Path
 
 import msgspec
+from bourse.common.v1 import chat_pb2
 
 from services.router.core.estimate import TokenEstimator
 from services.router.core.live_stats import LiveStats
@@ -25,6 +27,7 @@ from services.router.core.selection import AlwaysAvailable, Selector
 from services.router.market import MarketFeed
 from shared.events.schemas import AttemptRecord, TelemetryEvent
 from shared.logging import get_logger
+from shared.model_store import models_dir
 
 
 def wide_manifest(count: int, seed: int = 1) -> Manifest:
@@ -104,12 +107,77 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
+def _chunks(root: Path, pattern: str, size: int = 1500) -> list[str]:
+    out = []
+    for path in sorted(root.glob(pattern)):
+        text = path.read_text(errors="replace")
+        out += [text[i : i + size] for i in range(0, len(text), size) if len(text[i : i + size]) > 200]
+    return out
+
+
+def estimate_error(rounds: int = 3) -> None:
+    """The prompt estimate against a real BPE tokenizer (SmolLM2's), raw and after calibration from usage."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        print("token estimate error: skipped (tokenizers not installed)")
+        return
+    tokenizer_path = models_dir() / "smollm2-135m-instruct-0.1.2" / "tokenizer.json"
+    if not tokenizer_path.exists():
+        print(f"token estimate error: skipped ({tokenizer_path} missing; run make models)")
+        return
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    root = Path(__file__).resolve().parent.parent
+    corpora = {
+        "prose (docs, markdown)": _chunks(root, "docs/*.md") + _chunks(root, "README.md"),
+        "code (python)": _chunks(root, "services/router/core/*.py"),
+        "json (manifest)": _chunks(root, "services/router/data/*.json"),
+    }
+    mixed = [text for texts in corpora.values() for text in texts]
+    random.Random(4).shuffle(mixed)
+    corpora["mixed traffic (all of the above, shuffled)"] = mixed
+    for name, texts in corpora.items():
+        if not texts:
+            continue
+        estimator = TokenEstimator()
+        raw_errors: list[float] = []
+        for _ in range(rounds):
+            for index, text in enumerate(texts):
+                chat = chat_pb2.ChatRequest(
+                    messages=[chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text=text)])]
+                )
+                raw = estimator.raw_prompt_tokens(chat)
+                # What a provider bills: the text's tokens plus the same per-message framing.
+                actual = len(tokenizer.encode(text).ids) + 4 + 3
+                raw_errors.append(abs(raw - actual) / actual)
+                estimator.observe(
+                    TelemetryEvent(
+                        request_id=str(index),
+                        ts_ms=index,
+                        tenant="bench",
+                        task_kind="chat",
+                        provider="p",
+                        model="m",
+                        served_from="remote",
+                        prompt_tokens=actual,
+                        estimated_prompt_tokens=estimator.prompt_tokens(chat),
+                    )
+                )
+        error = estimator.prompt_error()
+        print(
+            f"token estimate, {name}: {len(texts)} prompts x {rounds}; raw heuristic error"
+            f" {statistics.fmean(raw_errors):.1%}, calibrated error {error.recent_abs_pct_error:.1%}"
+            f" (factor {error.correction_factor:.2f}, mean over all samples {error.mean_abs_pct_error:.1%})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
+    estimate_error()
 
     book = PriceBook.from_manifest(wide_manifest(args.models))
     stats = LiveStats(book)
@@ -126,17 +194,23 @@ def main() -> None:
     print(f"telemetry absorbed (decode + stats + estimator): {args.events / absorb_s:,.0f} events/s")
     for limit in (None, 8):
         samples: list[float] = []
-        for index in range(args.decisions):
-            profile = PROFILES[index % len(PROFILES)]
+        per_profile: dict[int, list[float]] = {index: [] for index in range(len(PROFILES))}
+        decisions = args.decisions if limit is not None else max(args.decisions // 10, 100)
+        for index in range(decisions):
+            which = index % len(PROFILES)
             t0 = time.perf_counter_ns()
-            selection = selector.select(profile, now=0.0, limit=limit)
-            samples.append((time.perf_counter_ns() - t0) / 1000)
+            selection = selector.select(PROFILES[which], now=0.0, limit=limit)
+            elapsed = (time.perf_counter_ns() - t0) / 1000
+            samples.append(elapsed)
+            per_profile[which].append(elapsed)
             assert selection.candidates or selection.rejections
-        label = "all candidates + rejections" if limit is None else f"top {limit} candidates"
+        label = "Explain: all candidates + every rejection" if limit is None else f"Route: top {limit} candidates"
         print(
             f"select ({label}): p50 {_percentile(samples, 0.5):.1f} us, p99 {_percentile(samples, 0.99):.1f} us,"
-            f" mean {statistics.fmean(samples):.1f} us"
+            f" mean {statistics.fmean(samples):.1f} us over {decisions} decisions"
         )
+        for which, values in per_profile.items():
+            print(f"    profile {which}: p50 {_percentile(values, 0.5):.1f} us, p99 {_percentile(values, 0.99):.1f} us")
 
 
 if __name__ == "__main__":

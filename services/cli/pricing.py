@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import msgspec
+import nats
 import nats.errors
 
 from services.router.core.manifest import default_manifest_path, load_manifest
@@ -21,9 +22,7 @@ from services.router.core.prices import changes_against, decode_update, encode_u
 from services.router.market import MarketError, read_price_history
 from shared.errors import BourseError, InvalidRequest
 from shared.events import streams, subjects
-from shared.events.connect import connect
 from shared.events.schemas import PriceUpdate
-from shared.logging import get_logger
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
@@ -77,7 +76,16 @@ def read_updates(path: Path, *, source: str = "", allow_large_change: bool = Fal
 async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) -> list[PriceUpdate]:
     """Publish the updates that change the routers' table (all of them with --all); returns those."""
     book = PriceBook.from_manifest(load_manifest(args.manifest or default_manifest_path()))
-    nc = await connect([args.nats_url], get_logger("bourse-pricing"), name="bourse-pricing")
+    # A one-shot command: fail fast instead of reconnecting forever like the services do.
+    nc = await nats.connect(
+        servers=[args.nats_url],
+        name="bourse-pricing",
+        connect_timeout=3,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.1,
+        error_cb=_quiet,
+    )
     try:
         js = nc.jetstream()
         await streams.ensure_streams(js, (streams.PRICING,))
@@ -89,7 +97,14 @@ async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) 
             except InvalidRequest:
                 continue  # routers reject it as well
         book.apply_many(retained)
-        chosen = updates if args.all else changes_against(updates, book.current)
+        table = book.current
+        # Routers reject prices of models missing from their manifest: say so here instead of publishing them.
+        unknown = [f"{u.provider}/{u.model}" for u in updates if table.get(u.provider, u.model) is None]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            print(f"skipped {len(unknown)} update(s) for models not in the manifest: {shown}", file=sys.stderr)
+        known = [u for u in updates if table.get(u.provider, u.model) is not None]
+        chosen = known if args.all else changes_against(known, table)
         if not args.dry_run:
             for update in chosen:
                 await js.publish(
@@ -100,3 +115,7 @@ async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) 
     finally:
         await nc.drain()
     return chosen
+
+
+async def _quiet(error: Exception) -> None:
+    """The command reports connection failures itself (once, on stderr)."""

@@ -86,3 +86,25 @@ def test_expected_completion_from_defaults_max_tokens_and_observations() -> None
     assert estimator.expected_completion_tokens("a", "m", "code", None) == 120
     # Another model of the same task kind borrows the task-wide mean until it has its own.
     assert estimator.expected_completion_tokens("b", "n", "code", None) == 120
+
+
+def test_completion_floor_bounds_every_model_from_below() -> None:
+    estimator = TokenEstimator(alpha=0.3)
+    rng = random.Random(11)
+    models = [("a", f"m{i}") for i in range(12)]
+    for step in range(3000):  # crosses the periodic exact recomputation
+        provider, model = rng.choice(models)
+        task = rng.choice(["chat", "code"])
+        estimator.observe(
+            _usage(10, 10, completion=rng.randint(1, 2000), provider=provider, model=model, task_kind=task)
+        )
+        if step % 97 == 0:
+            for check_task in ("chat", "code", "classification"):
+                for max_tokens in (None, 50):
+                    floor = estimator.completion_floor(check_task, max_tokens)
+                    expected = [
+                        estimator.expected_completion_tokens(p, m, check_task, max_tokens)
+                        for p, m in [*models, ("z", "new")]
+                    ]
+                    assert floor <= min(expected)
+    assert estimator.completion_floor("classification", None) == DEFAULT_COMPLETION_TOKENS["classification"]

@@ -22,6 +22,7 @@ from services.router.core.manifest import Manifest
 from services.router.core.price_table import PriceBook
 from services.router.core.prices import encode_update
 from services.router.market import MarketFeed
+from shared.errors import InvalidRequest
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import AttemptRecord, PriceUpdate, TelemetryEvent
@@ -189,6 +190,26 @@ async def test_replicas_converge_on_the_same_telemetry(nc: NATS) -> None:
             await replica.close()
 
 
+async def test_a_new_replica_replays_recent_telemetry(nc: NATS) -> None:
+    base, model = _unique_manifest()
+    publisher = EventPublisher(nc=nc, logger=get_logger("test"))
+    publisher.start()
+    for index in range(10):
+        event = _event(model, 400.0, 1_700_000_000_000 + index)
+        publisher.publish(subjects.telemetry("acme", model), event, msg_id=event.request_id)
+    assert await publisher.flush(10)
+    await publisher.close()
+    book = PriceBook.from_manifest(base)
+    stats = LiveStats(book)
+    late = MarketFeed(nc, book, stats, TokenEstimator(), get_logger("test"), telemetry_replay_s=600)
+    await late.start()
+    try:
+        await wait_for(lambda: stats.snapshot("acme", model).samples >= 10)
+        assert stats.latency_ms("acme", model, "us-east")[0] == pytest.approx(400.0, rel=0.03)
+    finally:
+        await late.close()
+
+
 class _ModelsHandler(http.server.BaseHTTPRequestHandler):
     body: bytes = b""
 
@@ -282,3 +303,102 @@ async def test_cli_publishes_only_the_changes_of_a_manifest(nc: NATS, nats_url: 
         assert feed.applied == applied
     finally:
         await feed.close()
+
+
+def test_price_files_in_every_accepted_shape(tmp_path: Path) -> None:
+    from services.router.core.prices import message_id, parse_price_file
+
+    listed = [{"provider": "acme", "model": "m", "input_per_mtok": 1.5}]
+    assert parse_price_file(json.dumps(listed).encode())[0].input_per_mtok == 1.5
+    wrapped = parse_price_file(json.dumps({"updates": listed}).encode())
+    assert wrapped[0].model == "m"
+    assert message_id(wrapped[0]) == message_id(parse_price_file(json.dumps(listed).encode())[0])
+    for raw, match in [
+        (b"{oops", "not valid JSON"),
+        (json.dumps([{"provider": "acme", "model": "m", "input_per_mtok": "x"}]).encode(), "invalid price update"),
+        (json.dumps({"something": "else"}).encode(), "must be a manifest"),
+        (b"42", "must be a manifest"),
+    ]:
+        with pytest.raises(InvalidRequest, match=match):
+            parse_price_file(raw)
+
+
+def test_changes_keep_unknown_models_and_skip_equal_prices() -> None:
+    from services.router.core.prices import changes_against
+
+    base, model = _unique_manifest()
+    table = PriceBook.from_manifest(base).current
+    same = PriceUpdate(provider="acme", model=model, input_per_mtok=1.0, output_per_mtok=2.0)
+    cached_default = PriceUpdate(provider="acme", model=model, cached_input_per_mtok=1.0)  # unset -> input price
+    unknown = PriceUpdate(provider="acme", model="other", input_per_mtok=1.0)
+    changed = PriceUpdate(provider="acme", model=model, output_per_mtok=2.5)
+    assert changes_against([same, cached_default, unknown, changed], table) == [unknown, changed]
+
+
+def test_openrouter_payload_edge_cases() -> None:
+    from services.router.core.prices import updates_from_openrouter
+
+    table = PriceBook.from_manifest(manifest(entry("openrouter", "a/b"), entry("openrouter", "c/d"))).current
+    payload = {
+        "data": [
+            {"id": "a/b", "pricing": {"prompt": "-1", "completion": "0.000001"}},  # variable price: skipped
+            {"id": "c/d", "pricing": {"prompt": "0.000001", "completion": "0.000002", "input_cache_read": "bad"}},
+            "not an object",
+            {"id": 7},
+        ]
+    }
+    updates = updates_from_openrouter(json.dumps(payload).encode(), table, provider="openrouter", as_of="t")
+    assert [(u.model, u.input_per_mtok, u.output_per_mtok, u.cached_input_per_mtok) for u in updates] == [
+        ("c/d", 1.0, 2.0, None)
+    ]
+    with pytest.raises(InvalidRequest, match="no data list"):
+        updates_from_openrouter(b'{"models": []}', table, provider="openrouter", as_of="t")
+    with pytest.raises(InvalidRequest, match="not valid JSON"):
+        updates_from_openrouter(b"<html>", table, provider="openrouter", as_of="t")
+
+
+async def test_feed_on_a_closed_connection_fails_to_start(nats_url: str) -> None:
+    from services.router.market import MarketError
+    from shared.events.connect import connect
+
+    closed = await connect([nats_url], get_logger("test"), name="closed")
+    await closed.close()
+    base, _ = _unique_manifest()
+    with pytest.raises(MarketError, match="cannot follow"):
+        await _feed(closed, PriceBook.from_manifest(base)).start()
+
+
+def test_cli_reports_unreachable_nats_and_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.processes import free_port
+
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps([{"provider": "openai", "model": "gpt-4o-mini", "input_per_mtok": 0.1}]))
+    url = f"nats://127.0.0.1:{free_port()}"
+    assert bourse_main(["pricing", "publish", str(prices), "--nats-url", url]) == 1
+    assert "bourse pricing publish:" in capsys.readouterr().err
+    assert bourse_main(["pricing", "publish", str(tmp_path / "missing.json")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+async def test_cli_dry_run_publishes_nothing(
+    nc: NATS, nats_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, model = _unique_manifest()
+    base_path = tmp_path / "base.json"
+    base_path.write_bytes(msgspec.json.encode(base))
+    prices = tmp_path / "prices.json"
+    prices.write_text(
+        json.dumps(
+            [
+                {"provider": "acme", "model": model, "input_per_mtok": 0.7},
+                {"provider": "acme", "model": "typo", "input_per_mtok": 0.7},
+            ]
+        )
+    )
+    argv = ["pricing", "publish", str(prices), "--nats-url", nats_url, "--manifest", str(base_path), "--dry-run"]
+    assert await asyncio.to_thread(bourse_main, argv) == 0
+    captured = capsys.readouterr()
+    assert "would publish 1 price update(s)" in captured.out
+    assert "skipped 1 update(s) for models not in the manifest: acme/typo" in captured.err
+    info = await nc.jetstream().stream_info("BOURSE_PRICING", subjects_filter=subjects.pricing("acme", model))
+    assert not (info.state.subjects or {})

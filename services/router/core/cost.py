@@ -97,6 +97,14 @@ def cost_units(  # noqa: PLR0917 -- positional token counts mirror bourse.common
     )
 
 
+def estimate_units(schedule: PriceSchedule, prompt_tokens: int, completion_tokens: int) -> int:
+    """Expected cost in units: every prompt token at the input price, completion at the output price."""
+    prices = schedule.base
+    if schedule.tiers:
+        prices = schedule.for_prompt(prompt_tokens)
+    return prompt_tokens * prices.input + completion_tokens * prices.output
+
+
 def _schedule(entry_or_prices: ModelEntry | Prices | PriceSchedule) -> PriceSchedule:
     if isinstance(entry_or_prices, PriceSchedule):
         return entry_or_prices
@@ -129,4 +137,4 @@ def estimate_cost_micro_usd(
     entry: ModelEntry | Prices | PriceSchedule, prompt_tokens: int, completion_tokens: int
 ) -> int:
     """Expected cost before the call: every prompt token at the input price, completion at the output price."""
-    return round_units(cost_units(_schedule(entry), prompt_tokens, completion_tokens))
+    return round_units(estimate_units(_schedule(entry), max(prompt_tokens, 0), max(completion_tokens, 0)))

@@ -35,7 +35,9 @@ class PriceTable:
 
     __slots__ = ("_by_key", "_by_model", "as_of", "entries", "schedules", "version")
 
-    def __init__(self, entries: Iterable[ModelEntry], as_of: str, version: int = 0) -> None:
+    def __init__(
+        self, entries: Iterable[ModelEntry], as_of: str, version: int = 0, previous: PriceTable | None = None
+    ) -> None:
         self.entries: tuple[ModelEntry, ...] = tuple(entries)
         self.as_of = as_of
         self.version = version
@@ -44,7 +46,13 @@ class PriceTable:
         for entry in self.entries:
             self._by_model.setdefault(entry.model, []).append(entry)
         # Integer price schedules, computed once per snapshot, used for every cost estimate.
-        self.schedules: dict[str, PriceSchedule] = {entry.key: PriceSchedule.of(entry.prices) for entry in self.entries}
+        # Unchanged entries (the same object as in `previous`) keep their schedule.
+        reusable = previous.schedules if previous is not None else {}
+        old = previous._by_key if previous is not None else {}
+        self.schedules: dict[str, PriceSchedule] = {
+            entry.key: reusable[entry.key] if old.get(entry.key) is entry else PriceSchedule.of(entry.prices)
+            for entry in self.entries
+        }
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> PriceTable:
@@ -111,7 +119,7 @@ class PriceBook:
             as_of = max(as_of, update.as_of)
             changed = True
         if changed:
-            self._install(PriceTable(entries.values(), as_of, table.version + 1))
+            self._install(PriceTable(entries.values(), as_of, table.version + 1, table))
         return errors
 
     def _swap(self, table: PriceTable, updates: list[PriceUpdate]) -> None:
@@ -121,7 +129,7 @@ class PriceBook:
             entry = _updated_entry(entries.get(f"{update.provider}/{update.model}"), update, as_of)
             entries[entry.key] = entry
             as_of = max(as_of, update.as_of)
-        self._install(PriceTable(entries.values(), as_of, table.version + 1))
+        self._install(PriceTable(entries.values(), as_of, table.version + 1, table))
 
     def _install(self, table: PriceTable) -> None:
         self._current = table

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.router.core.cost import UNITS_PER_MICRO_USD, cost_units, round_units
+from services.router.core.cost import UNITS_PER_MICRO_USD, estimate_units, round_units
 from services.router.core.estimate import TokenEstimator
 from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import ModelEntry
@@ -134,12 +134,12 @@ class Selector:
         self._stats = stats
         self._estimator = estimator
         self._availability = availability
-        self._index = SelectionIndex(book.current)
+        self._index = SelectionIndex(book.current, None)
         self._masks: dict[tuple[object, ...], int] = {}
         book.on_swap(self._reindex)
 
     def _reindex(self, table: PriceTable) -> None:
-        self._index = SelectionIndex(table)
+        self._index = SelectionIndex(table, self._index)
         self._masks = {}
 
     def _index_for(self, table: PriceTable) -> SelectionIndex:
@@ -304,7 +304,7 @@ class Selector:
         region, p50, p95 = self._best_region(row, profile.regions)
         if budget and p95 > budget:
             return Rejection(row.provider, row.model, "latency_budget", f"P95 {p95:.0f} ms > budget {budget} ms")
-        units = cost_units(row.schedule, prompt, completion)
+        units = estimate_units(row.schedule, prompt, completion)
         cost = round_units(units)
         if profile.max_cost_micro_usd and cost > profile.max_cost_micro_usd:
             detail = f"estimated {cost} micro-USD > max {profile.max_cost_micro_usd}"

@@ -40,6 +40,11 @@ class Row:
     schedule: PriceSchedule
 
 
+def _reuse(row: Row | None, entry: ModelEntry, index: int) -> Row | None:
+    """The previous table's row when its entry did not change (most rows on a price update)."""
+    return row if row is not None and row.entry is entry and row.index == index else None
+
+
 def _bit_sets(rows: tuple[Row, ...], names: list[tuple[str, int]]) -> dict[str, int]:
     out: dict[str, int] = {}
     for name, index in names:
@@ -67,6 +72,9 @@ class _AtLeast:
 
 class SelectionIndex:
     __slots__ = (
+        "_floors",
+        "_orders",
+        "_remote",
         "all_mask",
         "capability_masks",
         "context_at_least",
@@ -74,7 +82,6 @@ class SelectionIndex:
         "local_rows",
         "max_output_at_least",
         "model_masks",
-        "orders",
         "provider_masks",
         "quality_at_least",
         "region_masks",
@@ -85,10 +92,12 @@ class SelectionIndex:
         "tier_masks",
     )
 
-    def __init__(self, table: PriceTable) -> None:
+    def __init__(self, table: PriceTable, previous: SelectionIndex | None = None) -> None:
         self.table = table
+        reusable = {row.key: row for row in previous.rows} if previous is not None else {}
         self.rows: tuple[Row, ...] = tuple(
-            Row(
+            _reuse(reusable.get(entry.key), entry, index)
+            or Row(
                 index=index,
                 entry=entry,
                 key=entry.key,
@@ -109,7 +118,9 @@ class SelectionIndex:
         rows = self.rows
         self.all_mask = (1 << len(rows)) - 1
         self.local_rows = tuple(row for row in rows if row.is_local)
-        self.remote_mask = self.all_mask & ~sum(1 << row.index for row in self.local_rows)
+        self.remote_mask = self.all_mask & ~_bit_sets(rows, [("local", row.index) for row in self.local_rows]).get(
+            "local", 0
+        )
         self.provider_masks = _bit_sets(rows, [(row.provider, row.index) for row in rows])
         self.key_masks = _bit_sets(rows, [(row.key, row.index) for row in rows])
         self.model_masks = _bit_sets(rows, [(row.model, row.index) for row in rows])
@@ -127,19 +138,24 @@ class SelectionIndex:
         self.context_at_least = _AtLeast([(row.context_window, row.index) for row in rows])
         self.max_output_at_least = _AtLeast([(row.max_output_tokens, row.index) for row in rows])
         # Lower bounds of each row's per-token prices over its base and tiered prices.
-        floors = []
+        floors: list[tuple[int, int]] = []
         for row in rows:
-            schedules = [row.schedule.base, *(prices for _, prices in row.schedule.tiers)]
-            floors.append((min(p.input for p in schedules), min(p.output for p in schedules)))
-        self.orders: list[tuple[tuple[int, ...], tuple[float, ...]]] = []
-        remote = [row.index for row in rows if not row.is_local]
-        for ratio in RATIO_GRID:
-            keyed = sorted((floors[i][0] + ratio * floors[i][1], i) for i in remote)
-            self.orders.append((tuple(i for _, i in keyed), tuple(bound for bound, _ in keyed)))
+            low_in, low_out = row.schedule.base.input, row.schedule.base.output
+            for _, prices in row.schedule.tiers:
+                low_in, low_out = min(low_in, prices.input), min(low_out, prices.output)
+            floors.append((low_in, low_out))
+        self._floors = floors
+        self._remote = [row.index for row in rows if not row.is_local]
+        # Cost orders are sorted on first use, so swapping in a new table stays cheap.
+        self._orders: list[tuple[tuple[int, ...], tuple[float, ...]] | None] = [None] * len(RATIO_GRID)
 
     def order_for(self, completion_floor: int, prompt_tokens: int) -> tuple[tuple[int, ...], tuple[float, ...], float]:
         """The row order for a request, its per-prompt-token bounds, and the grid ratio used (<= the real one)."""
         ratio = completion_floor / max(prompt_tokens, 1)
         position = bisect.bisect_right(RATIO_GRID, ratio) - 1
-        order, bounds = self.orders[position]
-        return order, bounds, RATIO_GRID[position]
+        cached = self._orders[position]
+        if cached is None:
+            grid_ratio, floors = RATIO_GRID[position], self._floors
+            keyed = sorted((floors[i][0] + grid_ratio * floors[i][1], i) for i in self._remote)
+            cached = self._orders[position] = (tuple(i for _, i in keyed), tuple(bound for bound, _ in keyed))
+        return cached[0], cached[1], RATIO_GRID[position]
