@@ -23,8 +23,9 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # int8 on CTranslate2's default backend: measured fastest on this CPU at cosine >= 0.99 to float32 (docs/cache.md).
     compute_type: str = "int8"
     intra_threads: int = 2
-    index_dtype: str = "f16"
-    similarity_threshold: float = 0.8
+    # i8 over f16: same quality on the benchmarks, 42% fewer bytes, about 2x faster search and insert (docs/cache.md).
+    index_dtype: str = "i8"
+    similarity_threshold: float = 0.7
     lexical_weight: float = 1.0
     ambiguity_margin: float = 0.01
     duplicate_similarity: float = 0.95

@@ -32,6 +32,7 @@ from shared.events.streams import DAY_S, GIB, StreamSpec, ensure_streams
 STORE = f"{subjects.CACHE_PREFIX}.store"
 INVALIDATE = f"{subjects.CACHE_PREFIX}.invalidate"
 BAD_HIT = f"{subjects.CACHE_PREFIX}.bad_hit"
+STREAM_NAME = "BOURSE_CACHE"
 
 
 def cache_stream(max_ttl_s: float) -> StreamSpec:
@@ -51,6 +52,7 @@ class ReplicatedInvalidation(msgspec.Struct, kw_only=True):
     origin: str
     entry_key: str = ""
     tenant: str = ""
+    namespace: str = ""
     before_ms: int = 0
 
 
@@ -102,6 +104,10 @@ class CacheEvents:
         if not self.replicate:
             return
         start = await asyncio.to_thread(self._cache.replication_sequence)
+        state = (await self._nc.jetstream().stream_info(STREAM_NAME)).state
+        if start > state.last_seq:  # the stream was recreated (new NATS storage): replay it from the start
+            self._logger.warning("cache_replication_reset", applied=start, stream_last=state.last_seq)
+            start = 0
         config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start + 1)
         self._subscription = await self._nc.jetstream().subscribe(
             f"{subjects.CACHE_PREFIX}.>", cb=self._on_message, ordered_consumer=True, config=config
@@ -119,12 +125,12 @@ class CacheEvents:
             msg_id = f"store:{record.entry_key}:{record.created_ms}"
             self._publisher.enqueue_raw(f"{STORE}.{subjects.token(record.tenant)}", payload, msg_id)
 
-    def invalidated(self, *, entry_key: str = "", tenant: str = "", before_ms: int = 0) -> None:
+    def invalidated(self, *, entry_key: str = "", tenant: str = "", namespace: str = "", before_ms: int = 0) -> None:
         if self.replicate:
             event = ReplicatedInvalidation(
-                origin=self.replica_id, entry_key=entry_key, tenant=tenant, before_ms=before_ms
+                origin=self.replica_id, entry_key=entry_key, tenant=tenant, namespace=namespace, before_ms=before_ms
             )
-            msg_id = f"invalidate:{entry_key or tenant}:{before_ms or time.time_ns()}"
+            msg_id = f"invalidate:{entry_key or namespace or tenant}:{before_ms or time.time_ns()}"
             self._publisher.enqueue_raw(f"{INVALIDATE}.{subjects.token(tenant)}", _msgpack.encode(event), msg_id)
 
     def bad_hit(self, event: CacheBadHit) -> None:
@@ -148,6 +154,8 @@ class CacheEvents:
             event = _invalidation_decoder.decode(data)
             if event.entry_key:
                 cache.invalidate_key(event.entry_key, sequence)
+            elif event.namespace:
+                cache.invalidate_namespace(event.namespace, event.before_ms, sequence)
             else:
                 cache.invalidate_tenant(event.tenant, event.before_ms, sequence)
         elif subject.startswith(f"{BAD_HIT}."):

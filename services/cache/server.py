@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +39,11 @@ class CacheService:
 
     service: ServiceServer
     servicer: CacheServicer
-    loading: asyncio.Task[None]
+    loading: asyncio.Task[None] | None = None
     cache: ResponseCache | None = None
     events: CacheEvents | None = None
+    nc: NATS | None = None
+    publisher: EventPublisher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -57,14 +60,11 @@ async def build(
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
     await service.set_serving(False)  # readiness is NOT_SERVING (not unknown) while loading
     cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
-    nc = await connect([config.nats_url], logger, name="bourse-cache")
-    publisher = EventPublisher(nc, logger)
-    publisher.start()
     registry = registry or CollectorRegistry()
     metrics_server = serve_metrics(registry, config.metrics_listen)
-    holder = CacheService(service=service, servicer=servicer, loading=asyncio.get_running_loop().create_future())  # type: ignore[arg-type]
+    holder = CacheService(service=service, servicer=servicer)
     holder.loading = asyncio.get_running_loop().create_task(
-        _load(config=config, logger=logger, holder=holder, nc=nc, publisher=publisher, registry=registry)
+        _load(config=config, logger=logger, holder=holder, registry=registry)
     )
 
     closed = False
@@ -74,16 +74,18 @@ async def build(
         if closed:  # stop() may run twice (signal, then a test's teardown)
             return
         closed = True
-        holder.loading.cancel()
-        for task in holder.tasks:
+        tasks = [task for task in (holder.loading, *holder.tasks) if task is not None]
+        for task in tasks:
             task.cancel()
-        for task in (holder.loading, *holder.tasks):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if holder.events is not None:
             await holder.events.stop()
-        await publisher.close()
-        await nc.drain()
+        if holder.publisher is not None:
+            await holder.publisher.close()
+        if holder.nc is not None and not holder.nc.is_closed:
+            await holder.nc.drain()
         if holder.cache is not None:
             await asyncio.to_thread(holder.cache.close)
         if metrics_server is not None:
@@ -98,8 +100,6 @@ async def _load(
     config: CacheConfig,
     logger: structlog.typing.FilteringBoundLogger,
     holder: CacheService,
-    nc: NATS,
-    publisher: EventPublisher,
     registry: CollectorRegistry,
 ) -> None:
     try:
@@ -119,6 +119,10 @@ async def _load(
             )
         )
         holder.cache = cache
+        # NATS last: while it is unreachable the server stays up and NOT_SERVING (connect retries forever).
+        nc = holder.nc = await connect([config.nats_url], logger, name="bourse-cache")
+        publisher = holder.publisher = EventPublisher(nc, logger)
+        publisher.start()
         events = CacheEvents(
             nc=nc,
             publisher=publisher,
@@ -149,8 +153,7 @@ async def _load(
         raise
 
 
-async def _every(interval_s: float, work: object, logger: structlog.typing.FilteringBoundLogger) -> None:
-    assert callable(work)
+async def _every(interval_s: float, work: Callable[[], object], logger: structlog.typing.FilteringBoundLogger) -> None:
     while True:
         await asyncio.sleep(interval_s)
         try:

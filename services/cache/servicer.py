@@ -59,10 +59,14 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
             cache.lookup, view, min_similarity=min_similarity, exact_only=request.exact_only
         )
         if not result.match:
-            return cache_pb.LookupResponse()
+            return cache_pb.LookupResponse(namespace=view.namespace)
         answer = cache_pb.CachedAnswer.FromString(result.answer)
         return cache_pb.LookupResponse(
-            match=_MATCH[result.match], similarity=result.similarity, entry_key=result.entry_key, answer=answer
+            match=_MATCH[result.match],
+            similarity=result.similarity,
+            entry_key=result.entry_key,
+            answer=answer,
+            namespace=view.namespace,
         )
 
     async def Store(self, request: cache_pb.StoreRequest, context: Context) -> cache_pb.StoreResponse:
@@ -72,11 +76,15 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
         view = view_request(request.chat, request.scope)
         refusal = _answer_refusal(request.answer)
         if refusal:
-            return cache_pb.StoreResponse(entry_key=view.entry_key, stored=False, reason=refusal)
+            return cache_pb.StoreResponse(
+                entry_key=view.entry_key, stored=False, reason=refusal, namespace=view.namespace
+            )
         result = await asyncio.to_thread(cache.store, view, request.answer.SerializeToString(), request.ttl_seconds)
         if result.record is not None:
             events.stored(result.record)
-        return cache_pb.StoreResponse(entry_key=result.entry_key, stored=result.stored, reason=result.reason)
+        return cache_pb.StoreResponse(
+            entry_key=result.entry_key, stored=result.stored, reason=result.reason, namespace=view.namespace
+        )
 
     async def Invalidate(self, request: cache_pb.InvalidateRequest, context: Context) -> cache_pb.InvalidateResponse:
         cache, events = self._parts()
@@ -88,6 +96,14 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
                 )
             removed = await asyncio.to_thread(cache.invalidate_key, request.entry_key)
             events.invalidated(entry_key=request.entry_key)
+        elif target == "namespace":
+            if not request.namespace:
+                raise InvalidRequest(
+                    "namespace is empty", violations=[FieldViolation("namespace", "must not be empty")]
+                )
+            before_ms = time.time_ns() // 1_000_000
+            removed = await asyncio.to_thread(cache.invalidate_namespace, request.namespace, before_ms)
+            events.invalidated(namespace=request.namespace, before_ms=before_ms)
         elif target == "tenant_id":
             before_ms = time.time_ns() // 1_000_000
             removed = await asyncio.to_thread(cache.invalidate_tenant, request.tenant_id, before_ms)

@@ -23,12 +23,15 @@ class Clock:
         return self.ms
 
 
-def make(tmp_path: Path, encoder: SentenceEncoder, clock: Clock | None = None, **policy: object) -> ResponseCache:
+def make(
+    tmp_path: Path, encoder: SentenceEncoder, clock: Clock | None = None, index_dtype: str = "i8", **policy: object
+) -> ResponseCache:
     return ResponseCache(
         data_dir=tmp_path,
         embed=encoder.embed,
         dimensions=encoder.dimensions,
         policy=replace(CachePolicy(), **policy),  # type: ignore[arg-type]
+        index_dtype=index_dtype,
         clock=clock or Clock(),
     )
 
@@ -137,6 +140,15 @@ def test_invalidate_by_key_and_by_tenant(tmp_path: Path, encoder: SentenceEncode
     assert cache.entries == 1 and cache.lookup(view("q four", tenant="b")).match == "exact"
 
 
+def test_invalidate_by_namespace(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder)
+    terse = view("q one", system="Be terse.")
+    cache.store(terse, b"1")
+    cache.store(view("q one"), b"2")
+    assert cache.invalidate_namespace(terse.namespace) == 1
+    assert cache.lookup(view("q one")).answer == b"2" and cache.lookup(terse).match == ""
+
+
 def test_report_bad_hit_evicts(tmp_path: Path, encoder: SentenceEncoder) -> None:
     cache = make(tmp_path, encoder)
     key = cache.store(view("How do I cancel?", tenant="a"), b"x").entry_key
@@ -180,6 +192,15 @@ def test_a_missing_or_corrupt_snapshot_is_rebuilt(tmp_path: Path, encoder: Sente
     (tmp_path / "index.usearch").unlink()
     again = make(tmp_path, encoder)
     assert again.rebuilt_index and again.lookup(view("how can I reset my password")).answer == b"reset"
+
+
+def test_a_snapshot_of_another_storage_type_is_rebuilt(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder, index_dtype="f16")
+    cache.store(view("How do I reset my password?"), b"reset")
+    cache.close()
+    reopened = make(tmp_path, encoder, index_dtype="i8")
+    assert reopened.rebuilt_index
+    assert reopened.lookup(view("how can I reset my password")).answer == b"reset"
 
 
 def test_large_namespaces_use_the_hnsw_search(tmp_path: Path, encoder: SentenceEncoder) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from bourse.cache.v1 import cache_service_pb2 as cache_pb
 from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 
+from services.cache.core.cache import REPLICATION_SEQUENCE
+from services.cache.core.entry_store import EntryStore
 from tests.cache.conftest import StartCache, answer, chat, new_tenant, scope
 
 pytestmark = pytest.mark.model
@@ -59,8 +62,16 @@ async def test_stores_invalidations_and_bad_hits_reach_every_replica(start_cache
         return await last_on_a() == cache_pb.MATCH_KIND_EXACT
 
     await eventually(a_has_all)
-    removed = await a.Invalidate(cache_pb.InvalidateRequest(tenant_id=tenant))
+    plan_namespace = (await a.Lookup(cache_pb.LookupRequest(chat=chat("x"), scope=scope(tenant)))).namespace
+    extra = await b.Store(
+        cache_pb.StoreRequest(chat=chat("x", system="other"), scope=scope(tenant), answer=answer("other"))
+    )
+    on_a_extra = lookup_of(a, "x", tenant)
+    await eventually(lambda: _is(on_a_extra, cache_pb.MATCH_KIND_UNSPECIFIED))  # namespace differs: no hit
+    assert extra.namespace != plan_namespace
+    removed = await a.Invalidate(cache_pb.InvalidateRequest(namespace=plan_namespace))
     assert removed.removed == 3
+    await a.Invalidate(cache_pb.InvalidateRequest(tenant_id=tenant))
     first_on_b = lookup_of(b, "Plan 0 price?", tenant)
 
     async def b_invalidated() -> bool:
@@ -86,3 +97,17 @@ async def test_a_restarted_replica_catches_up_and_a_new_one_replays(start_cache:
 
 async def _is(run: Callable[[], Awaitable[int]], expected: int) -> bool:
     return await run() == expected
+
+
+async def test_a_sequence_past_the_stream_end_replays_from_the_start(start_cache: StartCache, tmp_path: Path) -> None:
+    # As after NATS lost its storage: the replica remembers a sequence the stream never reached.
+    store = EntryStore(tmp_path / "ahead" / "entries.sqlite3")
+    store.set_meta({REPLICATION_SEQUENCE: 10**12})
+    store.close()
+    tenant = new_tenant()
+    _, writer = await start_cache("writer", replication=True)
+    await writer.Store(
+        cache_pb.StoreRequest(chat=chat("Is there a free tier?"), scope=scope(tenant), answer=answer("Yes"))
+    )
+    _, ahead = await start_cache("ahead", replication=True)
+    await eventually(lambda: _is(lookup_of(ahead, "Is there a free tier?", tenant), cache_pb.MATCH_KIND_EXACT))

@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 from services.cache.events import BAD_HIT, CacheBadHit
 from shared.events import subjects
 from shared.grpc_errors import from_rpc_error
+from shared.processes import free_port
 from tests.cache.conftest import SERVICE, StartCache, answer, chat, new_tenant, scope
 
 pytestmark = pytest.mark.model
@@ -48,6 +49,24 @@ async def test_store_lookup_stats_invalidate(start_cache: StartCache) -> None:
     assert (await stub.Stats(cache_pb.StatsRequest())).entries == 0
 
 
+async def test_invalidate_one_namespace(start_cache: StartCache) -> None:
+    _, stub = await start_cache()
+    tenant = new_tenant()
+    terse = await stub.Store(
+        cache_pb.StoreRequest(
+            chat=chat("What is DNS?", system="Be terse."), scope=scope(tenant), answer=answer("Names.")
+        )
+    )
+    await stub.Store(cache_pb.StoreRequest(chat=chat("What is DNS?"), scope=scope(tenant), answer=answer("Long.")))
+    miss = await stub.Lookup(cache_pb.LookupRequest(chat=chat("Unrelated", system="Be terse."), scope=scope(tenant)))
+    assert terse.namespace and miss.namespace == terse.namespace
+    removed = await stub.Invalidate(cache_pb.InvalidateRequest(namespace=terse.namespace))
+    assert removed.removed == 1
+    kept = await stub.Lookup(cache_pb.LookupRequest(chat=chat("What is DNS?"), scope=scope(tenant)))
+    assert kept.match == cache_pb.MATCH_KIND_EXACT and kept.answer.completion.content == "Long."
+    assert kept.namespace != terse.namespace
+
+
 async def test_store_declines_what_must_not_be_cached(start_cache: StartCache) -> None:
     _, stub = await start_cache()
     tenant = new_tenant()
@@ -72,6 +91,7 @@ async def test_store_declines_what_must_not_be_cached(start_cache: StartCache) -
         ("Store", cache_pb.StoreRequest(chat=chat("q"), scope=scope("t")), "answer"),
         ("Invalidate", cache_pb.InvalidateRequest(), "target"),
         ("Invalidate", cache_pb.InvalidateRequest(entry_key=""), "entry_key"),
+        ("Invalidate", cache_pb.InvalidateRequest(namespace=""), "namespace"),
         ("ReportBadHit", cache_pb.ReportBadHitRequest(), "entry_key"),
     ],
 )
@@ -110,10 +130,26 @@ async def test_report_bad_hit_evicts_and_publishes(start_cache: StartCache, nc: 
     assert (await stub.Stats(cache_pb.StatsRequest())).bad_hits == 2
 
 
+async def test_not_serving_while_nats_is_unreachable(start_cache: StartCache) -> None:
+    service, stub = await start_cache("no-nats", wait=False, nats_url=f"nats://127.0.0.1:{free_port()}")
+    deadline = asyncio.get_running_loop().time() + 60
+    while service.cache is None:  # encoder loaded and store opened; now waiting on NATS
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        status = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))
+        assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Lookup(cache_pb.LookupRequest(chat=chat("q"), scope=scope("t")))
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 async def test_not_serving_and_unavailable_until_loaded(start_cache: StartCache, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     service, stub = await start_cache("broken", wait=False, models_dir=str(blocker / "models"))
+    assert service.loading is not None
     with pytest.raises(OSError):
         await service.loading
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}") as channel:

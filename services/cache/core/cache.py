@@ -18,11 +18,12 @@ import numpy.typing as npt
 
 from services.cache.core.entry_store import EntryHead, EntryStore
 from services.cache.core.namespace import RequestView
-from services.cache.core.rerank import combined_score, features, veto
+from services.cache.core.rerank import TextFeatures, combined_score, features, veto
 from services.cache.core.vector_index import VectorIndex
 
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 REPLICATION_SEQUENCE = "replication_sequence"
+FEATURE_CACHE_LIMIT = 100_000
 
 
 def now_ms() -> int:
@@ -31,12 +32,14 @@ def now_ms() -> int:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    similarity_threshold: float = 0.8
+    similarity_threshold: float = 0.7
     lexical_weight: float = 1.0
     ambiguity_margin: float = 0.01
     # Two candidates at least this similar to each other ask the same thing: either answer will do.
     duplicate_similarity: float = 0.95
     rerank_candidates: int = 8
+    # Veto look-alikes with another meaning (numbers, negation, direction, names, opposites): see rerank.py.
+    guards: bool = True
     search_count: int = 32
     wide_search_count: int = 512
     small_namespace_scan: int = 256
@@ -96,7 +99,7 @@ class ResponseCache:
         embed: Embed,
         dimensions: int,
         policy: CachePolicy,
-        index_dtype: str = "f16",
+        index_dtype: str = "i8",
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.policy = policy
@@ -110,6 +113,8 @@ class ResponseCache:
         self._heads: dict[int, EntryHead] = {}
         self._by_key: dict[str, int] = {}
         self._by_namespace: dict[str, set[int]] = {}
+        # Guard features of stored queries, computed on first use (bounded: cleared when it grows past the limit).
+        self._features: dict[int, TextFeatures] = {}
         self._dirty = False
         self.rebuilt_index = False
         self._open()
@@ -139,6 +144,7 @@ class ResponseCache:
         self._store.delete(known, meta)
         for entry_id in known:
             head = self._heads.pop(entry_id)
+            self._features.pop(entry_id, None)
             self._by_key.pop(head.entry_key, None)
             members = self._by_namespace.get(head.namespace)
             if members is not None:
@@ -217,13 +223,18 @@ class ResponseCache:
             return self._miss("below_threshold")
         candidates.sort(key=lambda c: -c[1])
         candidates = candidates[: policy.rerank_candidates]
-        texts = self._store.queries([entry_id for entry_id, _ in candidates])
+        missing = [entry_id for entry_id, _ in candidates if entry_id not in self._features]
+        if missing:
+            if len(self._features) > FEATURE_CACHE_LIMIT:
+                self._features.clear()
+            for entry_id, text in self._store.queries(missing).items():
+                self._features[entry_id] = features(text)
         query = features(view.query_text)
         scored: list[tuple[float, float, int]] = []
         last_veto = ""
         for entry_id, sim in candidates:
-            candidate = features(texts.get(entry_id, ""))
-            why = veto(query, candidate)
+            candidate = self._features.get(entry_id) or features("")
+            why = veto(query, candidate) if policy.guards else None
             if why is not None:
                 self.stats.vetoes[why.value] = self.stats.vetoes.get(why.value, 0) + 1
                 last_veto = why.value
@@ -318,6 +329,7 @@ class ResponseCache:
                 record.vector is not None,
             )
             self._remember(head)
+            self._features.pop(entry_id, None)
             if record.vector is not None:
                 self._index.add(entry_id, np.frombuffer(record.vector, dtype=np.float16).astype(np.float32))
             self._dirty = True
@@ -347,6 +359,15 @@ class ResponseCache:
         with self._lock:
             ids = self._store.ids_of_tenant(tenant, cutoff)
             removed = self._forget(ids, meta)
+            if not removed and meta:
+                self._store.set_meta(meta)
+            return removed
+
+    def invalidate_namespace(self, namespace: str, before_ms: int | None = None, sequence: int | None = None) -> int:
+        meta = {REPLICATION_SEQUENCE: sequence} if sequence is not None else None
+        cutoff = self._clock() if before_ms is None else before_ms
+        with self._lock:
+            removed = self._forget(self._store.ids_of_namespace(namespace, cutoff), meta)
             if not removed and meta:
                 self._store.set_meta(meta)
             return removed

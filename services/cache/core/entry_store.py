@@ -166,6 +166,12 @@ class EntryStore:
         )
         return [row[0] for row in rows]
 
+    def ids_of_namespace(self, namespace: str, created_before_ms: int) -> list[int]:
+        rows = self._db.execute(
+            "SELECT id FROM entries WHERE namespace = ? AND created_ms <= ?", (namespace, created_before_ms)
+        )
+        return [row[0] for row in rows]
+
     def expired(self, now_ms: int, limit: int = 10_000) -> list[int]:
         rows = self._db.execute("SELECT id FROM entries WHERE expires_ms <= ? LIMIT ?", (now_ms, limit))
         return [row[0] for row in rows]

@@ -20,14 +20,15 @@ from enum import Enum
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#]*(?:[.-][A-Za-z0-9+#]+)*|\d+(?:[.,:/]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
-_DIRECTION = re.compile(r"\b([a-z0-9+#]+)\s+(?:to|into|->|→)\s+([a-z0-9+#]+)", re.IGNORECASE)
+_DIRECTION_WORDS = frozenset(["to", "into", "->", "→"])
+_DETERMINERS = frozenset(["a", "an", "the", "my", "your", "our", "their", "his", "her", "its", "this", "that", "some"])
 _SPACES = re.compile(r"\s+")
 
 NEGATIONS = frozenset(["not", "never", "none", "nothing", "neither", "nor", "cannot"])
 # Names written more than one way; compared by their canonical form.
 ALIASES = {"js": "javascript", "ts": "typescript", "golang": "go", "postgres": "postgresql", "k8s": "kubernetes"}
 # Queries are short; in longer texts (documents, answers) capitalisation marks headings and lists, not identity.
-NAME_WORDS_MAX = 24
+NAME_WORDS_MAX = 16
 # Lower-case names whose swap changes the answer although they are not capitalised in queries.
 KEY_TERMS = frozenset(
     [
@@ -133,6 +134,24 @@ KEY_TERMS = frozenset(
         "december",
     ]
 )
+NUMBER_WORDS = frozenset(
+    [
+        *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"),
+        *("twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million", "billion"),
+    ]
+)
+_OPPOSITE_PAIRS = [
+    ("enable", "disable"), ("add", "remove"), ("upgrade", "downgrade"), ("import", "export"), ("maximum", "minimum"),
+    ("max", "min"), ("increase", "decrease"), ("buy", "sell"), ("start", "stop"), ("before", "after"),
+    ("upload", "download"), ("open", "close"), ("show", "hide"), ("login", "logout"), ("signin", "signout"),
+    ("push", "pull"), ("first", "last"), ("oldest", "newest"), ("highest", "lowest"), ("best", "worst"),
+    ("encrypt", "decrypt"), ("encode", "decode"), ("compress", "decompress"), ("inbound", "outbound"),
+    ("advantages", "disadvantages"), ("pros", "cons"), ("win", "lose"), ("accept", "reject"), ("allow", "deny"),
+    ("join", "leave"), ("hire", "fire"), ("above", "below"), ("more", "less"), ("faster", "slower"),
+]  # fmt: skip
+OPPOSITES = frozenset({*_OPPOSITE_PAIRS, *((b, a) for a, b in _OPPOSITE_PAIRS)})
+_NEGATING_PREFIXES = ("un", "dis", "non-", "non", "in", "im", "ir", "de")
+_PHRASES = {"log in": "login", "log out": "logout", "sign in": "signin", "sign out": "signout"}
 # Capitalised words that carry no identity (sentence starts are skipped separately).
 _COMMON_CAPITALISED = frozenset(
     [
@@ -163,6 +182,7 @@ class Veto(Enum):
     NEGATION = "negation"
     DIRECTION = "direction"
     SUBSTITUTION = "substitution"
+    OPPOSITE = "opposite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,17 +195,30 @@ class TextFeatures:
     key_terms: frozenset[str]
     trigrams: Counter[str]
     trigram_norm: float
+    words: frozenset[str] = frozenset()
+    short: bool = True
 
 
 def features(text: str) -> TextFeatures:
     text = text.replace("\u2019", "'")
     words = _WORD.findall(text)
     lowered = [w.lower() for w in words]
-    numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
     short = len(words) <= NAME_WORDS_MAX
+    found = [n.replace(",", "") for n in _NUMBER.findall(text)]
+    if short:
+        found += [w for w in lowered if w in NUMBER_WORDS]
+    # Numbers compare as a multiset ("two plus two" against "two plus three"): each occurrence gets its rank.
+    seen: Counter[str] = Counter()
+    numbers = set()
+    for number in found:
+        seen[number] += 1
+        numbers.add(f"{number}#{seen[number]}")
+    phrased = text.lower()
+    for phrase, word in _PHRASES.items():
+        phrased = phrased.replace(phrase, word)
     # Negation is compared for short texts (queries); longer statements rephrase it ("no longer" / "deprecated").
     negated = short and (any(w in NEGATIONS for w in lowered) or "n't" in text.lower() or " no " in f" {text.lower()} ")
-    directions = {(a.lower(), b.lower()) for a, b in _DIRECTION.findall(text)}
+    directions = _directions(text.lower().split())
     key_terms = {ALIASES.get(w, w) for w in lowered if w in KEY_TERMS or w in ALIASES}
     if short:
         sentence_starts = {m.start(1) for m in re.finditer(r"(?:^|[.!?:]\s+)([A-Za-z])", text)}
@@ -203,7 +236,22 @@ def features(text: str) -> TextFeatures:
         key_terms=frozenset(key_terms),
         trigrams=trigrams,
         trigram_norm=norm,
+        words=frozenset(w.lower() for w in _WORD.findall(phrased)) if short else frozenset(),
+        short=short,
     )
+
+
+def _directions(tokens: list[str]) -> set[tuple[str, str]]:
+    """(A, B) for each "A to B" / "A into B", skipping determiners after the preposition ("a string to an int")."""
+    words = [t.strip(".,;:!?()\"'") for t in tokens]
+    pairs = set()
+    for index, word in enumerate(words):
+        if word not in _DIRECTION_WORDS or index == 0:
+            continue
+        after = next((w for w in words[index + 1 :] if w and w not in _DETERMINERS), "")
+        if words[index - 1] and after:
+            pairs.add((words[index - 1], after))
+    return pairs
 
 
 def _is_acronym(word: str) -> bool:
@@ -227,7 +275,21 @@ def veto(query: TextFeatures, candidate: TextFeatures) -> Veto | None:
         return Veto.DIRECTION
     if _substituted(query.key_terms, candidate.key_terms):
         return Veto.SUBSTITUTION
+    if query.short and candidate.short and _opposed(query.words - candidate.words, candidate.words - query.words):
+        return Veto.OPPOSITE
     return None
+
+
+def _opposed(only_query: frozenset[str], only_candidate: frozenset[str]) -> bool:
+    """An antonym or a negating prefix separates the two (enable/disable, install/uninstall, safe/unsafe)."""
+    for a in only_query:
+        for b in only_candidate:
+            if (a, b) in OPPOSITES:
+                return True
+            longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+            if len(shorter) >= 3 and any(longer == prefix + shorter for prefix in _NEGATING_PREFIXES):
+                return True
+    return False
 
 
 def _substituted(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -243,7 +305,7 @@ def _substituted(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def _variant(x: str, y: str) -> bool:
     shorter = min(len(x), len(y))
-    return shorter >= 5 and (x[:5] == y[:5] or x.endswith(y) or y.endswith(x))
+    return shorter >= 5 and (x.startswith(y) or y.startswith(x) or x.endswith(y) or y.endswith(x))
 
 
 def trigram_cosine(a: TextFeatures, b: TextFeatures) -> float:

@@ -21,7 +21,7 @@ Vector = npt.NDArray[np.float32]
 
 
 class VectorIndex:
-    def __init__(self, dimensions: int, dtype: str = "f16", connectivity: int = 16, expansion_search: int = 64) -> None:
+    def __init__(self, dimensions: int, dtype: str = "i8", connectivity: int = 16, expansion_search: int = 64) -> None:
         from usearch.index import Index
 
         self._index: Any
@@ -112,7 +112,8 @@ class VectorIndex:
         except (RuntimeError, ValueError, OSError):
             self._index = self._make()
             return False
-        if self._index.ndim != self.dimensions:
+        if self._index.ndim != self.dimensions or self._index.dtype.name.lower() != self.dtype:
+            # Another dimension or storage type (configuration changed): rebuild from the store.
             self._index = self._make()
             return False
         return True

@@ -50,16 +50,18 @@ class LookupRequest(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., scope: _Optional[_Union[CacheScope, _Mapping]] = ..., min_similarity: _Optional[float] = ..., exact_only: _Optional[bool] = ...) -> None: ...
 
 class LookupResponse(_message.Message):
-    __slots__ = ("match", "similarity", "entry_key", "answer")
+    __slots__ = ("match", "similarity", "entry_key", "answer", "namespace")
     MATCH_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     ENTRY_KEY_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     match: MatchKind
     similarity: float
     entry_key: str
     answer: CachedAnswer
-    def __init__(self, match: _Optional[_Union[MatchKind, str]] = ..., similarity: _Optional[float] = ..., entry_key: _Optional[str] = ..., answer: _Optional[_Union[CachedAnswer, _Mapping]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, match: _Optional[_Union[MatchKind, str]] = ..., similarity: _Optional[float] = ..., entry_key: _Optional[str] = ..., answer: _Optional[_Union[CachedAnswer, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class StoreRequest(_message.Message):
     __slots__ = ("chat", "scope", "answer", "ttl_seconds")
@@ -74,22 +76,26 @@ class StoreRequest(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., scope: _Optional[_Union[CacheScope, _Mapping]] = ..., answer: _Optional[_Union[CachedAnswer, _Mapping]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class StoreResponse(_message.Message):
-    __slots__ = ("entry_key", "stored", "reason")
+    __slots__ = ("entry_key", "stored", "reason", "namespace")
     ENTRY_KEY_FIELD_NUMBER: _ClassVar[int]
     STORED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     entry_key: str
     stored: bool
     reason: str
-    def __init__(self, entry_key: _Optional[str] = ..., stored: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+    namespace: str
+    def __init__(self, entry_key: _Optional[str] = ..., stored: _Optional[bool] = ..., reason: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class InvalidateRequest(_message.Message):
-    __slots__ = ("entry_key", "tenant_id")
+    __slots__ = ("entry_key", "tenant_id", "namespace")
     ENTRY_KEY_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     entry_key: str
     tenant_id: str
-    def __init__(self, entry_key: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+    namespace: str
+    def __init__(self, entry_key: _Optional[str] = ..., tenant_id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class InvalidateResponse(_message.Message):
     __slots__ = ("removed",)
