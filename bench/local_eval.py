@@ -1,6 +1,6 @@
 """Accuracy of the local model on the three trivial task kinds, for the router's manifest quality scores.
 
-    python -m bench.local_eval [--model-dir DIR] [--json out.json] [--keep-system-prompt] [--show-failures]
+    python -m bench.local_eval [--model-dir DIR] [--json out.json] [--show-failures]
 
 Data: bench/local_eval_data/{classification,extraction,formatting}.jsonl (hand-labelled, >= 50 items each).
 - classification: the label chosen by Score (log-probability of each label as the answer), as the router does;
@@ -30,6 +30,7 @@ from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
 
 DATA_DIR = Path(__file__).parent / "local_eval_data"
 KINDS = ("classification", "extraction", "formatting")
+THRESHOLDS = (0.5, 0.7, 0.9)
 
 
 @dataclass
@@ -39,6 +40,13 @@ class KindResult:
     correct: int = 0
     extra: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # classification: (probability of the chosen label, whether it was right), for accept thresholds
+    confidences: list[tuple[float, bool]] = field(default_factory=list)
+
+    def at_threshold(self, threshold: float) -> tuple[int, int]:
+        """(answers accepted, accepted and right) when only answers with probability >= threshold are kept."""
+        kept = [right for probability, right in self.confidences if probability >= threshold]
+        return len(kept), sum(kept)
 
     @property
     def accuracy(self) -> float:
@@ -77,7 +85,9 @@ async def run_classification(inference: LocalInference, items: list[dict[str, An
         result.total += 1
         if free == item["gold"]:
             result.extra["generate_correct"] = result.extra.get("generate_correct", 0) + 1
-        if scores[0].label == item["gold"]:
+        right = scores[0].label == item["gold"]
+        result.confidences.append((scores[0].probability, right))
+        if right:
             result.correct += 1
         else:
             result.failures.append({"id": item["id"], "gold": item["gold"], "got": scores[0].label, "free": free})
@@ -99,7 +109,8 @@ async def run_extraction(inference: LocalInference, items: list[dict[str, Any]])
         result.extra["pattern_valid"] += valid
         result.extra["valid_but_wrong"] += valid and not correct
         found = re.search(item["pattern"], generated.text)
-        result.extra["gold_found_by_pattern"] += found is not None and found.group(0).casefold() == item["gold"].casefold()
+        gold_found = found is not None and found.group(0).casefold() == item["gold"].casefold()
+        result.extra["gold_found_by_pattern"] += gold_found
         if not correct:
             result.failures.append({"id": item["id"], "gold": item["gold"], "got": generated.text})
 
@@ -125,11 +136,11 @@ async def run_formatting(inference: LocalInference, items: list[dict[str, Any]])
     return result
 
 
-async def evaluate(model_dir: Path, *, fold_system_prompt: bool, intra_threads: int) -> list[KindResult]:
+async def evaluate(model_dir: Path, *, intra_threads: int) -> list[KindResult]:
     model = LocalModel(model_dir, EngineOptions(intra_threads=intra_threads))
     scheduler = Scheduler(model, SchedulerOptions(max_batch_size=16, max_wait_s=0.01, max_queue=1024))
     scheduler.start()
-    inference = LocalInference(model, scheduler, Limits(fold_system_prompt=fold_system_prompt))
+    inference = LocalInference(model, scheduler, Limits())
     try:
         return [
             await run_classification(inference, load_items("classification")),
@@ -144,7 +155,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", type=Path, default=None, help="CTranslate2 model (default: converted SmolLM2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--keep-system-prompt", action="store_true", help="do not fold system messages (unused here)")
     parser.add_argument("--intra-threads", type=int, default=2)
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
@@ -153,15 +163,18 @@ def main() -> None:
 
         args.model_dir = ensure_smollm2()
     started = time.perf_counter()
-    results = asyncio.run(
-        evaluate(args.model_dir, fold_system_prompt=not args.keep_system_prompt, intra_threads=args.intra_threads)
-    )
+    results = asyncio.run(evaluate(args.model_dir, intra_threads=args.intra_threads))
     elapsed = time.perf_counter() - started
     print(f"model: {args.model_dir.name}   ({elapsed:.0f} s)")
     print(f"{'kind':<16}{'items':>6}{'correct':>9}{'accuracy':>10}  notes")
     for r in results:
         notes = ", ".join(f"{k}={v}" for k, v in sorted(r.extra.items()))
         print(f"{r.kind:<16}{r.total:>6}{r.correct:>9}{r.accuracy:>10.2f}  {notes}")
+    classification = results[0]
+    for threshold in THRESHOLDS:
+        kept, right = classification.at_threshold(threshold)
+        precision = right / kept if kept else 0.0
+        print(f"  classification, Score probability >= {threshold}: {kept} kept, precision {precision:.2f}")
     if args.show_failures:
         for r in results:
             for failure in r.failures:
@@ -170,6 +183,9 @@ def main() -> None:
         payload = {
             "model": args.model_dir.name,
             "results": {r.kind: {"items": r.total, "accuracy": round(r.accuracy, 3), **r.extra} for r in results},
+            "classification_thresholds": {
+                str(t): dict(zip(("kept", "right"), classification.at_threshold(t), strict=True)) for t in THRESHOLDS
+            },
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 

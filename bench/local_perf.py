@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import grpc
-
 from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2 as pb
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
+
 from services.local_inference.config import InferenceConfig
 from services.local_inference.core.chat_template import ChatTurn
 from services.local_inference.core.decoding import DecodeParams
@@ -107,7 +107,9 @@ async def latency_over_grpc(model_dir: Path, inter: int, intra: int, requests: i
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
         health = health_pb2_grpc.HealthStub(channel)
-        while (await health.Check(health_pb2.HealthCheckRequest())).status != health_pb2.HealthCheckResponse.SERVING:
+        for _ in range(1200):  # the model loads in the background; give it a minute
+            if (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING:
+                break
             await asyncio.sleep(0.05)
 
         def request(i: int) -> pb.GenerateRequest:
@@ -151,11 +153,12 @@ def main() -> None:
     before = rss_mb()
     started = time.perf_counter()
     model = LocalModel(args.model_dir, EngineOptions(inter_threads=1, intra_threads=2))
-    print(f"load: {time.perf_counter() - started:.2f} s   RSS: {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB for the model)")
+    load_s = time.perf_counter() - started
+    print(f"load: {load_s:.2f} s   RSS: {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB for the model)")
     numbers = asyncio.run(core_numbers(model))
     print(
-        f"tokens/s single stream: {numbers['tokens_per_s_single']:.0f}   batch of 8: {numbers['tokens_per_s_batch8']:.0f}"
-        f"   TTFT p50: {numbers['ttft_ms_p50']:.0f} ms"
+        f"tokens/s single stream: {numbers['tokens_per_s_single']:.0f}"
+        f"   batch of 8: {numbers['tokens_per_s_batch8']:.0f}   TTFT p50: {numbers['ttft_ms_p50']:.0f} ms"
     )
     del model
     print("20-token answer latency over gRPC, p50 / p99 in ms:")

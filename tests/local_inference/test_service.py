@@ -205,3 +205,27 @@ def test_metrics_count_requests_and_error_reasons() -> None:
     assert sample("bourse_local_inference_errors_total", {"method": "Generate", "reason": "OVERLOADED"}) == 1
     assert sample("bourse_local_inference_errors_total", {"method": "Score", "reason": "INTERNAL"}) == 1
     assert sample("bourse_local_inference_latency_seconds_count", {"method": "Generate"}) == 2
+
+
+async def test_stream_bad_request_is_invalid_argument(tiny_service: RunningService) -> None:
+    call = tiny_service.stub.GenerateStream(pb.GenerateStreamRequest(chat=chat_pb2.ChatRequest()))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _message in call:
+            pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "chat.messages" in [v.field for v in from_rpc_error(caught.value).violations]
+
+
+async def test_encoder_load_failure_keeps_generation_serving(tiny_model_dir: Path, tmp_path: Path) -> None:
+    config = InferenceConfig(
+        listen="127.0.0.1:0", model_dir=str(tiny_model_dir), embed_model_dir=str(tmp_path / "no-encoder")
+    )
+    running = await start_service(config)  # waits for SERVING: generation is available
+    try:
+        error = await rpc_error(running.stub.Embed(pb.EmbedRequest(texts=["x"])))
+        assert error.reason == "MODEL_LOAD_FAILED"
+        assert error.kind.name == "UNAVAILABLE"
+        response = await running.stub.Generate(pb.GenerateRequest(chat=user_chat("hi", max_tokens=3)))
+        assert response.completion.usage.completion_tokens > 0
+    finally:
+        await stop_service(running)

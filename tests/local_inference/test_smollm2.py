@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import grpc
 import numpy as np
 import pytest
 from bourse.inference.v1 import inference_service_pb2 as pb
@@ -11,6 +12,7 @@ from bourse.inference.v1 import inference_service_pb2 as pb
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.smollm2 import ensure_smollm2
 from services.local_inference.core.engine import EngineOptions, LocalModel
+from shared.grpc_errors import from_rpc_error
 from tests.local_inference.conftest import RunningService, start_service, stop_service, user_chat
 
 pytestmark = pytest.mark.model
@@ -63,3 +65,12 @@ async def test_embeds_with_minilm(smollm2_service: RunningService) -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
     assert response.prompt_tokens > 0
+
+
+@pytest.mark.parametrize(("count", "reason"), [(0, "INVALID_REQUEST"), (257, "INVALID_REQUEST")])
+async def test_embed_rejects_bad_batch_sizes(smollm2_service: RunningService, count: int, reason: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await smollm2_service.stub.Embed(pb.EmbedRequest(texts=["x"] * count))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = from_rpc_error(caught.value)
+    assert error.reason == reason and [v.field for v in error.violations] == ["texts"]

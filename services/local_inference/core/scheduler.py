@@ -67,7 +67,11 @@ class _ScoreJob(_Job):
 
 
 class GenerationStream:
-    """Text deltas of one generation as they are decoded, then the finished Generation."""
+    """Text deltas of one generation as they are decoded, then the finished Generation.
+
+    Leaving `deltas()` early (break, cancellation, a client that hung up) gives the generation up: decoding
+    stops at its next token.
+    """
 
     def __init__(self, job: _GenerateJob, deltas: asyncio.Queue[str | None]) -> None:
         self._job = job
