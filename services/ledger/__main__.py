@@ -20,7 +20,8 @@ async def _main() -> int:
     service = await create_server(config, logger)
     await service.server.start()
     await service.set_serving()
-    logger.info("dashboard", url=f"http://{config.http_listen.rpartition(':')[0]}:{service.http_port}/")
+    if config.http_listen:
+        logger.info("dashboard", url=f"http://{config.http_listen.rpartition(':')[0]}:{service.http_port}/")
     await run_until_signal(service, logger)
     return 0
 

@@ -14,7 +14,7 @@ class LedgerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nats_url: str = "nats://127.0.0.1:4222"
     db_path: str = "var/ledger/ledger.duckdb"
     consumer_name: str = "ledger"  # durable JetStream consumer; replicas sharing a store share the name
-    fetch_batch: int = 1000  # events written (and acked) per transaction
+    fetch_batch: int = 5000  # at most this many events written (and acked) per transaction
     ack_wait_s: float = 30.0  # an unacked event is redelivered after this
     dashboard_window_s: int = 3600  # the time range the dashboard shows, ending now
     dashboard_refresh_s: float = 2.0  # how often the page pulls fresh figures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import structlog
@@ -18,6 +19,8 @@ from .dashboard_http import Dashboard
 from .events import LedgerConsumers
 from .metrics import LedgerMetrics
 from .servicer import LedgerServicer
+
+DRAIN_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -63,7 +66,11 @@ async def create_server(
         await consumers.close()
 
     async def close_nats() -> None:
-        await nc.drain()
+        try:
+            await asyncio.wait_for(nc.drain(), DRAIN_TIMEOUT_S)
+        except TimeoutError:  # acks are fire-and-forget: an unsent one only means a harmless redelivery
+            logger.warning("nats_drain_timeout", timeout_s=DRAIN_TIMEOUT_S)
+            await nc.close()
 
     async def close_http() -> None:
         await dashboard.close()

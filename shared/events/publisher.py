@@ -61,6 +61,7 @@ class EventPublisher:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _closing: bool = False
+    _context_broken: bool = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="event-publisher")
@@ -99,10 +100,12 @@ class EventPublisher:
             self._spill(self.spool, [])
 
     async def _run(self) -> None:
-        js = self.nc.jetstream(publish_async_max_pending=self.max_in_flight)
+        js = self._new_context()
         if self.spool is not None:
             self.stats.spool_bytes = self.spool.pending_bytes
         while not self._closing:
+            if self._context_broken:
+                js = self._new_context()
             if self.spool is not None and (self.spool.pending or not self.nc.is_connected):
                 await self._run_spooled(js, self.spool)
                 continue
@@ -130,6 +133,10 @@ class EventPublisher:
                 self.stats.backlog = len(self._queue)
                 self.stats.failed_attempts += len(failed)
                 await asyncio.sleep(self.retry_interval_s)
+
+    def _new_context(self) -> JetStreamContext:
+        self._context_broken = False
+        return self.nc.jetstream(publish_async_max_pending=self.max_in_flight)
 
     async def _run_spooled(self, js: JetStreamContext, spool: EventSpool) -> None:
         """One step while the spool is in use: spill memory to it while NATS is away, else replay it in order."""
@@ -168,13 +175,16 @@ class EventPublisher:
         failed: list[_Pending] = []
         for item in batch:
             try:
-                fut = await js.publish_async(
-                    item.subject, item.payload, headers={"Nats-Msg-Id": item.msg_id}, wait_stall=self.ack_timeout_s
-                )
+                # No wait_stall: its wait_for costs a task and a socket write per message (6x slower here). A
+                # batch never holds more than max_in_flight permits, and every earlier future is done or
+                # cancelled (releasing its permit) before the next batch, so acquiring never waits.
+                fut = await js.publish_async(item.subject, item.payload, headers={"Nats-Msg-Id": item.msg_id})
                 sent.append((item, fut))
-            except (nats.errors.Error, OSError) as error:  # NATS down or stalled: keep it for the retry loop
+            except (nats.errors.Error, OSError) as error:  # NATS closed or buffer full: keep it for the retry loop
                 self.logger.debug("publish_failed", subject=item.subject, error=repr(error))
                 failed.append(item)
+                # nats-py keeps the permit of a publish that raised: start a fresh context so none are lost.
+                self._context_broken = True
         if sent:
             await asyncio.wait([fut for _, fut in sent], timeout=self.ack_timeout_s)
         for item, fut in sent:

@@ -191,14 +191,23 @@ def report(store: LedgerStore, flt: Filter, group_by: Sequence[str] = ()) -> Rep
     flt.validate()
     check_dimensions(group_by)
     where, params = flt.where()
-    total = _figures(ReportRow(), store.query(f"SELECT {_FIGURES} FROM requests{where}", params)[0])  # noqa: S608
+    if not group_by:
+        total = _figures(ReportRow(), store.query(f"SELECT {_FIGURES} FROM requests{where}", params)[0])  # noqa: S608
+        return Report(rows=[], total=total)
+    # One scan for the groups and the total: the grouping set () yields the total row (grouping id > 0).
+    keys = ", ".join(group_by)
+    sql = (
+        f"SELECT grouping({keys}) AS total_row, {keys}, {_FIGURES} FROM requests{where} "  # noqa: S608
+        f"GROUP BY GROUPING SETS (({keys}), ()) ORDER BY total_row, spend DESC, requests DESC"
+    )
     rows: list[ReportRow] = []
-    if group_by:
-        keys = ", ".join(group_by)
-        sql = f"SELECT {keys}, {_FIGURES} FROM requests{where} GROUP BY {keys} ORDER BY spend DESC, requests DESC"  # noqa: S608
-        for values in store.query(sql, params):
-            row = ReportRow(**dict(zip(group_by, values[: len(group_by)], strict=True)))
-            rows.append(_figures(row, values[len(group_by) :]))
+    total = ReportRow()
+    for values in store.query(sql, params):
+        if values[0]:
+            total = _figures(ReportRow(), values[1 + len(group_by) :])
+            continue
+        row = ReportRow(**dict(zip(group_by, values[1 : 1 + len(group_by)], strict=True)))
+        rows.append(_figures(row, values[1 + len(group_by) :]))
     return Report(rows=rows, total=total)
 
 

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 """
 
-_REQUEST_COLUMNS = (
+REQUEST_COLUMNS = (
     "request_id",
     "ts_ms",
     "tenant",
@@ -82,8 +82,8 @@ _REQUEST_COLUMNS = (
 )
 # One columnar statement per batch: each column is passed as a list and unnested (far faster than executemany).
 _INSERT_REQUESTS = (
-    f"INSERT OR IGNORE INTO requests ({', '.join(_REQUEST_COLUMNS)}) SELECT "
-    + ", ".join(f"unnest(${i + 1})" for i in range(len(_REQUEST_COLUMNS)))
+    f"INSERT OR IGNORE INTO requests ({', '.join(REQUEST_COLUMNS)}) SELECT "
+    + ", ".join(f"unnest(${i + 1})" for i in range(len(REQUEST_COLUMNS)))
     + " RETURNING request_id"
 )
 _INSERT_FEEDBACK = (
@@ -92,7 +92,7 @@ _INSERT_FEEDBACK = (
 )
 
 
-def _row(event: TelemetryEvent) -> tuple[Any, ...]:
+def request_row(event: TelemetryEvent) -> tuple[Any, ...]:
     return (
         event.request_id,
         event.ts_ms,
@@ -127,12 +127,15 @@ class LedgerStore:
     Writes are serialised by a lock; queries run on their own cursors and may run beside a write.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         target = str(path)
-        if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(target)
-        self._con.execute(_SCHEMA)
+        if read_only:
+            self._con = duckdb.connect(target, read_only=True)
+        else:
+            if target != ":memory:":
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(target)
+            self._con.execute(_SCHEMA)
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
@@ -158,7 +161,7 @@ class LedgerStore:
             unique.setdefault(event.request_id, event)
         if not unique:
             return []
-        columns = [list(column) for column in zip(*(_row(e) for e in unique.values()), strict=True)]
+        columns = [list(column) for column in zip(*(request_row(e) for e in unique.values()), strict=True)]
         with self._write_lock:
             cur = self._con.cursor()
             try:

@@ -1,0 +1,35 @@
+"""A real ledger service (gRPC on port 0, dashboard on port 0, DuckDB in a temp dir) on the session NATS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.ledger.config import LedgerConfig
+from services.ledger.server import LedgerServer, create_server
+from shared.logging import get_logger
+
+
+def ledger_config(nats_url: str, tmp_path: Path, **overrides: object) -> LedgerConfig:
+    values: dict[str, object] = {
+        "listen": "127.0.0.1:0",
+        "http_listen": "127.0.0.1:0",
+        "nats_url": nats_url,
+        "db_path": str(tmp_path / "ledger.duckdb"),
+        "consumer_name": f"ledger-{uuid.uuid4().hex[:8]}",
+        "dashboard_refresh_s": 0.5,
+        **overrides,
+    }
+    return LedgerConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def ledger(nats_url: str, tmp_path: Path) -> AsyncIterator[LedgerServer]:
+    server = await create_server(ledger_config(nats_url, tmp_path), get_logger("ledger-test"))
+    await server.server.start()
+    await server.set_serving()
+    yield server
+    await server.stop(1.0)
