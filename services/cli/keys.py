@@ -13,17 +13,18 @@ import time
 from typing import Any
 
 import msgspec
+import nats
+import nats.errors
 
 from services.gateway.config import GatewayConfig
 from services.gateway.core.api_keys import KeyRecord, issue_key, valid_tenant
 from services.gateway.key_store import KeyStore, open_bucket
 from shared.errors import BourseError
-from shared.events.connect import connect
 from shared.logging import configure_logging, get_logger
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("keys", help="create, revoke and list the gateway's virtual API keys")
+    parser = subparsers.add_parser("keys", help="Create, revoke and list the gateway's virtual API keys.")
     parser.add_argument(
         "--nats-url",
         default=os.environ.get("BOURSE_NATS_URL", GatewayConfig().nats_url),
@@ -50,14 +51,23 @@ def run(args: argparse.Namespace) -> int:
     except BourseError as error:
         print(f"bourse keys: {error.message}", file=sys.stderr)
         return 1
-    except (OSError, TimeoutError) as error:
-        print(f"bourse keys: cannot reach NATS at {args.nats_url}: {error}", file=sys.stderr)
+    except (OSError, nats.errors.Error) as error:
+        print(f"bourse keys: cannot reach NATS at {args.nats_url}: {error or type(error).__name__}", file=sys.stderr)
         return 1
 
 
 async def _run(args: argparse.Namespace) -> int:
     logger = get_logger("cli")
-    nc = await connect([args.nats_url], logger, name="bourse-keys")
+    # A one-shot command: fail fast when NATS is not there instead of reconnecting forever like a service.
+    nc = await nats.connect(
+        servers=[args.nats_url],
+        name="bourse-keys",
+        connect_timeout=3,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,  # 0 would mean "no limit"
+        reconnect_time_wait=0.2,
+        error_cb=_quiet,  # the failure is reported once, below, not as a traceback per attempt
+    )
     try:
         store = KeyStore(await open_bucket(nc.jetstream(), args.bucket), logger)
         if args.action == "create":
@@ -69,6 +79,10 @@ async def _run(args: argparse.Namespace) -> int:
         return await _list(store, args)
     finally:
         await nc.drain()
+
+
+async def _quiet(_error: Exception) -> None:
+    return None
 
 
 async def _create(store: KeyStore, args: argparse.Namespace) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 
 from services.gateway.config import ENV_PREFIX, GatewayConfig
 from services.gateway.server import create_server
-from shared.config import load_config
+from shared.config import ConfigError, load_config
 from shared.logging import configure_logging, get_logger
 
 
@@ -28,7 +29,11 @@ async def serve() -> None:
 
 
 def main() -> None:
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except ConfigError as error:  # a typo in the configuration: say which field, without a traceback
+        print(f"gateway: {error.message}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 import msgspec
@@ -18,7 +19,6 @@ import structlog
 from aiohttp import web
 from bourse.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from bourse.router.v1 import router_service_pb2 as router_pb2
-from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
 from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
@@ -27,7 +27,13 @@ from services.gateway.core.embeddings import to_embed_request, to_embedding_list
 from services.gateway.core.http_errors import error_body, http_status, retry_after_header
 from services.gateway.core.model_catalog import ModelCatalog
 from services.gateway.core.openai_types import ChatCompletionRequest, EmbeddingRequest
-from services.gateway.core.routing_options import layered, options_for_model, options_from_headers, to_constraints
+from services.gateway.core.routing_options import (
+    header_text,
+    layered,
+    options_for_model,
+    options_from_headers,
+    to_constraints,
+)
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
@@ -70,6 +76,16 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         raise InvalidRequest(f"request body is not valid JSON: {error}", reason="INVALID_JSON") from None
 
 
+class RouterCalls(Protocol):
+    """What the gateway calls on the router: the gRPC stub, or DirectRouter inside the router's process."""
+
+    def Route(self, request: Any, timeout: float | None = ...) -> Awaitable[Any]: ...
+
+    def RouteStream(self, request: Any, timeout: float | None = ...) -> Any: ...
+
+    def ListModels(self, request: Any, timeout: float | None = ...) -> Awaitable[Any]: ...
+
+
 class Caller(msgspec.Struct, frozen=True):
     """Who is calling: the tenant and the id (never the secret) of their key."""
 
@@ -87,7 +103,7 @@ class OpenAIHttpApi:
         self,
         *,
         config: GatewayConfig,
-        router: router_grpc.RouterServiceStub,
+        router: RouterCalls,
         inference: inference_grpc.InferenceServiceStub,
         keys: KeyStore | None,
         logger: structlog.typing.FilteringBoundLogger,
@@ -129,8 +145,10 @@ class OpenAIHttpApi:
             response = json_response(error_body(failure, http.status), http.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
-        except Exception:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape, with the traceback logged
-            self._log.exception("unhandled_error", path=request.path)
+        except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape
+            # A plain traceback, redacted: structured tracebacks carry frame locals, which may hold the caller's key.
+            trace = "".join(traceback.format_exception(bug))
+            self._log.error("unhandled_error", path=request.path, traceback=api_keys.redact(trace))
             response = error_response(Internal("internal error in the gateway"))
         self._metrics.observe(request.path, response.status, time.perf_counter() - started)
         if self._config.access_log:
@@ -154,7 +172,7 @@ class OpenAIHttpApi:
             path=request.path,
             status=status,
             reason=error.reason,
-            detail=error.message,
+            detail=api_keys.redact(error.message),
             key_id=caller.key_id if caller else None,
         )
 
@@ -252,8 +270,14 @@ class OpenAIHttpApi:
             body.model, self._config.aliases, catalog.known if catalog is not None else None
         )
         options = layered((model_options, header_options, body.bourse))
-        request_id = options.request_id or request.headers.get("x-request-id") or uuid.uuid4().hex
-        route = router_pb2.RouteRequest(
+        request_id = (
+            options.request_id
+            or header_text("x-request-id", request.headers.get("x-request-id", ""))
+            or uuid.uuid4().hex
+        )
+        # RouteRequest and RouteStreamRequest have the same fields: build the one the call takes, no copy.
+        message_type = router_pb2.RouteStreamRequest if body.stream else router_pb2.RouteRequest
+        route = message_type(
             chat=to_chat_request(body),
             constraints=to_constraints(options),
             context=router_pb2.RequestContext(
@@ -263,7 +287,7 @@ class OpenAIHttpApi:
                 metadata=_metadata(body.user, body.metadata, options.metadata),
             ),
         )
-        if body.stream:
+        if isinstance(route, router_pb2.RouteStreamRequest):
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             return await self._stream(request, route, body.model, include_usage)
         try:
@@ -273,12 +297,9 @@ class OpenAIHttpApi:
         return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
 
     async def _stream(
-        self, request: web.Request, route: router_pb2.RouteRequest, model: str, include_usage: bool
+        self, request: web.Request, route: router_pb2.RouteStreamRequest, model: str, include_usage: bool
     ) -> web.StreamResponse:
-        stream_request = router_pb2.RouteStreamRequest(
-            chat=route.chat, constraints=route.constraints, context=route.context
-        )
-        call = self._router.RouteStream(stream_request, timeout=self._config.request_timeout_s)
+        call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
         try:
             # Wait for the first message so that a routing failure is still a plain HTTP error status.
             try:
@@ -296,8 +317,9 @@ class OpenAIHttpApi:
             writer = ChunkWriter(route.context.request_id, int(time.time()), model)
             try:
                 await self._relay(call, message, writer, response, include_usage)
-            except grpc.aio.AioRpcError as error:
-                failure = from_rpc_error(error)
+            except (grpc.aio.AioRpcError, BourseError) as error:
+                # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
+                failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
                 await response.write(b"data: " + _encode(error_body(failure, http_status(failure))) + b"\n\n")
                 self._log_error(request, failure, http_status(failure))
             except ConnectionResetError:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 
 import msgspec
+import nats.errors
 import nats.js.errors
 import structlog
 from nats.js import JetStreamContext
@@ -18,7 +19,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from services.gateway.core.api_keys import KeyRecord
-from shared.errors import NotFound
+from shared.errors import BourseError, Kind, NotFound
 
 _decode = msgspec.json.Decoder(KeyRecord)
 _encode = msgspec.json.Encoder()
@@ -51,6 +52,14 @@ class KeyStore:
             entry = await self._kv.get(key_id)
         except nats.js.errors.KeyNotFoundError:
             return None
+        except (nats.errors.Error, TimeoutError) as error:
+            # Keys already seen stay usable from the local copy; an unseen one cannot be checked now.
+            raise BourseError(
+                f"the API key store is unreachable: {type(error).__name__}",
+                kind=Kind.UNAVAILABLE,
+                reason="KEY_STORE_UNAVAILABLE",
+                retryable=True,
+            ) from None
         if entry.value is None:
             return None
         return _decode.decode(entry.value)

@@ -39,9 +39,9 @@ class GatewayServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    async def stop(self, grace_s: float = 5.0) -> None:
+    async def stop(self) -> None:
+        """Stop listening, let in-flight requests finish (up to shutdown_grace_s), then close the clients."""
         self.api.serving = False
-        await self.runner.shutdown()
         await self.runner.cleanup()
         for close in self.closers:
             with contextlib.suppress(Exception):
@@ -59,7 +59,8 @@ async def create_server(
     inference_channel = insecure_channel(config.inference)
     closers += [router_channel.close, inference_channel.close]
     nc = await connect([config.nats_url], logger, name="bourse-gateway")
-    keys = KeyStore(await open_bucket(nc.jetstream(), config.keys_bucket), logger)
+    # A short JetStream timeout: a key lookup while NATS is away fails fast (503) instead of holding the request.
+    keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)
     await keys.watch()
     closers = [keys.close, nc.drain, *closers]
     registry = registry or CollectorRegistry()
@@ -81,7 +82,11 @@ async def create_server(
     )
     # handler_cancellation: a client that goes away cancels its handler, and so its router call.
     runner = web.AppRunner(
-        api.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0, handler_cancellation=True
+        api.application(),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=config.shutdown_grace_s,
+        handler_cancellation=True,
     )
     await runner.setup()
     host, _, port = config.listen.rpartition(":")

@@ -92,6 +92,7 @@ class RealStack:
     key_id: str
     tenant: str
     nats_url: str
+    capped_key: str  # a key of tenant "capped", whose router budget allows one request per minute
 
     @property
     def base_url(self) -> str:
@@ -102,7 +103,7 @@ class RealStack:
 async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     from services.provider_adapter.config import AdapterConfig
     from services.provider_adapter.server import create_server as create_adapter
-    from services.router.config import RouterConfig
+    from services.router.config import BudgetRule, RouterConfig
     from services.router.server import create_server as create_router
     from services.simulator.config import SimulatorConfig
     from services.simulator.server import start_simulator
@@ -116,14 +117,22 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     await adapter.server.start()
     await adapter.set_serving()
     router = await create_router(
-        RouterConfig(listen="127.0.0.1:0", nats_url=nats_url, adapter_target=f"127.0.0.1:{adapter.port}"),
+        RouterConfig(
+            listen="127.0.0.1:0",
+            nats_url=nats_url,
+            adapter_target=f"127.0.0.1:{adapter.port}",
+            budgets=[BudgetRule(tenant="capped", requests_per_minute=1)],
+            budget_bucket=f"e2e_budgets_{secrets.token_hex(4)}",
+        ),
         get_logger("e2e-router"),
     )
     bucket = f"E2E_KEYS_{secrets.token_hex(4)}"
     nc = await connect([nats_url], logger, name="gateway-e2e-keys")
     keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
     issued = issue_key("e2e-tenant", "e2e")
+    capped = issue_key("capped", "e2e budget")
     await keys.put(issued.record)
+    await keys.put(capped.record)
     gateway = await create_server(
         GatewayConfig(
             listen="127.0.0.1:0",
@@ -143,6 +152,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
         key_id=issued.record.key_id,
         tenant="e2e-tenant",
         nats_url=nats_url,
+        capped_key=capped.key,
     )
     await gateway.stop()
     await router.stop(0.5)

@@ -5,6 +5,8 @@ gateway exactly as the real router sends them. The script is the last user messa
   "error:<REASON>"        -> that error (upstream reasons through UpstreamError, the rest by class;
                              "UPSTREAM_<reason>" forces an upstream reason whose name a class also uses)
   "stream-error:<REASON>" -> (streams) one delta, then that error
+  "whole <script>"        -> (streams) no deltas, the whole answer of <script> in the summary
+  "slow:<text>"           -> waits for `release`, then echoes
   "hang"                  -> (streams) one delta, then waits until the caller cancels (sets `cancelled`)
   "tool:<name>"           -> a tool call of <name> with {"city": "Paris"}
   "json"                  -> a JSON object answer
@@ -94,9 +96,9 @@ class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
         self.requests: list[Any] = []
         self.cancelled = asyncio.Event()
+        self.release = asyncio.Event()
 
-    def _answer(self, request: Any) -> router_pb2.RouteResponse:
-        text = _last_text(request.chat)
+    def _answer(self, request: Any, text: str) -> router_pb2.RouteResponse:
         if text.startswith("error:"):
             raise _error(text.removeprefix("error:"))
         completion = chat_pb2.ChatCompletion(
@@ -126,7 +128,11 @@ class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
 
     async def Route(self, request: Any, context: Any) -> router_pb2.RouteResponse:
         self.requests.append(request)
-        return self._answer(request)
+        text = _last_text(request.chat)
+        if text.startswith("slow:"):  # answers once `release` is set
+            await self.release.wait()
+            return self._answer(request, text)
+        return self._answer(request, text)
 
     async def RouteStream(self, request: Any, context: Any) -> AsyncIterator[router_pb2.RouteStreamResponse]:
         self.requests.append(request)
@@ -141,7 +147,10 @@ class ScriptedRouter(router_grpc.RouterServiceServicer):  # type: ignore[misc]
         if text.startswith("stream-error:"):
             yield router_pb2.RouteStreamResponse(delta=chat_pb2.ChatDelta(content="partial"))
             raise _error(text.removeprefix("stream-error:"))
-        answer = self._answer(request)
+        if text.startswith("whole "):  # no deltas: the whole answer in the summary (as a cache hit may come)
+            yield router_pb2.RouteStreamResponse(summary=self._answer(request, text.removeprefix("whole ")))
+            return
+        answer = self._answer(request, text)
         for i, word in enumerate(answer.completion.content.split(" ")):
             yield router_pb2.RouteStreamResponse(delta=chat_pb2.ChatDelta(content=word if i == 0 else " " + word))
         for i, call in enumerate(answer.completion.tool_calls):

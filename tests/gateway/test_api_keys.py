@@ -13,12 +13,17 @@ import time
 import openai
 import pytest
 import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
 from services.gateway.core.api_keys import KeyRecord, hash_key, issue_key
+from services.gateway.http_api import OpenAIHttpApi
+from services.gateway.metrics import GatewayMetrics
 from services.gateway.server import create_server
 from shared.errors import NotFound, Unauthenticated
+from shared.processes import free_port
 from tests.gateway.conftest import GatewayStack
 
 
@@ -160,6 +165,21 @@ async def test_cli_failures(stack: GatewayStack) -> None:
     code, _, err = await _cli(stack, "revoke", "0123456789abcdef")
     assert code == 1
     assert "no API key" in err
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli",
+        "keys",
+        "--nats-url",
+        f"nats://127.0.0.1:{free_port()}",  # nothing listens: fail at once, not retry forever
+        "list",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "cannot reach NATS" in err_bytes.decode()
+    assert "Traceback" not in err_bytes.decode()
 
 
 async def test_keys_never_appear_in_logs(stack: GatewayStack, nats_url: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -208,3 +228,62 @@ async def test_keys_never_appear_in_logs(stack: GatewayStack, nats_url: str, cap
     secret = stack.key.split("_", 2)[2]
     for needle in (stack.key, forged, secret, secret[:12], hash_key(stack.key)):
         assert needle not in logged
+
+
+class _BrokenRouter:
+    """Stands in for a gateway bug: the router call raises something no error mapping knows, with the key in it."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def ListModels(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("no catalog")
+
+    async def Route(self, *args: object, **kwargs: object) -> object:
+        secret = self.key  # a local holding the key, as a real frame might
+        raise RuntimeError(f"unexpected state while handling {secret}")
+
+
+def test_redact_keeps_the_key_id_only() -> None:
+    issued = issue_key("acme")
+    text = f"error with {issued.key} and again {issued.key}."
+    redacted = api_keys.redact(text)
+    assert issued.key not in redacted
+    assert redacted.count(f"bsk_{issued.record.key_id}_[redacted]") == 2
+
+
+async def test_an_unexpected_error_is_a_500_and_its_log_has_no_key(stack: GatewayStack) -> None:
+    buffer = io.StringIO()
+    logger = structlog.wrap_logger(
+        structlog.PrintLogger(buffer),
+        processors=[structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+    )
+    api = OpenAIHttpApi(
+        config=stack.config,
+        router=_BrokenRouter(stack.key),  # type: ignore[arg-type]
+        inference=None,  # type: ignore[arg-type]
+        keys=stack.keys,
+        logger=logger,
+        metrics=GatewayMetrics.create(CollectorRegistry()),
+    )
+    runner = web.AppRunner(api.application())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    try:
+        async with openai.AsyncOpenAI(base_url=base_url, api_key=stack.key, max_retries=0) as client:
+            with pytest.raises(openai.InternalServerError) as caught:
+                await client.chat.completions.create(
+                    model="bourse/cheapest", messages=[{"role": "user", "content": "x"}]
+                )
+        assert caught.value.status_code == 500
+        assert caught.value.response.json()["error"]["code"] == "internal"
+    finally:
+        await runner.cleanup()
+    logged = buffer.getvalue()
+    assert "unhandled_error" in logged
+    assert "RuntimeError: unexpected state" in logged
+    assert stack.key not in logged
+    assert stack.key.split("_", 2)[2] not in logged

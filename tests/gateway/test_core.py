@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from bourse.common.v1 import routing_pb2
 
@@ -15,7 +17,7 @@ from services.gateway.core.routing_options import (
     options_from_headers,
     to_constraints,
 )
-from shared.errors import BourseError, BudgetExceeded, InvalidRequest, Kind, NotFound, UpstreamError
+from shared.errors import BourseError, BudgetExceeded, InvalidRequest, Kind, NotFound, Overloaded, UpstreamError
 
 
 @pytest.mark.parametrize(
@@ -100,7 +102,22 @@ def test_every_kind_has_a_status_and_reasons_refine_it() -> None:
 def test_retry_after_rounds_up_and_defaults_for_429() -> None:
     assert retry_after_header(BudgetExceeded("x", retry_after_s=0.2)) == "1"
     assert retry_after_header(BudgetExceeded("x", retry_after_s=41.1)) == "42"
-    assert retry_after_header(BudgetExceeded("x")) == "1"
+    assert retry_after_header(Overloaded("x")) == "1"
+    assert retry_after_header(BudgetExceeded("x")) == "1"  # a limit the gateway does not know
     assert retry_after_header(InvalidRequest("x")) is None
+
+
+@pytest.mark.parametrize(
+    ("limit", "now", "seconds"),
+    [
+        ("requests_per_minute", "2026-11-29T10:15:40.5", "20"),
+        ("daily", "2026-11-29T23:00:00", "3600"),
+        ("monthly", "2026-12-31T23:59:00", "60"),
+        ("monthly", "2026-02-28T00:00:00", str(24 * 3600)),
+    ],
+)
+def test_spent_budget_waits_for_its_window(limit: str, now: str, seconds: str) -> None:
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC).timestamp()
+    assert retry_after_header(BudgetExceeded("spent", metadata={"limit": limit}), now=at) == seconds
     body = error_body(NotFound("gone", reason="MODEL_NOT_FOUND"), 404)
     assert body == {"error": {"message": "gone", "type": "not_found_error", "param": None, "code": "model_not_found"}}

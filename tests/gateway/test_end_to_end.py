@@ -122,3 +122,45 @@ async def test_provider_failure_is_a_5xx_with_openai_shape(real_stack: RealStack
         finally:
             async with session.delete(f"{real_stack.sim_url}/_sim/faults") as response:
                 assert response.status == 200
+
+
+async def test_the_key_tenant_budget_applies(real_stack: RealStack) -> None:
+    # One request per minute for tenant "capped": of three quick requests at least one crosses the limit (two
+    # could straddle a minute boundary, three cannot straddle two).
+    refused: list[openai.RateLimitError] = []
+    async with openai.AsyncOpenAI(base_url=real_stack.base_url, api_key=real_stack.capped_key, max_retries=0) as c:
+        for _ in range(3):
+            try:
+                await c.chat.completions.create(model="bourse/cheapest", messages=[{"role": "user", "content": "hi"}])
+            except openai.RateLimitError as error:
+                refused.append(error)
+    assert refused
+    error = refused[0]
+    assert error.response.json()["error"]["code"] == "budget_exceeded"
+    assert 1 <= int(error.response.headers["retry-after"]) <= 60
+
+
+async def test_streamed_tool_call_through_the_real_router(real_stack: RealStack) -> None:
+    async with _client(real_stack) as client:
+        stream = await client.chat.completions.create(
+            model="bourse/cheapest",
+            messages=[{"role": "user", "content": "weather in Paris?"}],
+            tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+            tool_choice="required",
+            stream=True,
+        )
+        names: list[str] = []
+        arguments = ""
+        finish = []
+        async for chunk in stream:
+            if not chunk.choices:
+                continue
+            for delta in chunk.choices[0].delta.tool_calls or []:
+                if delta.function is not None:
+                    names += [delta.function.name] if delta.function.name else []
+                    arguments += delta.function.arguments or ""
+            if chunk.choices[0].finish_reason:
+                finish.append(chunk.choices[0].finish_reason)
+    assert names == ["get_weather"]
+    json.loads(arguments)
+    assert finish == ["tool_calls"]

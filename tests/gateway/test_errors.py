@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -267,3 +268,40 @@ async def test_bad_embedding_bodies_are_400(stack: GatewayStack, body: str, para
     status, response, _ = await _post(stack, body, path="/v1/embeddings")
     assert status == 400
     assert _assert_openai_shape(response)["param"].startswith(param)
+
+
+async def _raw_request(stack: GatewayStack, extra_headers: bytes, authorization: bytes | None = None) -> int:
+    """Send header bytes that are not UTF-8 (no HTTP client library lets you), return the status."""
+    body = json.dumps({"model": "bourse/cheapest", "messages": [{"role": "user", "content": "x"}]}).encode()
+    auth = authorization if authorization is not None else f"Bearer {stack.key}".encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.port)
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        + b"Authorization: "
+        + auth
+        + b"\r\n"
+        + extra_headers
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    rest = await reader.read()
+    writer.close()
+    assert b'"error"' in rest
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("headers", "authorization", "status"),
+    [
+        (b"x-bourse-allowed-models: \xff\xfe\r\n", None, 400),
+        (b"x-bourse-output-pattern: a\xffb\r\n", None, 400),
+        (b"x-request-id: \xc3\x28\r\n", None, 400),
+        (b"", b"Bearer bsk_0123456789abcdef_\xff\xfe", 401),
+    ],
+)
+async def test_header_bytes_that_are_not_utf8_are_4xx(
+    stack: GatewayStack, headers: bytes, authorization: bytes | None, status: int
+) -> None:
+    assert await _raw_request(stack, headers, authorization) == status

@@ -240,3 +240,23 @@ async def test_constraints_from_body_and_headers(stack: GatewayStack) -> None:
     assert c.hedge  # from the alias
     assert sent.context.request_id == "req-abc"
     assert dict(sent.context.metadata) == {"user": "u-1", "team": "search"}
+
+
+@pytest.mark.parametrize("script", ["whole hello", "whole tool:lookup"])
+async def test_stream_of_a_whole_answer_still_delivers_it(stack: GatewayStack, script: str) -> None:
+    async with _async_client(stack) as client:
+        stream = await client.chat.completions.create(
+            model="bourse/cheapest", messages=[{"role": "user", "content": script}], stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+    assert len(chunks) == 1
+    delta = chunks[0].choices[0].delta
+    if script == "whole hello":
+        assert delta.content == "echo: hello"
+        assert chunks[0].choices[0].finish_reason == "stop"
+    else:
+        assert delta.tool_calls is not None
+        assert delta.tool_calls[0].function is not None
+        assert delta.tool_calls[0].function.name == "lookup"
+        assert json.loads(delta.tool_calls[0].function.arguments or "") == {"city": "Paris"}
+        assert chunks[0].choices[0].finish_reason == "tool_calls"

@@ -20,6 +20,7 @@ from shared.errors import Unauthenticated
 PREFIX = "bsk_"
 KEY_ID_HEX = 16
 _KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
+_KEY_RE = re.compile(r"bsk_([0-9a-f]{16})_[A-Za-z0-9_\-]*")
 _TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
@@ -87,12 +88,17 @@ def verify(key: str, record: KeyRecord | None) -> KeyRecord:
     return record
 
 
+def redact(text: str) -> str:
+    """`text` with the secret part of every Bourse key in it replaced (the key id stays, for tracing)."""
+    return _KEY_RE.sub(r"bsk_\1_[redacted]", text)
+
+
 def bearer_token(authorization: str | None) -> str:
     """The key from an `Authorization: Bearer <key>` header; Unauthenticated when absent or malformed."""
     if not authorization:
         raise Unauthenticated("missing API key: send it as 'Authorization: Bearer <key>'", reason="MISSING_API_KEY")
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token or not token.isascii():
         raise Unauthenticated("malformed Authorization header: expected 'Bearer <key>'", reason="INVALID_API_KEY")
     return token

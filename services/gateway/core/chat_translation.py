@@ -243,6 +243,8 @@ class ChunkWriter:
         self.created = created
         self.model = model
         self._sent_role = False
+        self._sent_content = False
+        self._sent_tool_calls = False
 
     def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         return {
@@ -261,7 +263,9 @@ class ChunkWriter:
             self._sent_role = True
         if delta.content:
             out["content"] = delta.content
+            self._sent_content = True
         if delta.tool_calls:
+            self._sent_tool_calls = True
             calls = []
             for call in delta.tool_calls:
                 item: dict[str, Any] = {"index": call.index, "function": {"arguments": call.arguments_fragment}}
@@ -279,6 +283,12 @@ class ChunkWriter:
         self.model = model_name(summary.provider, summary.model)
         delta: dict[str, Any] = {} if self._sent_role else {"role": "assistant", "content": ""}
         self._sent_role = True
+        # An answer that came whole (no deltas) is still delivered: text and tool calls go in this last chunk.
+        completion = summary.completion
+        if completion.content and not self._sent_content:
+            delta["content"] = completion.content
+        if completion.tool_calls and not self._sent_tool_calls:
+            delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(_tool_calls(completion.tool_calls))]
         reason = FINISH_REASONS.get(summary.completion.finish_reason, "stop")
         return self._chunk(
             [{"index": 0, "delta": delta, "finish_reason": reason, "logprobs": None}],

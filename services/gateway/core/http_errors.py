@@ -7,7 +7,9 @@ an overloaded or unreachable Bourse service a 503). The body is OpenAI's
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,10 +79,32 @@ def error_body(error: BourseError, status: int) -> dict[str, Any]:
     }
 
 
-def retry_after_header(error: BourseError) -> str | None:
-    """Seconds for the Retry-After header (whole seconds, rounded up); 1 for a 429 without a known delay."""
+def retry_after_header(error: BourseError, now: float | None = None) -> str | None:
+    """Seconds for the Retry-After header (whole seconds, rounded up).
+
+    Without a delay from the router: a spent budget waits for its window to roll over (the router's windows are
+    UTC minutes, days and months), any other 429 gets 1 second.
+    """
     if error.retry_after_s is not None:
         return str(max(1, math.ceil(error.retry_after_s)))
-    if error.kind is Kind.RESOURCE_EXHAUSTED:
-        return "1"
-    return None
+    if error.kind is not Kind.RESOURCE_EXHAUSTED:
+        return None
+    window_end = _budget_window_end(error.metadata.get("limit", ""), time.time() if now is None else now)
+    if error.reason == "BUDGET_EXCEEDED" and window_end is not None:
+        return str(max(1, math.ceil(window_end)))
+    return "1"
+
+
+def _budget_window_end(limit: str, now: float) -> float | None:
+    """Seconds from `now` to the end of the UTC window of a budget limit, None for an unknown limit."""
+    at = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+    if limit == "requests_per_minute":
+        end = at.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    elif limit == "daily":
+        end = at.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    elif limit == "monthly":
+        first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (first + dt.timedelta(days=32)).replace(day=1)
+    else:
+        return None
+    return (end - at).total_seconds()

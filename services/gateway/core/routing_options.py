@@ -52,16 +52,28 @@ _CAPABILITIES: Mapping[str, int] = {
 }
 
 
+def header_text(name: str, value: str) -> str:
+    """A header value as text; bytes that are not UTF-8 (the HTTP parser keeps them as surrogates) are a 400."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"header {name} is not valid UTF-8", violations=[FieldViolation(name, "not valid UTF-8")]
+        ) from None
+    return value
+
+
 def options_from_headers(headers: Mapping[str, str]) -> BourseOptions | None:
     """The `x-bourse-*` headers as options (None when there are none); a bad value is a 400 naming the header."""
     raw: dict[str, Any] = {}
     cache: dict[str, Any] = {}
-    for header, value in headers.items():
+    for header, raw_value in headers.items():
         name = str(header)  # aiohttp's case-insensitive istr is not JSON-encodable
         lower = name.lower()
         if not lower.startswith(HEADER_PREFIX):
             continue
         key = lower[len(HEADER_PREFIX) :]
+        value = header_text(name, raw_value)
         if key in _CACHE_HEADERS:
             cache[_CACHE_HEADERS[key]] = value
         elif key == _CACHE_HEADERS_MIN_SIMILARITY:
