@@ -31,7 +31,7 @@ def test_bourse_up_demo_runs_the_workload_through_the_real_stack(tmp_path: Path)
     out = result.stdout
     for spec in SERVICES:
         assert f"starting {spec.name}" in out
-        assert f"stopped {spec.name}" in out
+        assert f"stopped {spec.name} (exit 0)" in out  # every service shut down cleanly on SIGTERM
     assert "ready:" in out and "stopped nats (exit 0)" in out
     answered = re.findall(r"^  (\w+)\s+(\S+)/(\S+) \((local|cache|remote)\), cost (\d+) micro-USD$", out, re.MULTILINE)
     assert [kind for kind, *_ in answered] == [
