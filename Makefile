@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test test-fast lint typecheck protos check-protos buf-lint buf-breaking lock models bench clean
+.PHONY: setup up test test-fast lint typecheck protos check-protos buf-lint buf-breaking lock models node-deps bench clean
+NODE_DIRS := services/ledger/dashboard examples/node-subscriber examples/node-client
 
 setup: $(STAMP)
 
@@ -23,11 +24,18 @@ $(STAMP): requirements/dev.txt requirements/models.txt requirements/bootstrap.tx
 models: setup
 	$(BIN)/bourse models build
 
+# npm packages, from committed lock files: the dashboard's chart library (vendored at build time) and the
+# Node.js examples the tests run. Skipped with a note when npm is missing (the dashboard then has no charts).
+node-deps:
+	@if command -v npm >/dev/null; then \
+	  for d in $(NODE_DIRS); do test -d $$d/node_modules || npm ci --silent --no-audit --no-fund --prefix $$d; done; \
+	else echo "npm not found: skipping Node.js packages"; fi
+
 # The demo: NATS (embedded), every service, the provider simulator when no API key is set, a sample workload.
-up: setup models
+up: setup models node-deps
 	$(BIN)/bourse up --demo
 
-test: setup models
+test: setup models node-deps
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -62,8 +70,9 @@ lock:
 	$(UV) --version >/dev/null 2>&1 || $(MAKE) setup
 	PATH=$(BIN):$$PATH ./scripts/lock.sh
 
+# `make bench` lists the benchmarks; `make bench BENCH="route_overhead cache_speed"` runs some.
 bench: setup models
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

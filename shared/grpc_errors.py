@@ -171,14 +171,13 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapper
 
     def _wrap_stream(self, behavior: Handler, method: str) -> Handler:
+        if not inspect.isasyncgenfunction(behavior):
+            # A handler that writes with context.write() (e.g. Health/Watch) returns a coroutine.
+            return self._wrap_unary(behavior, method)
+
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
-                result = behavior(request, context)
-                if inspect.isawaitable(result):
-                    # A handler that writes with context.write() and returns (grpc_health's Watch) yields nothing.
-                    await result
-                    return
-                async for item in result:
+                async for item in behavior(request, context):
                     yield item
             except BourseError as error:
                 await abort_with(context, error)

@@ -53,12 +53,25 @@ class ServiceServer:
     async def stop(self, grace_s: float = 5.0, drain_s: float = 0.0) -> None:
         await self.set_serving(False)
         if drain_s > 0:
-            # Clients that watch health (every insecure_channel below) move their calls to other replicas now,
+            # Clients that watch health (insecure_channel(health_checked=True)) move their calls elsewhere now,
             # so none is sent to this one while it closes its connections.
             await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
         for close in self.closers:
             await close()
+
+
+class _NotServingAtStart(health_aio.HealthServicer):  # type: ignore[misc]
+    """The library's health servicer, starting NOT_SERVING for "" and every service name.
+
+    The library starts the overall status "" as SERVING, which would report a process ready before its
+    dependencies (NATS, a model) are; `set()` is async and cannot run before the event loop serves.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__()
+        for name in ("", *names):
+            self._server_status[name] = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def new_server(
@@ -76,9 +89,9 @@ def new_server(
         interceptors=[ErrorMappingInterceptor(logger), *interceptors],
         options=list(SERVER_OPTIONS),
     )
-    health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = tuple(service_names)
+    health = _NotServingAtStart(names)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection((*names, reflection.SERVICE_NAME, "grpc.health.v1.Health"), server)
     port = server.add_insecure_port(listen)
     if port == 0:

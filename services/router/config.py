@@ -25,6 +25,8 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     inference_target: str = ""  # "" = no local tier
     log_level: str = "info"
     metrics_listen: str = ""
+    # Append-only file where events wait while NATS is unreachable ("" keeps them in memory only, bounded).
+    event_spool_path: str = ""
     # Market data (read by services/router/market.py and the manifest loader).
     manifest_path: str = ""  # "" = the packaged default manifest
     litellm_prices_path: str = ""

@@ -35,6 +35,7 @@ from services.router.servicer import RouterServicer
 from shared.events import streams
 from shared.events.connect import connect
 from shared.events.publisher import EventPublisher
+from shared.events.spool import EventSpool
 from shared.metrics import serve_metrics
 from shared.serving import ServiceServer, insecure_channel, new_server
 
@@ -93,7 +94,8 @@ async def create_router(
     nc = await connect([config.nats_url], logger, name="bourse-router")
     js = nc.jetstream()
     await streams.ensure_streams(js)
-    publisher = EventPublisher(nc=nc, logger=logger)
+    spool = EventSpool(config.event_spool_path) if config.event_spool_path else None
+    publisher = EventPublisher(nc=nc, logger=logger, spool=spool)
     publisher.start()
     events = RouterEvents(publisher, RouteMetrics.create(registry))
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None

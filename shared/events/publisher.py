@@ -96,8 +96,10 @@ class EventPublisher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self.spool is not None and self._queue:  # NATS still away at shutdown: keep the rest on disk
-            self._spill(self.spool, [])
+        if self.spool is not None:
+            if self._queue:  # NATS still away at shutdown: keep the rest on disk
+                self._spill(self.spool, [])
+            self.spool.close()
 
     async def _run(self) -> None:
         js = self._new_context()

@@ -16,13 +16,15 @@ CIRCUIT_PREFIX = "bourse.circuit"
 CACHE_PREFIX = "bourse.cache"
 
 _ESCAPES = {"%": "%25", ".": "%2E", "*": "%2A", ">": "%3E", " ": "%20", "\t": "%09", "\n": "%0A", "\r": "%0D"}
-_REVERSE = {v: k for k, v in _ESCAPES.items()}
+_REVERSE = {v: k for k, v in _ESCAPES.items()} | {"%5F": "_"}
 
 
 def token(name: str) -> str:
-    """Escape a name into one subject token (reversible with `untoken`)."""
+    """Escape a name into one subject token (reversible with `untoken`). "" becomes "_", and "_" "%5F"."""
     if not name:
         return "_"
+    if name == "_":
+        return "%5F"
     if not any(ch in _ESCAPES for ch in name):
         return name
     return "".join(_ESCAPES.get(ch, ch) for ch in name)

@@ -46,6 +46,12 @@ def _extract() -> pb.RouteRequest:
     return route("Extract the product name.", constraints=constraints, max_tokens=24)
 
 
+def _classify_free_text() -> pb.RouteRequest:
+    """A classification the local model answers by generation (no labels), checked against a pattern."""
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, output_pattern=WORDS)
+    return route("Describe the sentiment of: I love it.", constraints=constraints, max_tokens=24)
+
+
 def _classify(text: str) -> pb.RouteRequest:
     constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, labels=LABELS)
     return route(f"Classify the sentiment: {text}", constraints=constraints)
@@ -67,16 +73,29 @@ async def test_classification_is_answered_locally_by_score(make_router, local_ta
 
 async def test_invalid_local_answer_escalates_to_the_cheapest_remote(make_router, local_target: str) -> None:
     stub, _ = await make_router(inference_target=local_target)
-    response: pb.RouteResponse = await stub.Route(_extract(), timeout=30)
+    response: pb.RouteResponse = await stub.Route(_classify_free_text(), timeout=30)
     local, remote = response.attempts
     assert (local.served_from, local.outcome) == (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_INVALID_OUTPUT)
     assert (remote.provider, remote.model, remote.outcome) == (*CHEAPEST, pb.ATTEMPT_OUTCOME_SUCCESS)
     assert response.served_from == routing_pb2.SERVED_FROM_REMOTE and response.cost_micro_usd > 0
 
 
+async def test_extraction_skips_the_local_tier_its_measured_quality_does_not_qualify(
+    make_router, local_target: str
+) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    request = _extract()
+    explained = await stub.Explain(pb.ExplainRequest(chat=request.chat, constraints=request.constraints))
+    assert not explained.local_first
+    local = [r for r in explained.rejected if r.provider == "local"]
+    assert [r.constraint for r in local] == ["local_tier"] and "quality" in local[0].detail
+    response: pb.RouteResponse = await stub.Route(request, timeout=30)
+    assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]
+
+
 async def test_local_tier_down_falls_back_to_remote(make_router) -> None:
     stub, _ = await make_router(inference_target=f"127.0.0.1:{free_port()}", local_deadline_s=1.0)
-    response: pb.RouteResponse = await stub.Route(_extract(), timeout=30)
+    response: pb.RouteResponse = await stub.Route(_classify_free_text(), timeout=30)
     local = response.attempts[0]
     assert (local.served_from, local.outcome) == (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_ERROR)
     assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
@@ -84,7 +103,7 @@ async def test_local_tier_down_falls_back_to_remote(make_router) -> None:
 
 async def test_no_local_constraint_skips_the_local_tier(make_router, local_target: str) -> None:
     stub, _ = await make_router(inference_target=local_target)
-    request = _extract()
+    request = _classify_free_text()
     request.constraints.no_local = True
     response: pb.RouteResponse = await stub.Route(request, timeout=30)
     assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]

@@ -17,7 +17,12 @@ from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import TIER_VALUES, ModelEntry
 from services.router.core.price_table import PriceBook
 from services.router.core.profile import RequestProfile
-from services.router.core.selection import LOCAL_MAX_COMPLETION_TOKENS, LOCAL_TASK_KINDS, Selector
+from services.router.core.selection import (
+    LOCAL_MAX_COMPLETION_TOKENS,
+    LOCAL_MIN_QUALITY,
+    LOCAL_TASK_KINDS,
+    Selector,
+)
 from tests.router.model_entries import manifest
 
 PROVIDERS = ["openai", "mistral", "deepseek", "local"]
@@ -107,6 +112,7 @@ def qualifies(entry: ModelEntry, profile: RequestProfile, blocked: set[str]) -> 
         not profile.include_local
         or profile.task_kind not in LOCAL_TASK_KINDS
         or completion > LOCAL_MAX_COMPLETION_TOKENS
+        or dict(entry.quality).get(profile.task_kind, 0.0) < LOCAL_MIN_QUALITY
     ):
         return False
     named = {entry.key, entry.model}

@@ -51,3 +51,8 @@ async def test_publisher_delivers_in_order_and_dedups(nc: NATS) -> None:
         got.append(msgspec.json.decode(msg.data, type=TelemetryEvent).request_id)
     assert got == ids
     assert publisher.stats.published == 52 and publisher.stats.dropped == 0
+
+
+def test_empty_and_underscore_names_stay_distinct() -> None:
+    assert subjects.token("") == "_" and subjects.untoken("_") == ""
+    assert subjects.untoken(subjects.token("_")) == "_"

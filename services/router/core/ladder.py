@@ -71,14 +71,18 @@ class RouteExecutor:
         self._background: set[asyncio.Task[None]] = set()
 
     # ---- planning -------------------------------------------------------------------------------------------
-    def plan(self, inp: RouteInput) -> tuple[RequestProfile, Selection]:
-        """Validate and select (also the whole of Explain). Raises InvalidRequest."""
+    def plan(self, inp: RouteInput, *, limit: int | None = None) -> tuple[RequestProfile, Selection]:
+        """Validate and select. Raises InvalidRequest.
+
+        Explain passes no limit (every model examined, every rejection listed); Route passes the number of
+        candidates it can use, which lets selection stop early.
+        """
         book = self._book.current
         validate_request(
             inp.chat, inp.constraints, inp.context or _NO_CONTEXT, has_chat=inp.has_chat, knows_model=book.knows
         )
         profile = profile_from_request(inp.chat, inp.constraints, self._estimator, stream=inp.stream)
-        return profile, self._selector.select(profile, now=time.monotonic())
+        return profile, self._selector.select(profile, now=time.monotonic(), limit=limit)
 
     def uses_local(self, profile: RequestProfile, selection: Selection) -> bool:
         """Whether the local tier is tried first: configured, qualified, and a trivial task kind."""
@@ -91,7 +95,9 @@ class RouteExecutor:
 
     async def _prepare(self, inp: RouteInput, outcome: RouteOutcome, deadline_s: float | None) -> Plan:
         started = time.perf_counter()
-        profile, selection = self.plan(inp)
+        max_attempts = inp.constraints.max_attempts or self._settings.default_max_attempts
+        # Failover needs at most max_attempts candidates, hedging one more; keep a spare for the cache scope.
+        profile, selection = self.plan(inp, limit=max_attempts + 2)
         outcome.task_kind = profile.task_kind
         outcome.estimated_prompt_tokens = selection.estimated_prompt_tokens
         outcome.selection_s = time.perf_counter() - started
@@ -112,7 +118,7 @@ class RouteExecutor:
             rules=OutputRules.from_request(inp.chat, tuple(c.labels), c.output_pattern),
             use_local=use_local,
             deadline=time.monotonic() + budget,
-            max_attempts=c.max_attempts or self._settings.default_max_attempts,
+            max_attempts=max_attempts,
         )
         estimate = selection.candidates[0].estimated_cost_micro_usd if selection.candidates else 0
         plan.reservation = await self._budgets.admit(inp.tenant, inp.key_id, estimate)

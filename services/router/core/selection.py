@@ -46,6 +46,9 @@ _STAGE = {name: index for index, name in enumerate(CONSTRAINT_ORDER)}
 # Task kinds the local tier may answer, and the longest answer it is trusted with.
 LOCAL_TASK_KINDS = frozenset({"classification", "extraction", "formatting"})
 LOCAL_MAX_COMPLETION_TOKENS = 256
+# The local model is tried only where its measured quality makes a valid answer more likely than not: a
+# failed local attempt costs its latency before the request escalates.
+LOCAL_MIN_QUALITY = 0.5
 
 
 class Availability(Protocol):
@@ -340,6 +343,9 @@ def _static_check(  # noqa: PLR0911, PLR0912 -- one flat test per constraint, in
             return ("local_tier", f"task kind {profile.task_kind} is not served locally")
         if completion > LOCAL_MAX_COMPLETION_TOKENS:
             return ("local_tier", f"expected answer of {completion} tokens is too long for the local tier")
+        score = row.quality.get(profile.task_kind, 0.0)
+        if score < LOCAL_MIN_QUALITY:
+            return ("local_tier", f"measured local quality {score:g} for {profile.task_kind} < {LOCAL_MIN_QUALITY:g}")
     if profile.allowed_providers and row.provider not in profile.allowed_providers:
         return ("allowed_providers", "provider not in allowed_providers")
     if row.provider in profile.denied_providers:
