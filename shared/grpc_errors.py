@@ -67,10 +67,17 @@ def to_status(error: BourseError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+# gRPC retry pushback: a negative value tells the client's retry policy not to retry this call.
+NO_CHANNEL_RETRY = ("grpc-retry-pushback-ms", "-1")
+
+
 async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: BourseError) -> None:
     """Abort the current RPC with the rich status of `error` (raises grpc's AbortError)."""
     status = to_status(error)
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    # An answer from the application, not a lost connection: the channel's retry policy must not repeat the
+    # call (a provider error would be paid for again); the caller decides. See shared.serving.
+    trailing = (*status.trailing_metadata, NO_CHANNEL_RETRY)
+    await context.abort(status.code, status.details, trailing)
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError) -> BourseError:

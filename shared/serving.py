@@ -8,6 +8,7 @@ grace period, then the service's own closers (NATS drain, HTTP clients) in order
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +50,12 @@ class ServiceServer:
         for name in self.service_names:
             await self.health.set(name, status)
 
-    async def stop(self, grace_s: float = 5.0) -> None:
+    async def stop(self, grace_s: float = 5.0, drain_s: float = 0.0) -> None:
         await self.set_serving(False)
+        if drain_s > 0:
+            # Clients that watch health (insecure_channel(health_checked=True)) move their calls elsewhere now,
+            # so none is sent to this one while it closes its connections.
+            await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
         for close in self.closers:
             await close()
@@ -99,19 +104,74 @@ async def run_until_signal(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     grace_s: float = 5.0,
+    drain_s: float = 0.5,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down in order. The server must already be started."""
+    """Serve until SIGTERM or SIGINT, then shut down in order. The server must already be started.
+
+    Health goes NOT_SERVING `drain_s` before the server stops taking calls (see `ServiceServer.stop`).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     logger.info("serving", port=service.port, services=list(service.service_names))
     await stop.wait()
-    logger.info("shutting_down", grace_s=grace_s)
-    await service.stop(grace_s)
+    logger.info("shutting_down", grace_s=grace_s, drain_s=drain_s)
+    await service.stop(grace_s, drain_s)
     logger.info("stopped")
 
 
-def insecure_channel(target: str) -> grpc.aio.Channel:
-    """A client channel with Bourse's keepalives and limits, for calls between services."""
-    return grpc.aio.insecure_channel(target, options=list(SERVER_OPTIONS))
+def client_service_config(max_attempts: int = 3, *, health_checked: bool = False) -> str:
+    """The gRPC service config of every channel between services (JSON).
+
+    `round_robin` spreads calls over every address the target resolves to (a Kubernetes headless Service, or
+    `ipv4:host:a,host:b`). A call that fails with UNAVAILABLE (a replica draining or gone: the request never ran
+    there) is retried with backoff, on another replica when there is one. Other codes are not retried here: the
+    router decides about provider errors itself.
+
+    With `health_checked`, calls go only to replicas whose overall health (`""`) is SERVING, watched by the
+    client: a replica starting up or draining (`ServiceServer.stop(drain_s=...)`) gets no new calls. Use it
+    for replicated services; leave it off where the caller wants the server's own not-ready error.
+    """
+    config: dict[str, object] = {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": max_attempts,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+    if health_checked:
+        config["healthCheckConfig"] = {"serviceName": ""}
+    return json.dumps(config)
+
+
+def channel_options(max_attempts: int = 3, *, health_checked: bool = False) -> list[tuple[str, int | str]]:
+    """Channel options: keepalives and limits shared with servers, plus the client service config."""
+    return [
+        *SERVER_OPTIONS,
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", client_service_config(max_attempts, health_checked=health_checked)),
+        # A replica that went away is noticed by keepalive; re-resolve DNS soon after so new pods are picked up.
+        ("grpc.dns_min_time_between_resolutions_ms", 5_000),
+        # A restarted replica is used again within a second or two, not after a long reconnect backoff.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+    ]
+
+
+def insecure_channel(target: str, *, max_attempts: int = 3, health_checked: bool = False) -> grpc.aio.Channel:
+    """A client channel for calls between services: keepalives, round_robin, retry of UNAVAILABLE.
+
+    `target` may name several replicas: `dns:///router.bourse.svc:50051` (headless Service) or
+    `ipv4:127.0.0.1:50051,127.0.0.1:50061`. See `client_service_config` for `health_checked`.
+    """
+    return grpc.aio.insecure_channel(target, options=channel_options(max_attempts, health_checked=health_checked))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 # Subcommand modules, in help order. A module registers its parser and sets `func(args) -> int`.
 SUBCOMMANDS: Sequence[str] = (
+    "services.cli.up",
     "services.cli.route",
     "services.cli.pricing",
     "services.cli.models",

@@ -34,8 +34,17 @@ ALL = (TELEMETRY, PRICING, COST, FEEDBACK)
 
 
 async def ensure_streams(js: JetStreamContext, specs: tuple[StreamSpec, ...] = ALL, replicas: int = 1) -> None:
-    """Create each stream, or update it to the spec if it exists. Safe to run from every replica."""
+    """Create each stream, or update it to the spec if it exists. Safe to run from every replica.
+
+    An existing stream keeps a higher replica count than `replicas` (a cluster set up with R3 streams is never
+    scaled down by a service starting with the default).
+    """
     for spec in specs:
+        try:
+            existing = await js.stream_info(spec.name)
+            num_replicas = max(replicas, existing.config.num_replicas or 1)
+        except nats.js.errors.NotFoundError:
+            num_replicas = replicas
         config = js_api.StreamConfig(
             name=spec.name,
             subjects=list(spec.subjects),
@@ -45,7 +54,7 @@ async def ensure_streams(js: JetStreamContext, specs: tuple[StreamSpec, ...] = A
             max_bytes=spec.max_bytes,
             max_msgs_per_subject=spec.max_msgs_per_subject,
             duplicate_window=spec.duplicate_window_s,
-            num_replicas=replicas,
+            num_replicas=num_replicas,
             discard=js_api.DiscardPolicy.OLD,
         )
         try:
