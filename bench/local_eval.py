@@ -149,6 +149,7 @@ async def evaluate(model_dir: Path, *, intra_threads: int) -> list[KindResult]:
         ]
     finally:
         await scheduler.stop()
+        model.close()
 
 
 def main() -> None:

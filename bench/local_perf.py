@@ -160,7 +160,7 @@ def main() -> None:
         f"tokens/s single stream: {numbers['tokens_per_s_single']:.0f}"
         f"   batch of 8: {numbers['tokens_per_s_batch8']:.0f}   TTFT p50: {numbers['ttft_ms_p50']:.0f} ms"
     )
-    del model
+    model.close()
     print("20-token answer latency over gRPC, p50 / p99 in ms:")
     for layout in args.layouts.split(","):
         inter, intra = (int(part) for part in layout.split("x"))

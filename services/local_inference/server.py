@@ -33,15 +33,16 @@ async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServe
     pb_grpc.add_InferenceServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     # grpc's HealthServicer reports "" as SERVING from the start; nothing is served until the model is loaded.
     await service.set_serving(False)
-    schedulers: list[Scheduler] = []
-    loader = asyncio.get_running_loop().create_task(_load(config, models, service, schedulers, logger))
+    loaded: list[tuple[Scheduler, LocalModel]] = []
+    loader = asyncio.get_running_loop().create_task(_load(config, models, service, loaded, logger))
 
     async def close() -> None:
         loader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await loader
-        for scheduler in schedulers:
+        for scheduler, model in loaded:
             await scheduler.stop()
+            model.close()  # after its scheduler: no batch is in flight, and this is not a CTranslate2 thread
         if models.embedder is not None:
             models.embedder.close()
         if metrics_server is not None:
@@ -55,7 +56,7 @@ async def _load(
     config: InferenceConfig,
     models: LoadedModels,
     service: ServiceServer,
-    schedulers: list[Scheduler],
+    loaded: list[tuple[Scheduler, LocalModel]],
     logger: Logger,
 ) -> None:
     try:
@@ -74,7 +75,7 @@ async def _load(
         ),
     )
     scheduler.start()
-    schedulers.append(scheduler)
+    loaded.append((scheduler, model))
     limits = Limits(
         default_max_tokens=config.default_max_tokens,
         max_tokens_limit=config.max_tokens_limit,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -37,8 +37,10 @@ def tiny_model_dir(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_model_dir: Path) -> LocalModel:
-    return LocalModel(tiny_model_dir, EngineOptions(inter_threads=1, intra_threads=1))
+def tiny_model(tiny_model_dir: Path) -> Iterator[LocalModel]:
+    model = LocalModel(tiny_model_dir, EngineOptions(inter_threads=1, intra_threads=1))
+    yield model
+    model.close()
 
 
 def user_chat(text: str, *, system: str = "", **sampling: object) -> chat_pb2.ChatRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -84,13 +85,13 @@ def test_float32_conversion_generates_and_scores(tiny_gguf: Path, tiny_model_dir
     convert_gguf(tiny_gguf, tmp_path / "f32", name="tiny-f32", quantization="float32")
     outputs = []
     for directory, compute in ((tmp_path / "f32", "float32"), (tiny_model_dir, "float32")):
-        model = LocalModel(directory, EngineOptions(compute_type=compute, intra_threads=1))
-        prompt = model.prompt_ids([ChatTurn("user", "hello")])
-        tokens: list[int] = []
-        model.generate([prompt], DecodeParams(max_tokens=6), lambda _i, t, out=tokens: out.append(t) is not None)
-        outputs.append(tokens)
-        scores = model.score([[*prompt, 5, 6]], [2])
-        assert np.isfinite(scores[0]) and scores[0] < 0
+        with contextlib.closing(LocalModel(directory, EngineOptions(compute_type=compute, intra_threads=1))) as model:
+            prompt = model.prompt_ids([ChatTurn("user", "hello")])
+            tokens: list[int] = []
+            model.generate([prompt], DecodeParams(max_tokens=6), lambda _i, t, out=tokens: out.append(t) is not None)
+            outputs.append(tokens)
+            scores = model.score([[*prompt, 5, 6]], [2])
+            assert np.isfinite(scores[0]) and scores[0] < 0
     assert len(outputs[0]) == 6 and len(outputs[1]) == 6
 
 

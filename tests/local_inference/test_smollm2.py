@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
@@ -26,11 +27,11 @@ async def smollm2_service() -> AsyncIterator[RunningService]:
 
 
 def test_tokenizer_reproduces_smollm_pre_tokenization() -> None:
-    model = LocalModel(ensure_smollm2(), EngineOptions(intra_threads=1))
-    tokens = model.tokenizer.encode("in 2024 I had 35 cats", add_special_tokens=False).tokens
-    assert tokens == ["in", "Ġ", "2", "0", "2", "4", "ĠI", "Ġhad", "Ġ", "3", "5", "Ġcats"]
-    assert model.end_tokens == ("<|im_end|>",)
-    assert model.context_length == 8192
+    with contextlib.closing(LocalModel(ensure_smollm2(), EngineOptions(intra_threads=1))) as model:
+        tokens = model.tokenizer.encode("in 2024 I had 35 cats", add_special_tokens=False).tokens
+        assert tokens == ["in", "Ġ", "2", "0", "2", "4", "ĠI", "Ġhad", "Ġ", "3", "5", "Ġcats"]
+        assert model.end_tokens == ("<|im_end|>",)
+        assert model.context_length == 8192
 
 
 async def test_answers_a_simple_question(smollm2_service: RunningService) -> None:

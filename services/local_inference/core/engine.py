@@ -30,6 +30,29 @@ class EngineOptions:
     intra_threads: int = 2
 
 
+class TokenRelay:
+    """The callback handed to CTranslate2: forwards steps to `on_token` until released.
+
+    CTranslate2 keeps its copy of the callback until its worker thread destroys the finished job, which can be
+    after `generate_batch` has returned. Once released, that copy holds nothing, so dropping it on the worker
+    cannot free the scheduler or the model (whose destructor would then join the worker from inside itself).
+    """
+
+    __slots__ = ("_on_token",)
+
+    def __init__(self, on_token: TokenCallback) -> None:
+        self._on_token: TokenCallback | None = on_token
+
+    def __call__(self, step: Any) -> bool:
+        on_token = self._on_token
+        if on_token is None:
+            return True
+        return on_token(step.batch_id, step.token_id)
+
+    def release(self) -> None:
+        self._on_token = None
+
+
 class LocalModel:
     """A CTranslate2 decoder with everything needed to turn chats into tokens and back."""
 
@@ -80,23 +103,46 @@ class LocalModel:
         sampling: dict[str, Any] = {"sampling_topk": 1}
         if params.temperature > 0:
             sampling = {"sampling_topk": 0, "sampling_temperature": params.temperature, "sampling_topp": params.top_p}
-        self._generator.generate_batch(
-            [self._tokens(ids) for ids in prompts],
-            max_length=params.max_tokens,
-            include_prompt_in_result=False,
-            end_token=list(self.end_tokens) or None,
-            callback=lambda step: on_token(step.batch_id, step.token_id),
-            **sampling,
-        )
+        generator = self._live()
+        relay = TokenRelay(on_token)
+        try:
+            generator.generate_batch(
+                [self._tokens(ids) for ids in prompts],
+                max_length=params.max_tokens,
+                include_prompt_in_result=False,
+                end_token=list(self.end_tokens) or None,
+                callback=relay,
+                **sampling,
+            )
+        finally:
+            relay.release()
+
+    def close(self) -> None:
+        """Free the generator and join its threads. Call from the thread that owns the model, after the last batch.
+
+        Idempotent. Freeing it here, rather than wherever the last reference happens to drop, keeps its destructor
+        off CTranslate2's own worker threads (a worker cannot join itself: the process aborts with EDEADLK).
+        """
+        generator, self._generator = self._generator, None
+        del generator  # CTranslate2 releases the GIL while it joins its workers
+
+    @property
+    def closed(self) -> bool:
+        return self._generator is None
 
     def score(self, sequences: Sequence[Sequence[int]], tail_lengths: Sequence[int]) -> list[float]:
         """Sum of log-probabilities of the last `tail_lengths[i]` tokens of each sequence."""
-        results = self._generator.score_batch([self._tokens(ids) for ids in sequences], max_input_length=0)
+        results = self._live().score_batch([self._tokens(ids) for ids in sequences], max_input_length=0)
         sums = []
         for result, tail in zip(results, tail_lengths, strict=True):
             log_probs = list(result.log_probs)
             sums.append(math.fsum(log_probs[-tail:]))
         return sums
+
+    def _live(self) -> Any:
+        if self._generator is None:
+            raise RuntimeError(f"model {self.name} is closed")
+        return self._generator
 
     def _tokens(self, ids: Sequence[int]) -> list[str]:
         return [str(self.tokenizer.id_to_token(i)) for i in ids]
