@@ -9,15 +9,18 @@ from collections.abc import Callable
 
 import aiohttp
 import msgspec
+import nats
 from bourse.router.v1 import router_service_pb2 as pb
 from nats.aio.client import Client as NATS
+from prometheus_client import CollectorRegistry
 
-from services.router.availability_events import AvailabilitySharing
+from services.router.availability_events import AvailabilitySharing, new_replica_id
 from services.router.core.backoff import ANNOUNCE_MIN_EXTENSION_S, BlockAnnounced, RetryAfterBook
 from services.router.core.circuit import CircuitAnnounced, CircuitBreakers, CircuitState
 from services.router.server import RouterParts
 from shared.events import subjects
 from shared.events.schemas import AvailabilityEvent
+from shared.logging import get_logger
 from tests.router.conftest import RouterFactory
 from tests.router.faults import inject, requests_to
 from tests.router.requests import route
@@ -200,3 +203,20 @@ async def test_sharing_can_be_turned_off(make_router: RouterFactory, nc: NATS) -
     await wait_for(lambda: circuit_state(sharing_parts, "p", "m") is CircuitState.OPEN, "the sharing router")
     await nc.flush()
     assert circuit_state(alone, "p", "m") is CircuitState.CLOSED
+
+
+async def test_news_raised_while_nats_is_gone_is_dropped_not_replayed(nats_url: str) -> None:
+    client = await nats.connect(nats_url)
+    book, breakers, registry = RetryAfterBook(), CircuitBreakers(), CollectorRegistry()
+    sharing = AvailabilitySharing(
+        client, book, breakers, get_logger("test-sharing"), replica_id=new_replica_id(), registry=registry
+    )
+    await sharing.start()
+    book.record("p", "m", 30.0, time.monotonic())
+    await wait_for(lambda: sharing.count("out", "published") == 1, "the block to be published")
+    await client.close()
+    book.record("p", "other", 30.0, time.monotonic())
+    await wait_for(lambda: sharing.count("out", "dropped") == 1, "the block raised offline to be dropped")
+    await sharing.close()
+    book.record("p", "third", 30.0, time.monotonic())  # closed: the listener is gone, nothing is queued
+    assert sharing.count("out", "published") == 1 and sharing.count("out", "dropped") == 1
