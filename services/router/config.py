@@ -41,6 +41,8 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     circuit_failure_threshold: int = 5
     circuit_open_s: float = 30.0
     circuit_half_open_probes: int = 1
+    # Publish Retry-After blocks and circuit changes on bourse.circuit.> and apply the other replicas' ones.
+    share_availability: bool = True
     # Budgets, shared by every replica through a NATS KV bucket.
     budgets: list[BudgetRule] = msgspec.field(default_factory=list)
     budget_bucket: str = "bourse_budgets"

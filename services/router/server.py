@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import structlog
 from bourse.router.v1 import router_service_pb2_grpc
+from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry
 
+from services.router.availability_events import AvailabilitySharing, close_sharing, new_replica_id
 from services.router.budget_store import KvCounterStore
 from services.router.clients.cache import CacheClient
 from services.router.clients.inference import InferenceClient
@@ -55,6 +57,7 @@ class RouterParts:
     market: MarketFeed
     cache: CacheClient | None
     registry: CollectorRegistry
+    sharing: AvailabilitySharing | None = None
 
 
 async def create_server(
@@ -94,6 +97,7 @@ async def create_router(
     nc = await connect([config.nats_url], logger, name="bourse-router")
     js = nc.jetstream()
     await streams.ensure_streams(js)
+    sharing = await _share_availability(config, nc, retry_after, circuits, logger=logger, registry=registry)
     spool = EventSpool(config.event_spool_path) if config.event_spool_path else None
     publisher = EventPublisher(nc=nc, logger=logger, spool=spool)
     publisher.start()
@@ -109,7 +113,7 @@ async def create_router(
         thresholds_pct=config.budget_alert_thresholds_pct,
         clock=time.time,
     )
-    provider = ProviderClient(insecure_channel(config.adapter_target))
+    provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
     cache = (
         CacheClient(insecure_channel(config.cache_target), logger, deadline_s=config.cache_deadline_ms / 1000.0)
         if config.cache_target
@@ -156,6 +160,7 @@ async def create_router(
             await local.close()
 
     async def close_nats() -> None:
+        await close_sharing(sharing)
         await market.close()
         await publisher.close()
         await nc.drain()
@@ -169,4 +174,25 @@ async def create_router(
     await market.start()  # recovers the latest prices before the router says it is ready
     await service.set_serving()
     logger.info("router_ready", port=service.port, models=len(book.current.entries))
-    return service, RouterParts(service.port, book, stats, policy, executor, publisher, market, cache, registry)
+    return service, RouterParts(
+        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing
+    )
+
+
+async def _share_availability(
+    config: RouterConfig,
+    nc: NATS,
+    retry_after: RetryAfterBook,
+    circuits: CircuitBreakers,
+    *,
+    logger: structlog.typing.FilteringBoundLogger,
+    registry: CollectorRegistry,
+) -> AvailabilitySharing | None:
+    """Publish this replica's Retry-After and circuit news and apply the other replicas' (one id per process)."""
+    if not config.share_availability:
+        return None
+    sharing = AvailabilitySharing(
+        nc, retry_after, circuits, logger, replica_id=new_replica_id(), registry=registry, clock=time.monotonic
+    )
+    await sharing.start()
+    return sharing

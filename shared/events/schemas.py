@@ -116,10 +116,26 @@ class Feedback(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     comment: str = ""
 
 
+class AvailabilityEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A router replica's Retry-After block or circuit change, on bourse.circuit.<provider>.<model> (core NATS,
+    not stored: the state is ephemeral). Receivers apply `duration_ms` to their own clock; `until_ms` is the
+    sender's wall-clock view, for people reading the event."""
+
+    v: int = 1
+    provider: str
+    model: str  # "" with kind "retry_after": the whole provider (the API key) is blocked
+    kind: str  # "retry_after" | "circuit_open" | "circuit_closed"
+    duration_ms: int = 0  # how long the block or the open circuit lasts from ts_ms (0 for circuit_closed)
+    until_ms: int = 0  # epoch milliseconds, on the sender's clock
+    origin: str  # the replica id of the router that learnt it
+    ts_ms: int  # epoch milliseconds when it was published
+
+
 EVENT_TYPES: dict[str, type[msgspec.Struct]] = {
     "telemetry": TelemetryEvent,
     "pricing": PriceUpdate,
     "cost": CostEvent,
     "budget_alert": BudgetAlert,
     "feedback": Feedback,
+    "availability": AvailabilityEvent,
 }

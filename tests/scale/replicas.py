@@ -36,6 +36,7 @@ class ReplicaStack:
     router_listens: list[str] = field(default_factory=list)
     router_launches: list[Launch] = field(default_factory=list)
     routers: list[Child] = field(default_factory=list)
+    sim_url: str = field(init=False, default="")  # the simulator's control API (faults, stats)
 
     def __post_init__(self) -> None:
         self.cluster = NatsCluster.create(self.base / "nats")
@@ -58,6 +59,7 @@ class ReplicaStack:
             await nc.close()
         sim_listen = f"127.0.0.1:{free_port()}"
         await self.stack.start(launch(SIMULATOR, "simulator", sim_listen, {"BOURSE_SIMULATOR_SEED": "7"}))
+        self.sim_url = f"http://{sim_listen}"
         adapters = []
         for index in range(2):
             listen = f"127.0.0.1:{free_port()}"
