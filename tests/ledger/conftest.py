@@ -1,9 +1,13 @@
-"""A real ledger service (gRPC on port 0, dashboard on port 0, DuckDB in a temp dir) on the session NATS."""
+"""A real ledger service (gRPC on port 0, dashboard on port 0, DuckDB in a temp dir) on a NATS of its own.
+
+The ledger reads the whole telemetry stream, so it gets a nats-server of its own: on the suite's shared
+server it would also count every request other tests routed.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,15 @@ import pytest
 from services.ledger.config import LedgerConfig
 from services.ledger.server import LedgerServer, create_server
 from shared.logging import get_logger
+from shared.processes import NatsServer
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = NatsServer(data_dir=Path(tmp_path_factory.mktemp("ledger-nats")) / "data", name="ledger-nats")
+    server.start()
+    yield server.url
+    server.stop()
 
 
 def ledger_config(nats_url: str, tmp_path: Path, **overrides: object) -> LedgerConfig:
