@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 ENV_PREFIX = "BOURSE_ROUTER"
@@ -41,6 +43,8 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     circuit_failure_threshold: int = 5
     circuit_open_s: float = 30.0
     circuit_half_open_probes: int = 1
+    # Fraction of each model's account RPM/TPM (manifest rate_limits) this replica may use: 1 / replicas.
+    rate_limit_share: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
     # Publish Retry-After blocks and circuit changes on bourse.circuit.> and apply the other replicas' ones.
     share_availability: bool = True
     # Budgets, shared by every replica through a NATS KV bucket.

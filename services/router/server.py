@@ -6,6 +6,7 @@ Health stays NOT_SERVING until NATS is connected and the latest prices are recov
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -24,10 +25,11 @@ from services.router.core.budgets import Budgets, Limits
 from services.router.core.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
+from services.router.core.headroom import RateLimitHeadroom
 from services.router.core.ladder import RouteExecutor
 from services.router.core.litellm_import import load_configured_manifest
 from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import default_manifest_path
+from services.router.core.manifest import RateLimits, default_manifest_path
 from services.router.core.price_table import PriceBook
 from services.router.core.route_types import ExecutionSettings
 from services.router.core.selection import Selector
@@ -90,8 +92,11 @@ async def create_router(
         half_open_probes=config.circuit_half_open_probes,
     )
     retry_after = RetryAfterBook()
-    availability = ModelAvailability(circuits, retry_after)
-    policy = FailoverPolicy(circuits, retry_after, default_retry_after_s=config.default_retry_after_s)
+    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share)
+    availability = ModelAvailability(circuits, retry_after, headroom)
+    policy = FailoverPolicy(
+        circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
+    )
     selector = Selector(book, stats, estimator, availability)
 
     nc = await connect([config.nats_url], logger, name="bourse-router")
@@ -196,3 +201,11 @@ async def _share_availability(
     )
     await sharing.start()
     return sharing
+
+
+def _rate_limits(book: PriceBook) -> Callable[[str, str], RateLimits | None]:
+    def limits(provider: str, model: str) -> RateLimits | None:
+        entry = book.current.get(provider, model)
+        return entry.rate_limits if entry is not None else None
+
+    return limits

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.router.core.backoff import RetryAfterBook
+from services.router.core.headroom import RateLimitHeadroom
 
 
 class CircuitState(enum.Enum):
@@ -123,15 +124,20 @@ class CircuitBreakers:
 
 
 class ModelAvailability:
-    """The Selector's Availability: circuit state and Retry-After blocks (see core/selection.py)."""
+    """The Selector's Availability: circuit state, Retry-After blocks and rate-limit headroom."""
 
-    def __init__(self, circuits: CircuitBreakers, retry_after: RetryAfterBook) -> None:
+    def __init__(
+        self, circuits: CircuitBreakers, retry_after: RetryAfterBook, headroom: RateLimitHeadroom | None = None
+    ) -> None:
         self.circuits = circuits
         self.retry_after = retry_after
+        self.headroom = headroom
 
     def unavailable_reason(self, provider: str, model: str, now: float) -> str | None:
         if self.retry_after.blocked_until(provider, model, now) is not None:
             return "retry_after"
         if not self.circuits.allows(provider, model, now):
             return "circuit_open"
+        if self.headroom is not None and self.headroom.exhausted(provider, model, now):
+            return "rate_limit_headroom"
         return None

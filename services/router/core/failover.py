@@ -13,6 +13,7 @@ from typing import Protocol
 
 from services.router.core.backoff import RetryAfterBook
 from services.router.core.circuit import CircuitBreakers
+from services.router.core.headroom import RateLimitHeadroom
 from shared.errors import BourseError
 
 # Reasons that say "this provider or model is unhealthy" (counted by the circuit breaker).
@@ -58,9 +59,17 @@ class AttemptResult:
 class FailoverPolicy:
     """Shared by every request of one router: the circuit breakers and the Retry-After book."""
 
-    def __init__(self, circuits: CircuitBreakers, retry_after: RetryAfterBook, *, default_retry_after_s: float) -> None:
+    def __init__(
+        self,
+        circuits: CircuitBreakers,
+        retry_after: RetryAfterBook,
+        *,
+        default_retry_after_s: float,
+        headroom: RateLimitHeadroom | None = None,
+    ) -> None:
         self.circuits = circuits
         self.retry_after = retry_after
+        self.headroom = headroom
         self._default_retry_after_s = default_retry_after_s
 
     def usable(self, provider: str, model: str, now: float) -> bool:
@@ -81,8 +90,10 @@ class FailoverPolicy:
                 fallback = index
         return fallback
 
-    def on_start(self, provider: str, model: str, now: float) -> None:
+    def on_start(self, provider: str, model: str, now: float, tokens: int = 0) -> None:
         self.circuits.on_attempt(provider, model, now)
+        if self.headroom is not None:
+            self.headroom.record(provider, model, tokens, now)
 
     def on_success(self, provider: str, model: str) -> None:
         self.circuits.on_success(provider, model)

@@ -198,7 +198,7 @@ class RouteExecutor:
     ) -> bool:
         """Try one candidate; True when it answered validly. Raises the attempt's BourseError on failure."""
         t0 = time.perf_counter()
-        self._policy.on_start(candidate.provider, candidate.model, time.monotonic())
+        self._policy.on_start(candidate.provider, candidate.model, time.monotonic(), _tokens(plan, candidate))
         try:
             response = await self._call(inp, plan, candidate)
         except BourseError as error:
@@ -216,7 +216,7 @@ class RouteExecutor:
     ) -> bool:
         first, second = pair
         now = time.monotonic()
-        self._policy.on_start(first.provider, first.model, now)
+        self._policy.on_start(first.provider, first.model, now, _tokens(plan, first))
         primary, backup = await hedged(
             lambda: self._call(inp, plan, first),
             lambda: self._call_started(inp, plan, second),
@@ -257,7 +257,7 @@ class RouteExecutor:
     async def _call_started(
         self, inp: RouteInput, plan: Plan, candidate: Candidate
     ) -> provider_service_pb2.CompleteResponse:
-        self._policy.on_start(candidate.provider, candidate.model, time.monotonic())
+        self._policy.on_start(candidate.provider, candidate.model, time.monotonic(), _tokens(plan, candidate))
         return await self._call(inp, plan, candidate)
 
     async def _call(self, inp: RouteInput, plan: Plan, candidate: Candidate) -> provider_service_pb2.CompleteResponse:
@@ -368,7 +368,7 @@ class RouteExecutor:
         buffered = not plan.rules.empty
         while (candidate := self._next_candidate(remaining, failed, plan, outcome)) is not None:
             leg = _StreamLeg(time.perf_counter())
-            self._policy.on_start(candidate.provider, candidate.model, time.monotonic())
+            self._policy.on_start(candidate.provider, candidate.model, time.monotonic(), _tokens(plan, candidate))
             try:
                 async for delta in self._stream_leg(inp, plan, candidate, leg, buffered=buffered):
                     if outcome.ttft_s is None:
@@ -466,3 +466,8 @@ def _region(inp: RouteInput, candidate: Candidate) -> str:
 
 def _attempted(outcome: RouteOutcome) -> dict[str, str]:
     return {"attempts": str(len(outcome.attempts))}
+
+
+def _tokens(plan: Plan, candidate: Candidate) -> int:
+    """The request's expected size at this model, for the rate-limit window."""
+    return plan.selection.estimated_prompt_tokens + candidate.expected_completion_tokens
