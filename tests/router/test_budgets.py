@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import grpc
 import nats.js.errors
 import pytest
 import structlog
@@ -17,6 +18,8 @@ from services.router.budget_store import CasPolicy, KvCounterStore
 from services.router.core.budgets import Budgets, BudgetStoreUnavailable, Limits, kv_safe
 from shared.errors import BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
+from shared.grpc_errors import to_status
+from tests.router.conftest import RouterFactory
 
 NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 UTC
 
@@ -37,7 +40,7 @@ async def test_tenants_without_limits_touch_nothing(nc: NATS) -> None:
 
 
 async def test_daily_limit_reserves_estimates_and_settles_actuals(nc: NATS) -> None:
-    store, alerts = await _store(nc), []
+    store, alerts = await _store(nc), list[BudgetAlert]()
     budgets = _budgets(store, [("acme", "", Limits(daily_micro_usd=1000))], alerts)
     first = await budgets.admit("acme", "", 400)
     await budgets.settle(first, 300)  # the estimate was high: 300 is spent, not 400
@@ -106,8 +109,7 @@ def test_kv_keys_are_safe_for_any_name() -> None:
     assert kv_safe("") == "_"
 
 
-async def test_route_refuses_over_budget_requests_and_alerts(make_router, nc: NATS) -> None:
-    import grpc
+async def test_route_refuses_over_budget_requests_and_alerts(make_router: RouterFactory, nc: NATS) -> None:
     import msgspec
     from bourse.router.v1 import router_service_pb2 as pb
 
@@ -147,9 +149,7 @@ async def test_route_refuses_over_budget_requests_and_alerts(make_router, nc: NA
     assert (await stub.Route(route(prompt, tenant=other, max_tokens=12), timeout=10)).cost_micro_usd == actual
 
 
-async def test_route_enforces_requests_per_minute_per_key(make_router) -> None:
-    import grpc
-
+async def test_route_enforces_requests_per_minute_per_key(make_router: RouterFactory) -> None:
     from services.router.config import BudgetRule
     from shared.grpc_errors import from_rpc_error
     from tests.router.requests import route
@@ -192,6 +192,7 @@ async def test_contention_past_the_deadline_is_a_retryable_unavailable_error(nc:
     for error in failed:
         assert isinstance(error, BudgetStoreUnavailable)
         assert error.kind is Kind.UNAVAILABLE and error.retryable and error.reason == "BUDGET_STORE_CONTENDED"
+        assert to_status(error).code == grpc.StatusCode.UNAVAILABLE  # clients retry it; never INTERNAL
     assert await store.read("spend.hot") == len(landed)  # a refused add changed nothing
 
 
