@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import grpc
+import nats.js.errors
 import pytest
+import structlog
+import structlog.testing
 from nats.aio.client import Client as NATS
+from nats.js.kv import KeyValue
 
-from services.router.budget_store import KvCounterStore
-from services.router.core.budgets import Budgets, Limits, kv_safe
+from services.router.budget_store import CasPolicy, KvCounterStore
+from services.router.core.budgets import Budgets, BudgetStoreUnavailable, Limits, kv_safe
 from shared.errors import BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
+from shared.grpc_errors import to_status
+from tests.router.conftest import RouterFactory
 
 NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 UTC
 
@@ -33,7 +40,7 @@ async def test_tenants_without_limits_touch_nothing(nc: NATS) -> None:
 
 
 async def test_daily_limit_reserves_estimates_and_settles_actuals(nc: NATS) -> None:
-    store, alerts = await _store(nc), []
+    store, alerts = await _store(nc), list[BudgetAlert]()
     budgets = _budgets(store, [("acme", "", Limits(daily_micro_usd=1000))], alerts)
     first = await budgets.admit("acme", "", 400)
     await budgets.settle(first, 300)  # the estimate was high: 300 is spent, not 400
@@ -102,8 +109,7 @@ def test_kv_keys_are_safe_for_any_name() -> None:
     assert kv_safe("") == "_"
 
 
-async def test_route_refuses_over_budget_requests_and_alerts(make_router, nc: NATS) -> None:
-    import grpc
+async def test_route_refuses_over_budget_requests_and_alerts(make_router: RouterFactory, nc: NATS) -> None:
     import msgspec
     from bourse.router.v1 import router_service_pb2 as pb
 
@@ -143,9 +149,7 @@ async def test_route_refuses_over_budget_requests_and_alerts(make_router, nc: NA
     assert (await stub.Route(route(prompt, tenant=other, max_tokens=12), timeout=10)).cost_micro_usd == actual
 
 
-async def test_route_enforces_requests_per_minute_per_key(make_router) -> None:
-    import grpc
-
+async def test_route_enforces_requests_per_minute_per_key(make_router: RouterFactory) -> None:
     from services.router.config import BudgetRule
     from shared.grpc_errors import from_rpc_error
     from tests.router.requests import route
@@ -161,3 +165,120 @@ async def test_route_enforces_requests_per_minute_per_key(make_router) -> None:
         await stub.Route(route(tenant=tenant, key_id="k"), timeout=10)
     assert from_rpc_error(caught.value).metadata["limit"] == "requests_per_minute"
     await stub.Route(route(tenant=tenant, key_id="other-key"), timeout=10)  # the limit is per key
+
+
+# --- contention and failures ---------------------------------------------------------------------------------
+
+
+async def test_heavy_contention_on_one_counter_loses_no_add_and_fails_none(nc: NATS) -> None:
+    """150 adds race on one new counter from 3 stores: each must land exactly once (backoff, not give-up)."""
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    js = nc.jetstream()
+    stores = [await KvCounterStore.open(js, bucket) for _ in range(3)]
+    results = await asyncio.gather(*(stores[i % 3].add("spend.hot", 1) for i in range(150)), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 151))
+    assert await stores[0].read("spend.hot") == 150
+    assert sum(store.conflicts for store in stores) > 0  # the races did happen
+
+
+async def test_contention_past_the_deadline_is_a_retryable_unavailable_error(nc: NATS) -> None:
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    store = await KvCounterStore.open(nc.jetstream(), bucket, policy=CasPolicy(max_attempts=2, deadline_s=0.5))
+    results = await asyncio.gather(*(store.add("spend.hot", 1) for _ in range(30)), return_exceptions=True)
+    landed = [r for r in results if isinstance(r, int)]
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert failed, "30 writers with 2 tries each must leave some unsettled"
+    for error in failed:
+        assert isinstance(error, BudgetStoreUnavailable)
+        assert error.kind is Kind.UNAVAILABLE and error.retryable and error.reason == "BUDGET_STORE_CONTENDED"
+        assert to_status(error).code == grpc.StatusCode.UNAVAILABLE  # clients retry it; never INTERNAL
+    assert await store.read("spend.hot") == len(landed)  # a refused add changed nothing
+
+
+class _LaggingReplicaKv:
+    """A real KV bucket seen through a stream replica that has not applied the latest create yet: reads of a
+    key miss until it has been written through this view, and a create that loses the race reports "key not
+    found" (nats-py re-reads the key after "wrong last sequence", and that read lands on the lagging replica)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+        self._seen: set[str] = set()
+
+    async def get(self, key: str) -> object:
+        if key not in self._seen:
+            self._seen.add(key)  # the replica catches up after one miss
+            raise nats.js.errors.KeyNotFoundError
+        return await self._kv.get(key)
+
+    async def create(self, key: str, value: bytes) -> int:
+        try:
+            return await self._kv.create(key, value)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise nats.js.errors.KeyNotFoundError from None
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        return await self._kv.update(key, value, last=last)
+
+
+async def test_two_replicas_creating_one_counter_both_land(nc: NATS) -> None:
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    js = nc.jetstream()
+    first = await KvCounterStore.open(js, bucket)
+    await first.add("spend.new", 5)  # the other replica created the counter a moment ago
+    lagging = KvCounterStore(_LaggingReplicaKv(await js.key_value(bucket)))  # type: ignore[arg-type]
+    assert await lagging.add("spend.new", 7) == 12
+    assert await first.read("spend.new") == 12
+
+
+async def test_a_failed_settle_is_retried_logged_and_counted_never_raised(nc: NATS) -> None:
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    js = nc.jetstream()
+    store = await KvCounterStore.open(js, bucket, policy=CasPolicy(max_attempts=3, deadline_s=0.2))
+    logger = structlog.get_logger()
+    budgets = Budgets(
+        [("acme", "", Limits(daily_micro_usd=1000))],
+        store,
+        on_alert=lambda a: None,
+        clock=lambda: NOW,
+        logger=logger,
+        settle_backoff_s=0.01,
+    )
+    reservation = await budgets.admit("acme", "", 100)
+    await js.delete_key_value(bucket)  # the store is gone: every settle attempt fails
+    with structlog.testing.capture_logs() as logs:
+        await budgets.settle(reservation, 90)
+    assert budgets.metrics.settle_failures.labels("daily")._value.get() == 1
+    assert [(e["event"], e["key"]) for e in logs] == [("budget settle failed", "spend.acme._.2026-11-18")]
+
+
+async def test_a_contended_settle_is_retried_until_it_lands(nc: NATS) -> None:
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    js = nc.jetstream()
+    store = await KvCounterStore.open(js, bucket, policy=CasPolicy(max_attempts=2, deadline_s=0.5))
+    budgets = Budgets(
+        [("acme", "", Limits(daily_micro_usd=10**9))],
+        store,
+        on_alert=lambda a: None,
+        clock=lambda: NOW,
+        settle_attempts=50,
+        settle_backoff_s=0.001,
+    )
+    reservations = [await budgets.admit("acme", "", 10) for _ in range(30)]
+    await asyncio.gather(*(budgets.settle(r, 7) for r in reservations))  # 30 settlements race, 2 tries each
+    assert await store.read("spend.acme._.2026-11-18") == 30 * 7
+    assert budgets.metrics.settle_failures.labels("daily")._value.get() == 0
+
+
+async def test_a_store_failure_during_admission_gives_back_what_was_taken(nc: NATS) -> None:
+    bucket = f"budgets_{uuid.uuid4().hex[:8]}"
+    js = nc.jetstream()
+    store = await KvCounterStore.open(js, bucket)
+    await store.add("spend.acme._.2026-11-18", 0)
+    await store.add("spend.acme._.2026-11", 1)  # a monthly counter that is not an integer stops admission
+    kv = await js.key_value(bucket)
+    await kv.put("spend.acme._.2026-11", b"corrupt")
+    budgets = _budgets(store, [("acme", "", Limits(daily_micro_usd=1000, monthly_micro_usd=5000))], [])
+    with pytest.raises(ValueError, match="corrupt"):
+        await budgets.admit("acme", "", 100)
+    assert await store.read("spend.acme._.2026-11-18") == 0

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import msgspec
@@ -39,6 +40,8 @@ SPEND_LIMIT_MICRO_USD = 20_000  # about seven answers of the priciest model in t
 PRICEY_MODEL = "anthropic/claude-opus-4-20250514"
 RATE_TENANT = "rate-capped"
 RATE_LIMIT_PER_MINUTE = 12
+CONTENDED_RATE_TENANT = "rate-contended"
+CONTENDED_RATE_LIMIT_PER_MINUTE = 100  # more winners than the old 64-try compare-and-set loop could wait for
 NO_CACHE = pb.CachePolicy(no_cache=True, no_store=True)
 
 
@@ -50,6 +53,7 @@ async def replicas(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Re
             {"tenant": SPEND_TENANT, "daily_micro_usd": SPEND_LIMIT_MICRO_USD},
             {"tenant": CONTENDED_TENANT, "daily_micro_usd": SPEND_LIMIT_MICRO_USD},
             {"tenant": RATE_TENANT, "requests_per_minute": RATE_LIMIT_PER_MINUTE},
+            {"tenant": CONTENDED_RATE_TENANT, "requests_per_minute": CONTENDED_RATE_LIMIT_PER_MINUTE},
         ],
     )
     try:
@@ -189,13 +193,6 @@ async def wait_for_first_candidate(
         await asyncio.sleep(0.1)
 
 
-async def create_counter(nc: NATS, key: str) -> None:
-    """Create a budget counter before the load: two replicas creating the same new key at once is a race the
-    router does not handle yet (see the xfail below); these tests are about enforcement, not creation."""
-    kv = await nc.jetstream().key_value(BUDGET_BUCKET)
-    await kv.create(key, b"0")
-
-
 def spend_key(tenant: str) -> str:
     return f"spend.{tenant}._.{time.strftime('%Y-%m-%d', time.gmtime())}"
 
@@ -203,19 +200,18 @@ def spend_key(tenant: str) -> str:
 async def test_a_spend_budget_is_never_overspent_across_replicas(
     balanced: router_grpc.RouterServiceStub, nc: NATS
 ) -> None:
-    await create_counter(nc, spend_key(SPEND_TENANT))
-    await check_spend_budget(balanced, nc, SPEND_TENANT, concurrency=6)
+    # No counter exists yet: both replicas race to create it, then to update it (compare-and-set).
+    await check_spend_budget(balanced, nc, SPEND_TENANT, concurrency=12)
 
 
-# Found by this harness, in services/router/budget_store.py: under heavy contention the compare-and-set loop
-# (immediate re-read, no backoff, 64 tries) gives up, and two replicas creating the same new counter at once get
-# "wrong last sequence" / "key not found" errors that are not retried; either way the request fails with
-# INTERNAL. Reported to the router; strict=False because contention on a 2-core machine is not deterministic.
-@pytest.mark.xfail(strict=False, reason="budget counter races in the router's KV store: reported")
 async def test_a_spend_budget_under_heavy_contention_fails_no_request(
     balanced: router_grpc.RouterServiceStub, nc: NATS
 ) -> None:
     await check_spend_budget(balanced, nc, CONTENDED_TENANT, concurrency=24)
+
+
+def describe(errors: list[grpc.aio.AioRpcError]) -> list[str]:
+    return sorted({f"{error.code().name}: {error.details()}" for error in errors})
 
 
 async def check_spend_budget(balanced: router_grpc.RouterServiceStub, nc: NATS, tenant: str, concurrency: int) -> None:
@@ -226,7 +222,7 @@ async def check_spend_budget(balanced: router_grpc.RouterServiceStub, nc: NATS, 
     spent = sum(answer.cost_micro_usd for answer in answers)
     assert answers, "no request was admitted"
     assert errors, "the limit was never reached: raise the load or lower the limit"
-    assert {error.code() for error in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert {error.code() for error in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}, describe(errors)
     assert spent <= SPEND_LIMIT_MICRO_USD
     # Both replicas settle into one counter with compare-and-set: once every settlement has landed (they run
     # after the answer is sent), the counter holds exactly what was spent; a lost update would leave it off.
@@ -243,15 +239,26 @@ async def check_spend_budget(balanced: router_grpc.RouterServiceStub, nc: NATS, 
 async def test_a_rate_limit_admits_exactly_its_count_across_replicas(
     balanced: router_grpc.RouterServiceStub, nc: NATS
 ) -> None:
+    await check_rate_limit(balanced, RATE_TENANT, RATE_LIMIT_PER_MINUTE, concurrency=24)
+
+
+async def test_a_rate_limit_under_heavy_contention_fails_no_request(
+    balanced: router_grpc.RouterServiceStub, nc: NATS
+) -> None:
+    # 150 requests at once race for 100 slots of one new counter: the last winners lose the race ~100 times.
+    await check_rate_limit(balanced, CONTENDED_RATE_TENANT, CONTENDED_RATE_LIMIT_PER_MINUTE, concurrency=150)
+
+
+async def check_rate_limit(balanced: router_grpc.RouterServiceStub, tenant: str, limit: int, concurrency: int) -> None:
     # The counter is per minute: start early in a minute so the burst cannot straddle two.
     deadline = time.monotonic() + 61
-    while time.gmtime().tm_sec > 40 and time.monotonic() < deadline:
+    while time.gmtime().tm_sec > 30 and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-    await create_counter(nc, f"rate.{RATE_TENANT}._.{time.strftime('%Y%m%d%H%M', time.gmtime())}")
-    requests = [fresh("Say hi.", tenant=RATE_TENANT) for _ in range(3 * RATE_LIMIT_PER_MINUTE)]
-    answers, errors = await run_load(balanced, requests, concurrency=6)
-    assert len(answers) == RATE_LIMIT_PER_MINUTE
-    assert {error.code() for error in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    # The minute's counter is new: the first requests on both replicas race to create it.
+    requests = [fresh("Say hi.", tenant=tenant) for _ in range(limit + limit // 2)]
+    answers, errors = await run_load(balanced, requests, concurrency=concurrency)
+    assert {error.code() for error in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}, describe(errors)
+    assert len(answers) == limit
 
 
 async def test_killing_a_router_mid_load_loses_no_request_and_no_telemetry(
@@ -290,7 +297,7 @@ async def test_a_router_killed_outright_loses_no_client_request(
 
 
 async def wait_for_progress(
-    requests: list[pb.RouteRequest], load: asyncio.Future[object], nc: NATS, since: float, at_least: int
+    requests: list[pb.RouteRequest], load: asyncio.Future[Any], nc: NATS, since: float, at_least: int
 ) -> None:
     ids = {request.context.request_id for request in requests}
     deadline = time.monotonic() + 60

@@ -7,15 +7,44 @@ so every router replica sees the same spend.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shared.errors import BudgetExceeded
+from prometheus_client import CollectorRegistry, Counter
+from structlog.typing import FilteringBoundLogger
+
+from shared.errors import BourseError, BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
 
 _PERIOD = {"daily": "day", "monthly": "month"}
+
+
+class BudgetStoreUnavailable(BourseError):
+    """The shared counters could not be read or written in time (contention or an unreachable store); the
+    request did not run and may be retried. reason BUDGET_STORE_CONTENDED or BUDGET_STORE_UNAVAILABLE."""
+
+    default_kind = Kind.UNAVAILABLE
+    default_reason = "BUDGET_STORE_UNAVAILABLE"
+    default_retryable = True
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetMetrics:
+    settle_failures: Counter  # settlements given up after every retry: the counter keeps the estimate
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> BudgetMetrics:
+        return cls(
+            settle_failures=Counter(
+                "bourse_router_budget_settle_failures",
+                "Budget settlements that failed after retries, by limit",
+                ["limit"],
+                registry=registry,
+            )
+        )
 
 
 class CounterStore(Protocol):
@@ -72,6 +101,10 @@ class Budgets:
         on_alert: Callable[[BudgetAlert], None],
         thresholds_pct: Sequence[int] = (50, 80, 100),
         clock: Callable[[], float],
+        logger: FilteringBoundLogger | None = None,
+        metrics: BudgetMetrics | None = None,
+        settle_attempts: int = 4,
+        settle_backoff_s: float = 0.05,
     ) -> None:
         self._limits: dict[tuple[str, str], Limits] = {(tenant, key_id): lim for tenant, key_id, lim in limits}
         self._tenants = frozenset(tenant for tenant, _ in self._limits)
@@ -79,6 +112,10 @@ class Budgets:
         self._on_alert = on_alert
         self._thresholds = tuple(sorted(thresholds_pct))
         self._clock = clock
+        self._logger = logger
+        self.metrics = metrics or BudgetMetrics.create(CollectorRegistry())
+        self._settle_attempts = max(1, settle_attempts)
+        self._settle_backoff_s = settle_backoff_s
 
     def applies_to(self, tenant: str) -> bool:
         return tenant in self._tenants and self._store is not None
@@ -95,42 +132,49 @@ class Budgets:
         return scopes
 
     async def admit(self, tenant: str, key_id: str, estimate_micro_usd: int) -> Reservation:
-        """Count the request and reserve its estimated cost, or raise BudgetExceeded naming the limit."""
+        """Count the request and reserve its estimated cost, or raise BudgetExceeded naming the limit
+        (BudgetStoreUnavailable, retryable, when the shared counters cannot be updated in time)."""
         reservation = Reservation(tenant=tenant, estimate_micro_usd=estimate_micro_usd)
         if not self.applies_to(tenant):
             return reservation
-        assert self._store is not None
-        now = dt.datetime.fromtimestamp(self._clock(), tz=dt.UTC)
-        day, month, minute = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m"), now.strftime("%Y%m%d%H%M")
         try:
-            for scope in self._scopes(tenant, key_id):
-                rpm = scope.limits.requests_per_minute
-                if rpm and await self._store.add(f"rate.{scope.key}.{minute}", 1, ceiling=rpm) is None:
-                    raise _exceeded(tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute")
-                for limit_name, limit, period in (
-                    ("daily", scope.limits.daily_micro_usd, day),
-                    ("monthly", scope.limits.monthly_micro_usd, month),
-                ):
-                    if not limit:
-                        continue
-                    key = f"spend.{scope.key}.{period}"
-                    if await self._store.add(key, estimate_micro_usd, ceiling=limit) is None:
-                        raise _exceeded(
-                            tenant, scope, limit_name, limit, f"{limit} micro-USD per {_PERIOD[limit_name]}"
-                        )
-                    reservation.spend_keys.append((key, limit_name, limit, period))
-        except BudgetExceeded:
-            await self._release(reservation)
+            await self._reserve(reservation, key_id)
+        except BaseException:
+            await self._release(reservation)  # over a limit, or the store failed part-way: give back what was taken
             raise
         return reservation
 
+    async def _reserve(self, reservation: Reservation, key_id: str) -> None:
+        assert self._store is not None
+        now = dt.datetime.fromtimestamp(self._clock(), tz=dt.UTC)
+        day, month, minute = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m"), now.strftime("%Y%m%d%H%M")
+        for scope in self._scopes(reservation.tenant, key_id):
+            rpm = scope.limits.requests_per_minute
+            if rpm and await self._store.add(f"rate.{scope.key}.{minute}", 1, ceiling=rpm) is None:
+                raise _exceeded(reservation.tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute")
+            for limit_name, limit, period in (
+                ("daily", scope.limits.daily_micro_usd, day),
+                ("monthly", scope.limits.monthly_micro_usd, month),
+            ):
+                if not limit:
+                    continue
+                key = f"spend.{scope.key}.{period}"
+                if await self._store.add(key, reservation.estimate_micro_usd, ceiling=limit) is None:
+                    raise _exceeded(
+                        reservation.tenant, scope, limit_name, limit, f"{limit} micro-USD per {_PERIOD[limit_name]}"
+                    )
+                reservation.spend_keys.append((key, limit_name, limit, period))
+
     async def settle(self, reservation: Reservation, actual_micro_usd: int) -> None:
-        """Replace the reservation by the actual cost; publish an alert for each threshold crossed."""
+        """Replace the reservation by the actual cost; publish an alert for each threshold crossed.
+
+        Runs after the answer is sent, so it never raises: a counter that cannot be settled after retries is
+        logged and counted, and keeps the estimate (which admission already bounded by the limit)."""
         if reservation.empty or self._store is None:
             return
         delta = actual_micro_usd - reservation.estimate_micro_usd
         for key, limit_name, limit, period in reservation.spend_keys:
-            after = await self._store.add(key, delta)
+            after = await self._settle_one(key, delta, limit_name)
             if after is None:
                 continue
             before = after - actual_micro_usd
@@ -149,10 +193,28 @@ class Budgets:
                         )
                     )
 
-    async def _release(self, reservation: Reservation) -> None:
+    async def _settle_one(self, key: str, delta: int, limit_name: str) -> int | None:
         assert self._store is not None
-        for key, *_ in reservation.spend_keys:
-            await self._store.add(key, -reservation.estimate_micro_usd)
+        for attempt in range(self._settle_attempts):
+            try:
+                return await self._store.add(key, delta)
+            except BudgetStoreUnavailable as error:
+                failure: Exception = error
+                if error.metadata.get("write") == "unconfirmed":
+                    break  # the write may have landed: retrying could count it twice
+            except Exception as error:  # noqa: BLE001 - settlement runs unattended: any failure is logged and counted
+                failure = error
+                break
+            if attempt + 1 < self._settle_attempts:
+                await asyncio.sleep(self._settle_backoff_s * 2**attempt)
+        self.metrics.settle_failures.labels(limit_name).inc()
+        if self._logger is not None:
+            self._logger.error("budget settle failed", key=key, delta_micro_usd=delta, error=repr(failure))
+        return None
+
+    async def _release(self, reservation: Reservation) -> None:
+        for key, limit_name, _, _ in reservation.spend_keys:
+            await self._settle_one(key, -reservation.estimate_micro_usd, limit_name)
         reservation.spend_keys.clear()
 
 
