@@ -21,7 +21,7 @@ from services.router.clients.inference import InferenceClient
 from services.router.clients.provider import ProviderClient
 from services.router.config import RouterConfig
 from services.router.core.backoff import RetryAfterBook
-from services.router.core.budgets import Budgets, Limits
+from services.router.core.budgets import BudgetMetrics, Budgets, Limits
 from services.router.core.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
@@ -117,6 +117,8 @@ async def create_router(
         on_alert=events.alert,
         thresholds_pct=config.budget_alert_thresholds_pct,
         clock=time.time,
+        logger=logger,
+        metrics=BudgetMetrics.create(registry),
     )
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
     cache = (
