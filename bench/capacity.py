@@ -144,6 +144,7 @@ async def _run(stack: Stack, nats: NatsServer, seconds: float, concurrency: int)
                 "BOURSE_ROUTER_NATS_URL": nats.url,
                 "BOURSE_ROUTER_ADAPTER_TARGET": listens["adapter"],
                 "BOURSE_ROUTER_LOG_LEVEL": quiet,
+                "BOURSE_ROUTER_RATE_LIMIT_SHARE": "0",  # measure overhead, not the account limits
             },
         )
     )
@@ -157,6 +158,7 @@ async def _run(stack: Stack, nats: NatsServer, seconds: float, concurrency: int)
                 "BOURSE_ROUTER_NATS_URL": nats.url,
                 "BOURSE_ROUTER_ADAPTER_TARGET": listens["adapter"],
                 "BOURSE_ROUTER_LOG_LEVEL": quiet,
+                "BOURSE_ROUTER_RATE_LIMIT_SHARE": "0",  # measure overhead, not the account limits
             },
             name="router_idle",
         )

@@ -205,6 +205,7 @@ async def start_stack(workdir: Path, scenarios: list[str]) -> Stack:
                 "BOURSE_ROUTER_NATS_URL": nats.url,
                 "BOURSE_ROUTER_ADAPTER_TARGET": f"127.0.0.1:{ports['adapter']}",
                 "BOURSE_ROUTER_LOG_LEVEL": "warning",
+                "BOURSE_ROUTER_RATE_LIMIT_SHARE": "0",  # measure overhead, not the account limits
             },
         ),
         "null_router": ([*python_module("bench.gateway_null_router"), str(ports["null_router"])], {}),

@@ -96,6 +96,7 @@ async def bench(requests: int, concurrencies: list[int]) -> None:
             "BOURSE_ROUTER_NATS_URL": nats.url,
             "BOURSE_ROUTER_ADAPTER_TARGET": f"127.0.0.1:{adapter_port}",
             "BOURSE_ROUTER_LOG_LEVEL": "warning",
+            "BOURSE_ROUTER_RATE_LIMIT_SHARE": "0",  # measure overhead, not the account limits
         },
     )
     children = [sim, adapter, router]

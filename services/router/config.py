@@ -44,7 +44,8 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     circuit_open_s: float = 30.0
     circuit_half_open_probes: int = 1
     # Fraction of each model's account RPM/TPM (manifest rate_limits) this replica may use: 1 / replicas.
-    rate_limit_share: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
+    # 0 turns the rate-limit headroom filter off (the provider's own 429s are still honoured).
+    rate_limit_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
     # Publish Retry-After blocks and circuit changes on bourse.circuit.> and apply the other replicas' ones.
     share_availability: bool = True
     # Budgets, shared by every replica through a NATS KV bucket.

@@ -92,7 +92,7 @@ async def create_router(
         half_open_probes=config.circuit_half_open_probes,
     )
     retry_after = RetryAfterBook()
-    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share)
+    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share) if config.rate_limit_share else None
     availability = ModelAvailability(circuits, retry_after, headroom)
     policy = FailoverPolicy(
         circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom

@@ -82,3 +82,14 @@ def test_selection_skips_a_full_model_for_the_next_cheapest_and_comes_back() -> 
     assert [c.key for c in full.candidates] == ["q/dear"]
     assert {(r.provider, r.model): r.constraint for r in full.rejections}[("p", "cheap")] == "rate_limit_headroom"
     assert selector.select(profile, now=WINDOW_S + 0.5).candidates[0].key == "p/cheap"
+
+
+def test_router_config_share_bounds() -> None:
+    from services.router.config import RouterConfig
+    from shared.config import ConfigError, load_config
+
+    assert load_config(RouterConfig, env_prefix="R", environ={"R_RATE_LIMIT_SHARE": "0"}).rate_limit_share == 0
+    assert load_config(RouterConfig, env_prefix="R", environ={"R_RATE_LIMIT_SHARE": "0.5"}).rate_limit_share == 0.5
+    for bad in ("1.5", "-0.1"):
+        with pytest.raises(ConfigError, match="rate_limit_share"):
+            load_config(RouterConfig, env_prefix="R", environ={"R_RATE_LIMIT_SHARE": bad})
