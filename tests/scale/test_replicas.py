@@ -135,7 +135,9 @@ async def run_load(
         while queue:
             request = queue.pop()
             try:
-                answers.append(await stub.Route(request, timeout=30))
+                # wait_for_ready: while every replica is momentarily unreachable (one killed, the other just
+                # restarted and not yet reconnected) the call waits for a ready one instead of failing fast.
+                answers.append(await stub.Route(request, timeout=30, wait_for_ready=True))
             except grpc.aio.AioRpcError as error:
                 errors.append(error)
 
