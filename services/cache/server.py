@@ -24,7 +24,7 @@ from services.cache.events import CacheEvents
 from services.cache.servicer import CacheServicer
 from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
-from shared.events.connect import connect
+from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.metrics import serve_metrics
 from shared.model_store import models_dir
@@ -84,8 +84,8 @@ async def build(
             await holder.events.stop()
         if holder.publisher is not None:
             await holder.publisher.close()
-        if holder.nc is not None and not holder.nc.is_closed:
-            await holder.nc.drain()
+        if holder.nc is not None:
+            await close_nats(holder.nc, logger)
         if holder.cache is not None:
             await asyncio.to_thread(holder.cache.close)
         if metrics_server is not None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from services.gateway.config import GatewayConfig
 from services.gateway.http_api import OpenAIHttpApi
 from services.gateway.key_store import KeyStore, open_bucket
 from services.gateway.metrics import GatewayMetrics
-from shared.events.connect import connect
+from shared.events.connect import close_nats, connect
 from shared.metrics import serve_metrics
 from shared.serving import insecure_channel
 
@@ -62,7 +63,7 @@ async def create_server(
     # A short JetStream timeout: a key lookup while NATS is away fails fast (503) instead of holding the request.
     keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)
     await keys.watch()
-    closers = [keys.close, nc.drain, *closers]
+    closers = [keys.close, functools.partial(close_nats, nc, logger), *closers]
     registry = registry or CollectorRegistry()
     metrics_server = serve_metrics(registry, config.metrics_listen)
     if metrics_server is not None:

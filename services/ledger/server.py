@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import structlog
 from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 from prometheus_client import CollectorRegistry
 
-from shared.events.connect import connect
+from shared.events.connect import close_nats, connect
 from shared.metrics import serve_metrics
 from shared.serving import ServiceServer, new_server
 
@@ -65,12 +64,9 @@ async def create_server(
     async def close_consumers() -> None:
         await consumers.close()
 
-    async def close_nats() -> None:
-        try:
-            await asyncio.wait_for(nc.drain(), DRAIN_TIMEOUT_S)
-        except TimeoutError:  # acks are fire-and-forget: an unsent one only means a harmless redelivery
-            logger.warning("nats_drain_timeout", timeout_s=DRAIN_TIMEOUT_S)
-            await nc.close()
+    async def close_nats_connection() -> None:
+        # Acks are fire-and-forget: one left unsent only means a harmless redelivery.
+        await close_nats(nc, logger, timeout_s=DRAIN_TIMEOUT_S)
 
     async def close_http() -> None:
         await dashboard.close()
@@ -85,7 +81,7 @@ async def create_server(
         port=base.port,
         health=base.health,
         service_names=base.service_names,
-        closers=[close_consumers, close_nats, close_http, close_store],
+        closers=[close_consumers, close_nats_connection, close_http, close_store],
         http_port=http_port,
         store=store,
         consumers=consumers,

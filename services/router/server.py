@@ -37,7 +37,7 @@ from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.servicer import RouterServicer
 from shared.events import streams
-from shared.events.connect import connect
+from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import serve_metrics
@@ -166,17 +166,17 @@ async def create_router(
         if local is not None:
             await local.close()
 
-    async def close_nats() -> None:
+    async def close_events() -> None:
         await close_sharing(sharing)
         await market.close()
         await publisher.close()
-        await nc.drain()
+        await close_nats(nc, logger)
 
     async def close_metrics() -> None:
         if metrics_server is not None:
             metrics_server.shutdown()
 
-    service.closers.extend([close_clients, close_nats, close_metrics])
+    service.closers.extend([close_clients, close_events, close_metrics])
     await service.server.start()
     await market.start()  # recovers the latest prices before the router says it is ready
     await service.set_serving()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import nats
+import nats.errors
 import structlog
 from nats.aio.client import Client as NATS
 
@@ -37,3 +40,34 @@ async def connect(
         reconnected_cb=on_reconnect,
         error_cb=on_error,
     )
+
+
+async def close_nats(nc: NATS, logger: structlog.typing.FilteringBoundLogger, *, timeout_s: float = 5.0) -> None:
+    """Drain (deliver what is pending, then close); when NATS is unreachable or the drain hangs, just close.
+
+    Never raises: it runs during shutdown, and the closers after it (stores, HTTP servers) must still run.
+    Events that could not be sent are already in the publisher's spool by then.
+    """
+    if nc.is_closed:
+        return
+    if nc.is_connected and await _quietly(nc.drain(), timeout_s, logger, "nats_drain_failed"):
+        return
+    await _quietly(nc.close(), timeout_s, logger, "nats_close_failed")
+
+
+async def _quietly(
+    step: Coroutine[Any, Any, object], timeout_s: float, logger: structlog.typing.FilteringBoundLogger, event: str
+) -> bool:
+    try:
+        await asyncio.wait_for(step, timeout_s)
+        return True
+    except (nats.errors.Error, TimeoutError, OSError) as error:
+        logger.warning(event, error=repr(error))
+    except asyncio.CancelledError:
+        # nats-py lets a CancelledError out of its transport when the server vanished mid-close; only a
+        # cancellation of this task itself must propagate.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        logger.warning(event, error="connection lost while closing")
+    return False
