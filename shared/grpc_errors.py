@@ -9,7 +9,8 @@ Client side: `from_rpc_error(err)` turns a received status back into the same Bo
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -19,6 +20,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from shared.errors import BourseError, FieldViolation, Internal, Kind
+from shared.metrics import RpcMetrics
 
 DOMAIN = "bourse"
 
@@ -126,11 +128,39 @@ def _rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
 Handler = Callable[..., Any]
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Maps BourseError raised by any handler to its rich status; anything else becomes INTERNAL (logged)."""
+class _MethodCount:
+    """One method's series of RpcMetrics, bound once: requests, latency, and errors by reason."""
 
-    def __init__(self, logger: structlog.typing.FilteringBoundLogger) -> None:
+    def __init__(self, metrics: RpcMetrics, method: str) -> None:
+        self._requests = metrics.requests.labels(method)
+        self._latency = metrics.latency.labels(method)
+        self._errors = metrics.errors
+        self._method = method
+
+    def done(self, started: float, reason: str | None) -> None:
+        self._requests.inc()
+        self._latency.observe(time.perf_counter() - started)
+        if reason is not None:
+            self._errors.labels(self._method, reason).inc()
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Maps BourseError raised by any handler to its rich status; anything else becomes INTERNAL (logged).
+
+    With `metrics`, it also counts every RPC of `counted_services` (requests, latency, errors by reason), so no
+    servicer does its own accounting; health checks and reflection are not counted.
+    """
+
+    def __init__(
+        self,
+        logger: structlog.typing.FilteringBoundLogger,
+        *,
+        metrics: RpcMetrics | None = None,
+        counted_services: Iterable[str] = (),
+    ) -> None:
         self._log = logger
+        self._metrics = metrics
+        self._counted = frozenset(counted_services)
         # Wrapped handlers, built once per method (a server's handlers are fixed once it starts): nothing is
         # created per call on the hot path.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
@@ -150,51 +180,65 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapped
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        service, _, name = method.lstrip("/").rpartition("/")
+        count = _MethodCount(self._metrics, name) if self._metrics is not None and service in self._counted else None
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method),
+                self._wrap_unary(handler.unary_unary, method, count),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method),
+                self._wrap_stream(handler.unary_stream, method, count),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
-    def _wrap_unary(self, behavior: Handler, method: str) -> Handler:
+    def _wrap_unary(self, behavior: Handler, method: str, count: _MethodCount | None) -> Handler:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started, reason = time.perf_counter(), None
             try:
                 return await behavior(request, context)
             except BourseError as error:
+                reason = error.reason
                 await abort_with(context, error)
             except Exception as error:  # the boundary: nothing unexpected may leak as a bare traceback
                 if _is_abort(error):
                     raise
+                reason = "INTERNAL"
                 self._log.exception("unhandled_error", method=method)
                 await abort_with(context, Internal(f"internal error in {method}"))
+            finally:
+                if count is not None:
+                    count.done(started, reason)
             return None
 
         return wrapper
 
-    def _wrap_stream(self, behavior: Handler, method: str) -> Handler:
+    def _wrap_stream(self, behavior: Handler, method: str, count: _MethodCount | None) -> Handler:
         if not inspect.isasyncgenfunction(behavior):
             # A handler that writes with context.write() (e.g. Health/Watch) returns a coroutine.
-            return self._wrap_unary(behavior, method)
+            return self._wrap_unary(behavior, method, count)
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started, reason = time.perf_counter(), None
             try:
                 async for item in behavior(request, context):
                     yield item
             except BourseError as error:
+                reason = error.reason
                 await abort_with(context, error)
             except Exception as error:  # the boundary, as in _wrap_unary
                 if _is_abort(error):
                     raise
+                reason = "INTERNAL"
                 self._log.exception("unhandled_error", method=method)
                 await abort_with(context, Internal(f"internal error in {method}"))
+            finally:
+                if count is not None:
+                    count.done(started, reason)
 
         return wrapper
 

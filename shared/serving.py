@@ -20,6 +20,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from shared.grpc_errors import ErrorMappingInterceptor
+from shared.metrics import RpcMetrics
 
 # Keepalives and message limits shared by servers and channels; see deploy/ for the client service config.
 SERVER_OPTIONS: Sequence[tuple[str, int]] = (
@@ -80,16 +81,17 @@ def new_server(
     service_names: Iterable[str],
     logger: structlog.typing.FilteringBoundLogger,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    metrics: RpcMetrics | None = None,
 ) -> ServiceServer:
     """Create a server bound to `listen` ("host:port", port 0 for an ephemeral one) with health + reflection.
 
     Health starts NOT_SERVING for every service name; the caller flips it once dependencies are ready.
     """
+    names = tuple(service_names)
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(logger), *interceptors],
+        interceptors=[ErrorMappingInterceptor(logger, metrics=metrics, counted_services=names), *interceptors],
         options=list(SERVER_OPTIONS),
     )
-    names = tuple(service_names)
     health = _NotServingAtStart(names)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection((*names, reflection.SERVICE_NAME, "grpc.health.v1.Health"), server)

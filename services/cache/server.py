@@ -26,7 +26,7 @@ from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
 from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
-from shared.metrics import serve_metrics
+from shared.metrics import RpcMetrics, serve_metrics
 from shared.model_store import models_dir
 from shared.serving import ServiceServer, new_server
 
@@ -57,10 +57,14 @@ async def build(
     config: CacheConfig, logger: structlog.typing.FilteringBoundLogger, *, registry: CollectorRegistry | None = None
 ) -> CacheService:
     servicer = CacheServicer()
-    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
-    await service.set_serving(False)  # readiness is NOT_SERVING (not unknown) while loading
-    cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     registry = registry or CollectorRegistry()
+    service = new_server(
+        listen=config.listen,
+        service_names=[SERVICE_NAME],
+        logger=logger,
+        metrics=RpcMetrics.create(registry, "cache"),
+    )
+    cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     metrics_server = serve_metrics(registry, config.metrics_listen)
     holder = CacheService(service=service, servicer=servicer)
     holder.loading = asyncio.get_running_loop().create_task(

@@ -42,7 +42,7 @@ async def create_server(
     registry = registry or CollectorRegistry()
     metrics = LedgerMetrics.create(registry)
     store = LedgerStore(config.db_path)
-    base = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    base = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
     pb_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(store, metrics), base.server)  # type: ignore[no-untyped-call]
     nc = await connect([config.nats_url], logger, name="bourse-ledger")
     consumers = LedgerConsumers(

@@ -48,73 +48,48 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
     async def SubmitFeedback(
         self, request: pb.SubmitFeedbackRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitFeedbackResponse:
-        with self._observe("SubmitFeedback"):
-            item = Feedback(
-                request_id=request.request_id,
-                tenant=request.tenant,
-                score=request.score,
-                comment=request.comment,
-                ts_ms=int(time.time() * 1000),
-            )
-            validate_feedback(item)
-            await asyncio.to_thread(self._store.insert_feedback, [item])
-            known = await asyncio.to_thread(self._store.has_request, item.request_id)
-            return pb.SubmitFeedbackResponse(request_known=known)
+        item = Feedback(
+            request_id=request.request_id,
+            tenant=request.tenant,
+            score=request.score,
+            comment=request.comment,
+            ts_ms=int(time.time() * 1000),
+        )
+        validate_feedback(item)
+        await asyncio.to_thread(self._store.insert_feedback, [item])
+        known = await asyncio.to_thread(self._store.has_request, item.request_id)
+        return pb.SubmitFeedbackResponse(request_known=known)
 
     async def GetReport(self, request: pb.GetReportRequest, context: grpc.aio.ServicerContext) -> pb.GetReportResponse:
-        with self._observe("GetReport"):
-            groups = [_group(g) for g in request.group_by]
-            result = await asyncio.to_thread(reports.report, self._store, _filter(request.filter), groups)
-            return pb.GetReportResponse(
-                rows=[pb.ReportRow(**asdict(row)) for row in result.rows], total=pb.ReportRow(**asdict(result.total))
-            )
+        groups = [_group(g) for g in request.group_by]
+        result = await asyncio.to_thread(reports.report, self._store, _filter(request.filter), groups)
+        return pb.GetReportResponse(
+            rows=[pb.ReportRow(**asdict(row)) for row in result.rows], total=pb.ReportRow(**asdict(result.total))
+        )
 
     async def GetQualityRanking(
         self, request: pb.GetQualityRankingRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetQualityRankingResponse:
-        with self._observe("GetQualityRanking"):
-            rows = await asyncio.to_thread(
-                reports.quality_ranking, self._store, _filter(request.filter), request.min_scored
-            )
-            return pb.GetQualityRankingResponse(rows=[pb.QualityRow(**asdict(row)) for row in rows])
+        rows = await asyncio.to_thread(
+            reports.quality_ranking, self._store, _filter(request.filter), request.min_scored
+        )
+        return pb.GetQualityRankingResponse(rows=[pb.QualityRow(**asdict(row)) for row in rows])
 
     async def GetCounterfactual(
         self, request: pb.GetCounterfactualRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCounterfactualResponse:
-        with self._observe("GetCounterfactual"):
-            t = request.target
-            target = reports.ModelPrice(
-                provider=t.provider,
-                model=t.model,
-                input_per_mtok=t.input_per_mtok,
-                output_per_mtok=t.output_per_mtok,
-                cached_input_per_mtok=t.cached_input_per_mtok if t.HasField("cached_input_per_mtok") else None,
-            )
-            result = await asyncio.to_thread(
-                reports.counterfactual, self._store, _filter(request.filter), target, _group(request.group_by)
-            )
-            return pb.GetCounterfactualResponse(
-                total=pb.CounterfactualRow(**asdict(result.total)),
-                rows=[pb.CounterfactualRow(**asdict(row)) for row in result.rows],
-            )
-
-    def _observe(self, method: str) -> _Observed:
-        return _Observed(self._metrics, method)
-
-
-class _Observed:
-    """Counts an RPC, its latency, and its failure reason (the interceptor maps the error to a status)."""
-
-    def __init__(self, metrics: LedgerMetrics, method: str) -> None:
-        self._metrics = metrics
-        self._method = method
-        self._start = 0.0
-
-    def __enter__(self) -> None:
-        self._start = time.perf_counter()
-        self._metrics.rpc.requests.labels(self._method).inc()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        self._metrics.rpc.latency.labels(self._method).observe(time.perf_counter() - self._start)
-        if exc is not None:
-            self._metrics.rpc.errors.labels(self._method, getattr(exc, "reason", type(exc).__name__)).inc()
+        t = request.target
+        target = reports.ModelPrice(
+            provider=t.provider,
+            model=t.model,
+            input_per_mtok=t.input_per_mtok,
+            output_per_mtok=t.output_per_mtok,
+            cached_input_per_mtok=t.cached_input_per_mtok if t.HasField("cached_input_per_mtok") else None,
+        )
+        result = await asyncio.to_thread(
+            reports.counterfactual, self._store, _filter(request.filter), target, _group(request.group_by)
+        )
+        return pb.GetCounterfactualResponse(
+            total=pb.CounterfactualRow(**asdict(result.total)),
+            rows=[pb.CounterfactualRow(**asdict(row)) for row in result.rows],
+        )

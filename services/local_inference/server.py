@@ -26,13 +26,12 @@ Logger = structlog.typing.FilteringBoundLogger
 
 async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServer:
     models = LoadedModels(embed_disabled=config.embed_model_dir == "off")
-    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
     registry = CollectorRegistry()
+    metrics = InferenceMetrics.create(registry)
+    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
     metrics_server = serve_metrics(registry, config.metrics_listen)
-    servicer = InferenceServicer(models, InferenceMetrics.create(registry))
+    servicer = InferenceServicer(models, metrics)
     pb_grpc.add_InferenceServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
-    # grpc's HealthServicer reports "" as SERVING from the start; nothing is served until the model is loaded.
-    await service.set_serving(False)
     loaded: list[tuple[Scheduler, LocalModel]] = []
     loader = asyncio.get_running_loop().create_task(_load(config, models, service, loaded, logger))
 

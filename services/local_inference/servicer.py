@@ -50,39 +50,32 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     async def Generate(
         self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GenerateResponse:
-        with self._metrics.observe("Generate"):
-            inference = self._inference()
-            turns = chat_turns(request.chat)
-            generation = await inference.generate(turns, sampling(request.chat), _deadline(context))
+        inference = self._inference()
+        turns = chat_turns(request.chat)
+        generation = await inference.generate(turns, sampling(request.chat), _deadline(context))
         self._count(generation)
         return _response(generation, inference.model_name, content=generation.text)
 
     async def GenerateStream(
         self, request: pb.GenerateStreamRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[pb.GenerateStreamResponse]:
-        with self._metrics.observe("GenerateStream"):
-            inference = self._inference()
-            stream = inference.generate_stream(chat_turns(request.chat), sampling(request.chat), _deadline(context))
-            async for delta in stream.deltas():
-                yield pb.GenerateStreamResponse(delta=chat_pb2.ChatDelta(content=delta))
-            generation = await stream.result()
+        inference = self._inference()
+        stream = inference.generate_stream(chat_turns(request.chat), sampling(request.chat), _deadline(context))
+        async for delta in stream.deltas():
+            yield pb.GenerateStreamResponse(delta=chat_pb2.ChatDelta(content=delta))
+        generation = await stream.result()
         self._count(generation)
         yield pb.GenerateStreamResponse(done=_response(generation, inference.model_name, content=""))
 
     async def Score(self, request: pb.ScoreRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ScoreResponse:
-        with self._metrics.observe("Score"):
-            inference = self._inference()
-            scores = await inference.score(chat_turns(request.chat), list(request.labels), _deadline(context))
+        inference = self._inference()
+        scores = await inference.score(chat_turns(request.chat), list(request.labels), _deadline(context))
         return pb.ScoreResponse(
             scores=[pb.LabelScore(label=s.label, logprob=s.logprob, probability=s.probability) for s in scores],
             model=inference.model_name,
         )
 
     async def Embed(self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.EmbedResponse:
-        with self._metrics.observe("Embed"):
-            return await self._embed(request)
-
-    async def _embed(self, request: pb.EmbedRequest) -> pb.EmbedResponse:
         if self._models.embed_disabled:
             raise BourseError(
                 "Embed is disabled on this instance (embed_model_dir=off)",

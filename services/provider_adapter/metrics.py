@@ -46,9 +46,7 @@ class AdapterMetrics:
             ),
         )
 
-    def succeeded(self, method: str, call: Call, outcome: Outcome, seconds: float) -> None:
-        self.rpc.requests.labels(method).inc()
-        self.rpc.latency.labels(method).observe(seconds)
+    def succeeded(self, call: Call, outcome: Outcome) -> None:
         self.upstream_latency.labels(call.provider, call.model).observe(outcome.upstream_latency_us / 1e6)
 
     def first_token(self, call: Call, ttft_us: int) -> None:
@@ -56,14 +54,11 @@ class AdapterMetrics:
 
     def failed(
         self,
-        method: str,
         provider: str,
         model: str,
         error: BourseError,
         logger: structlog.typing.FilteringBoundLogger,
     ) -> None:
-        self.rpc.requests.labels(method).inc()
-        self.rpc.errors.labels(method, error.reason).inc()
         self.upstream_errors.labels(provider, model, error.reason).inc()
         # error.message is already scrubbed of secrets by the provider; no request text is logged.
         logger.warning("upstream_failed", provider=provider, model=model, reason=error.reason, error=error.message)

@@ -33,9 +33,10 @@ async def create_server(
     """
     providers = await build_providers(config, os.environ if environ is None else environ)
     metrics_registry = registry or CollectorRegistry()
-    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    metrics = AdapterMetrics.create(metrics_registry)
+    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
     pb_grpc.add_ProviderServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        ProviderServicer(providers, AdapterMetrics.create(metrics_registry), logger), service.server
+        ProviderServicer(providers, metrics, logger), service.server
     )
     service.closers.append(providers.close)
     metrics_server = serve_metrics(metrics_registry, config.metrics_listen)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -60,21 +59,19 @@ class ProviderServicer(pb_grpc.ProviderServiceServicer):
     async def Complete(
         self, request: pb.CompleteRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CompleteResponse:
-        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request.request_id):
             try:
                 call = _call(request, context)
                 outcome = await self._providers.get(call.provider, call.model).complete(call)
             except BourseError as error:
-                self._metrics.failed("Complete", request.provider, request.model, error, self._log)
+                self._metrics.failed(request.provider, request.model, error, self._log)
                 raise
-            self._metrics.succeeded("Complete", call, outcome, time.perf_counter() - started)
+            self._metrics.succeeded(call, outcome)
             return _response(outcome)
 
     async def CompleteStream(
         self, request: pb.CompleteStreamRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[pb.CompleteStreamResponse]:
-        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request.request_id):
             try:
                 call = _call(request, context)
@@ -87,8 +84,8 @@ class ProviderServicer(pb_grpc.ProviderServiceServicer):
                             delta=chunk.delta, time_to_first_token_us=chunk.time_to_first_token_us
                         )
                     elif chunk.outcome is not None:
-                        self._metrics.succeeded("CompleteStream", call, chunk.outcome, time.perf_counter() - started)
+                        self._metrics.succeeded(call, chunk.outcome)
                         yield pb.CompleteStreamResponse(done=_response(chunk.outcome))
             except BourseError as error:
-                self._metrics.failed("CompleteStream", request.provider, request.model, error, self._log)
+                self._metrics.failed(request.provider, request.model, error, self._log)
                 raise

@@ -40,7 +40,7 @@ from shared.events import streams
 from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
-from shared.metrics import serve_metrics
+from shared.metrics import RpcMetrics, serve_metrics
 from shared.serving import ServiceServer, insecure_channel, new_server
 
 SERVICE_NAME = "bourse.router.v1.RouterService"
@@ -81,7 +81,12 @@ async def create_router(
 ) -> tuple[ServiceServer, RouterParts]:
     """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
     registry = registry or CollectorRegistry()
-    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger)
+    service = new_server(
+        listen=config.listen,
+        service_names=[SERVICE_NAME],
+        logger=logger,
+        metrics=RpcMetrics.create(registry, "router"),
+    )
     manifest = load_configured_manifest(config.manifest_path or default_manifest_path(), config.litellm_prices_path)
     book = PriceBook.from_manifest(manifest)
     stats = LiveStats(book)

@@ -186,27 +186,6 @@ def test_config_file_rejects_unknown_keys(tmp_path: Path) -> None:
         load_config(InferenceConfig, env_prefix=ENV_PREFIX, path=path, environ={})
 
 
-def test_metrics_count_requests_and_error_reasons() -> None:
-    from prometheus_client import CollectorRegistry
-
-    from services.local_inference.metrics import InferenceMetrics
-    from shared.errors import Overloaded
-
-    registry = CollectorRegistry()
-    metrics = InferenceMetrics.create(registry)
-    with metrics.observe("Generate"):
-        pass
-    with pytest.raises(Overloaded), metrics.observe("Generate"):
-        raise Overloaded("full")
-    with pytest.raises(KeyError), metrics.observe("Score"):
-        raise KeyError("bug")
-    sample = registry.get_sample_value
-    assert sample("bourse_local_inference_requests_total", {"method": "Generate"}) == 2
-    assert sample("bourse_local_inference_errors_total", {"method": "Generate", "reason": "OVERLOADED"}) == 1
-    assert sample("bourse_local_inference_errors_total", {"method": "Score", "reason": "INTERNAL"}) == 1
-    assert sample("bourse_local_inference_latency_seconds_count", {"method": "Generate"}) == 2
-
-
 async def test_stream_bad_request_is_invalid_argument(tiny_service: RunningService) -> None:
     call = tiny_service.stub.GenerateStream(pb.GenerateStreamRequest(chat=chat_pb2.ChatRequest()))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
