@@ -20,13 +20,16 @@ from aiohttp import web
 from bourse.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
+from services.gateway.anthropic_routes import add_anthropic_routes
 from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
+from services.gateway.core.chat_stream import ChatStreamWriter
 from services.gateway.core.chat_translation import ChunkWriter, route_headers, to_chat_request, to_completion
+from services.gateway.core.choices import choice_requests, combined_completion, combined_headers
 from services.gateway.core.embeddings import to_embed_request, to_embedding_list
 from services.gateway.core.http_errors import error_body, http_status, retry_after_header
 from services.gateway.core.model_catalog import ModelCatalog
-from services.gateway.core.openai_types import ChatCompletionRequest, EmbeddingRequest
+from services.gateway.core.openai_types import BourseOptions, ChatCompletionRequest, EmbeddingRequest
 from services.gateway.core.routing_options import (
     header_text,
     layered,
@@ -36,15 +39,16 @@ from services.gateway.core.routing_options import (
 )
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.responses_routes import add_responses_routes
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
 from shared.grpc_errors import from_rpc_error
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ErrorShape = Callable[[BourseError, int], dict[str, Any]]
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 256
 _JSON = "application/json"
-_DONE = b"data: [DONE]\n\n"
 _encode = msgspec.json.Encoder().encode
 _chat_decoder = msgspec.json.Decoder(ChatCompletionRequest)
 _embedding_decoder = msgspec.json.Decoder(EmbeddingRequest)
@@ -55,13 +59,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return web.Response(body=_encode(body), status=status, content_type=_JSON, headers=headers)
 
 
-def error_response(error: BourseError) -> web.Response:
+def error_response(error: BourseError, shape: ErrorShape = error_body) -> web.Response:
     status = http_status(error)
     headers = {}
     retry_after = retry_after_header(error) if status in (429, 503) else None
     if retry_after is not None:
         headers["Retry-After"] = retry_after
-    return json_response(error_body(error, status), status, headers)
+    return json_response(shape(error, status), status, headers)
 
 
 def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
@@ -74,6 +78,18 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         raise InvalidRequest(f"invalid request body: {text}", violations=[FieldViolation(field, text)]) from None
     except msgspec.DecodeError as error:
         raise InvalidRequest(f"request body is not valid JSON: {error}", reason="INVALID_JSON") from None
+
+
+class StreamWriter(Protocol):
+    """One API's framing of a routed stream (core/chat_stream.py, core/anthropic_stream.py, ...)."""
+
+    def start(self) -> bytes: ...
+
+    def delta(self, delta: Any) -> bytes: ...
+
+    def finish(self, summary: Any) -> bytes: ...
+
+    def error(self, failure: BourseError, status: int) -> bytes: ...
 
 
 class RouterCalls(Protocol):
@@ -120,6 +136,8 @@ class OpenAIHttpApi:
         self._catalog_failed_at = 0.0
         self._catalog_lock = asyncio.Lock()
         self.serving = True
+        # Paths whose errors take another API's shape than OpenAI's.
+        self.error_shapes: dict[str, ErrorShape] = {}
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=self._config.max_body_bytes)
@@ -128,28 +146,31 @@ class OpenAIHttpApi:
         app.router.add_get("/v1/models/{model_id:.+}", self.get_model)
         app.router.add_post("/v1/embeddings", self.embeddings)
         app.router.add_get("/healthz", self.healthz)
+        add_anthropic_routes(self, app)
+        add_responses_routes(self, app)
         return app
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        shape = self.error_shapes.get(request.path, error_body)
         try:
             response = await handler(request)
         except BourseError as error:
-            response = error_response(error)
+            response = error_response(error, shape)
             self._log_error(request, error, response.status)
         except web.HTTPException as http:
             reason = _HTTP_REASONS.get(http.status, "INVALID_REQUEST")
             kind = Kind.NOT_FOUND if http.status == 404 else Kind.INVALID_ARGUMENT
             failure = BourseError(f"{http.reason}: {request.method} {request.path}", reason=reason, kind=kind)
-            response = json_response(error_body(failure, http.status), http.status)
+            response = json_response(shape(failure, http.status), http.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape
             # A plain traceback, redacted: structured tracebacks carry frame locals, which may hold the caller's key.
             trace = "".join(traceback.format_exception(bug))
             self._log.error("unhandled_error", path=request.path, traceback=api_keys.redact(trace))
-            response = error_response(Internal("internal error in the gateway"))
+            response = error_response(Internal("internal error in the gateway"), shape)
         self._metrics.observe(request.path, response.status, time.perf_counter() - started)
         if self._config.access_log:
             caller = request.get(CALLER)
@@ -178,8 +199,10 @@ class OpenAIHttpApi:
 
     # --- authentication -----------------------------------------------------------------------------------------
 
-    async def _authenticate(self, request: web.Request) -> Caller:
+    async def authenticate(self, request: web.Request) -> Caller:
         header = request.headers.get("Authorization")
+        if not header and "x-api-key" in request.headers:  # Anthropic's SDKs send the key this way
+            header = "Bearer " + request.headers["x-api-key"]
         if not header and not self._config.require_api_key:
             caller = Caller(tenant_id=self._config.default_tenant)
         else:
@@ -191,6 +214,10 @@ class OpenAIHttpApi:
             caller = Caller(tenant_id=record.tenant_id, key_id=record.key_id)
         request[CALLER] = caller
         return caller
+
+    async def body(self, request: web.Request, decoder: msgspec.json.Decoder[T]) -> T:
+        """The request body decoded by `decoder` (413 when too large, 400 when malformed)."""
+        return decode(decoder, await self._body(request))
 
     async def _body(self, request: web.Request) -> bytes:
         length = request.content_length
@@ -236,14 +263,14 @@ class OpenAIHttpApi:
         return json_response({"status": "ok"})
 
     async def list_models(self, request: web.Request) -> web.Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         catalog = await self.catalog()
         if catalog is None:
             raise BourseError("the model list is unavailable: the router cannot be reached", kind=Kind.UNAVAILABLE)
         return json_response(catalog.listing())
 
     async def get_model(self, request: web.Request) -> web.Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         model_id = request.match_info["model_id"]
         catalog = await self.catalog()
         model = catalog.get(model_id) if catalog is not None else None
@@ -252,7 +279,7 @@ class OpenAIHttpApi:
         return json_response(model)
 
     async def embeddings(self, request: web.Request) -> web.Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         body = decode(_embedding_decoder, await self._body(request))
         embed = to_embed_request(body)
         try:
@@ -262,43 +289,84 @@ class OpenAIHttpApi:
         return json_response(to_embedding_list(response, body.encoding_format))
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
-        caller = await self._authenticate(request)
+        caller = await self.authenticate(request)
         body = decode(_chat_decoder, await self._body(request))
-        header_options = options_from_headers(request.headers)
-        catalog = await self.catalog() if not body.model.startswith("bourse/") else None
-        model_options = options_for_model(
-            body.model, self._config.aliases, catalog.known if catalog is not None else None
+        chat = to_chat_request(body)
+        metadata = _metadata(body.user, body.metadata)
+        route = await self.route_request(
+            request,
+            caller,
+            model=body.model,
+            body_options=body.bourse,
+            chat=chat,
+            metadata=metadata,
+            stream=bool(body.stream),
         )
-        options = layered((model_options, header_options, body.bourse))
+        if isinstance(route, router_pb2.RouteStreamRequest):
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
+            chunks = ChunkWriter(route.context.request_id, int(time.time()), body.model)
+            writer = ChatStreamWriter(chunks, include_usage)
+            return await self.stream(request, route, writer)
+        if body.n is not None and body.n > 1:
+            responses = await self._route_all(choice_requests(route, body.n))
+            return json_response(combined_completion(responses, int(time.time())), headers=combined_headers(responses))
+        response = await self.route(route)
+        return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
+
+    async def route_request(
+        self,
+        request: web.Request,
+        caller: Caller,
+        *,
+        model: str,
+        body_options: BourseOptions | None,
+        chat: Any,
+        metadata: dict[str, str],
+        stream: bool,
+    ) -> router_pb2.RouteRequest | router_pb2.RouteStreamRequest:
+        """The routed request every API builds: options from the model name, headers and body, and the caller."""
+        header_options = options_from_headers(request.headers)
+        catalog = await self.catalog() if not model.startswith("bourse/") else None
+        model_options = options_for_model(model, self._config.aliases, catalog.known if catalog is not None else None)
+        options = layered((model_options, header_options, body_options))
         request_id = (
             options.request_id
             or header_text("x-request-id", request.headers.get("x-request-id", ""))
             or uuid.uuid4().hex
         )
         # RouteRequest and RouteStreamRequest have the same fields: build the one the call takes, no copy.
-        message_type = router_pb2.RouteStreamRequest if body.stream else router_pb2.RouteRequest
-        route = message_type(
-            chat=to_chat_request(body),
+        message_type = router_pb2.RouteStreamRequest if stream else router_pb2.RouteRequest
+        return message_type(
+            chat=chat,
             constraints=to_constraints(options),
             context=router_pb2.RequestContext(
                 request_id=request_id,
                 tenant_id=caller.tenant_id,
                 key_id=caller.key_id,
-                metadata=_metadata(body.user, body.metadata, options.metadata),
+                metadata=_metadata(None, metadata, options.metadata),
             ),
         )
-        if isinstance(route, router_pb2.RouteStreamRequest):
-            include_usage = body.stream_options is not None and body.stream_options.include_usage
-            return await self._stream(request, route, body.model, include_usage)
+
+    async def route(self, route: router_pb2.RouteRequest) -> router_pb2.RouteResponse:
         try:
-            response = await self._router.Route(route, timeout=self._config.request_timeout_s)
+            response: router_pb2.RouteResponse = await self._router.Route(route, timeout=self._config.request_timeout_s)
+            return response
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
-        return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
 
-    async def _stream(
-        self, request: web.Request, route: router_pb2.RouteStreamRequest, model: str, include_usage: bool
+    async def _route_all(self, routes: list[router_pb2.RouteRequest]) -> list[router_pb2.RouteResponse]:
+        """Route every request at once; the first failure fails the whole request and cancels the rest."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.route(route)) for route in routes]
+        except* BourseError as failures:
+            raise failures.exceptions[0] from None
+        return [task.result() for task in tasks]
+
+    async def stream(
+        self, request: web.Request, route: router_pb2.RouteStreamRequest, writer: StreamWriter
     ) -> web.StreamResponse:
+        """Relay a RouteStream as server-sent events framed by `writer`."""
         call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
         try:
             # Wait for the first message so that a routing failure is still a plain HTTP error status.
@@ -314,13 +382,12 @@ class OpenAIHttpApi:
                 }
             )
             await response.prepare(request)
-            writer = ChunkWriter(route.context.request_id, int(time.time()), model)
             try:
-                await self._relay(call, message, writer, response, include_usage)
+                await self._relay(call, message, writer, response)
             except (grpc.aio.AioRpcError, BourseError) as error:
                 # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
                 failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
-                await response.write(b"data: " + _encode(error_body(failure, http_status(failure))) + b"\n\n")
+                await response.write(writer.error(failure, http_status(failure)))
                 self._log_error(request, failure, http_status(failure))
             except ConnectionResetError:
                 self._log.debug("client_disconnected", request_id=route.context.request_id)
@@ -330,27 +397,20 @@ class OpenAIHttpApi:
             if not call.done():
                 call.cancel()
 
-    async def _relay(
-        self,
-        call: Any,
-        message: Any,
-        writer: ChunkWriter,
-        response: web.StreamResponse,
-        include_usage: bool,
-    ) -> None:
+    async def _relay(self, call: Any, message: Any, writer: StreamWriter, response: web.StreamResponse) -> None:
+        head = writer.start()
+        if head:
+            await response.write(head)
         while message is not grpc.aio.EOF:
             if message.HasField("delta"):
-                await response.write(b"data: " + _encode(writer.delta(message.delta)) + b"\n\n")
+                out = writer.delta(message.delta)
+                if out:
+                    await response.write(out)
             else:
-                summary = message.summary
-                out = b"data: " + _encode(writer.finish(summary)) + b"\n\n"
-                if include_usage:
-                    out += b"data: " + _encode(writer.usage(summary)) + b"\n\n"
-                await response.write(out + _DONE)
+                await response.write(writer.finish(message.summary))
                 return
             message = await call.read()
-        failure = Internal("the router's stream ended without a summary")
-        await response.write(b"data: " + _encode(error_body(failure, 500)) + b"\n\n")
+        await response.write(writer.error(Internal("the router's stream ended without a summary"), 500))
 
 
 def _metadata(user: str | None, *sources: dict[str, str] | None) -> dict[str, str]:
