@@ -32,6 +32,7 @@ from services.gateway.core.chat_translation import (
     invalid_field,
     model_name,
     route_summary,
+    set_json_schema,
     set_sampling,
 )
 from services.gateway.core.stream_blocks import Block, blocks_of
@@ -161,6 +162,8 @@ def to_chat_request(request: MessagesRequest) -> chat_pb2.ChatRequest:
         chat.tool_choice.mode = chat_pb2.TOOL_CHOICE_MODE_NONE
     elif choice is not None:
         chat.tool_choice.mode = chat_pb2.TOOL_CHOICE_MODE_AUTO
+    if request.output_config is not None and request.output_config.format is not None:
+        set_json_schema(chat.response_format, "output", request.output_config.format.schema, strict=True)
     stops = request.stop_sequences or []
     set_sampling(
         chat.sampling, request.temperature, request.top_p, request.max_tokens, stops=stops, stop_field="stop_sequences"

@@ -81,6 +81,17 @@ class ToolChoiceNone(msgspec.Struct, tag_field="type", tag="none"):
     pass
 
 
+class JsonOutputFormat(msgspec.Struct, tag_field="type", tag="json_schema"):
+    schema: dict[str, Any]
+
+
+class OutputConfig(msgspec.Struct):
+    """Structured output: the answer is JSON matching `format.schema`."""
+
+    format: JsonOutputFormat | None = None
+    effort: str | None = None
+
+
 class Metadata(msgspec.Struct):
     user_id: str | None = None
 
@@ -98,4 +109,5 @@ class MessagesRequest(msgspec.Struct):
     metadata: Metadata | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoiceAuto | ToolChoiceAny | ToolChoiceTool | ToolChoiceNone | None = None
+    output_config: OutputConfig | None = None
     bourse: BourseOptions | None = None

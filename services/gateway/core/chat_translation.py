@@ -155,7 +155,7 @@ def add_tool(
 
 
 def set_json_schema(
-    fmt: chat_pb2.ResponseFormat, name: str, schema: dict[str, Any] | None, strict: bool | None
+    fmt: chat_pb2.ResponseFormat, name: str, schema: dict[str, Any] | None, *, strict: bool | None
 ) -> None:
     """A JSON-schema answer format."""
     fmt.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
@@ -169,7 +169,9 @@ def _set_response_format(request: ChatCompletionRequest, chat: chat_pb2.ChatRequ
     if isinstance(fmt, JsonObjectFormat):
         chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT
     elif isinstance(fmt, JsonSchemaFormat):
-        set_json_schema(chat.response_format, fmt.json_schema.name, fmt.json_schema.schema, fmt.json_schema.strict)
+        set_json_schema(
+            chat.response_format, fmt.json_schema.name, fmt.json_schema.schema, strict=fmt.json_schema.strict
+        )
 
 
 def _set_sampling(request: ChatCompletionRequest, sampling: chat_pb2.SamplingParams) -> None:

@@ -143,7 +143,7 @@ def to_chat_request(request: ResponsesRequest) -> chat_pb2.ChatRequest:
     if isinstance(fmt, JsonObjectFormat):
         chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT
     elif isinstance(fmt, JsonSchemaTextFormat):
-        set_json_schema(chat.response_format, fmt.name, fmt.schema, fmt.strict)
+        set_json_schema(chat.response_format, fmt.name, fmt.schema, strict=fmt.strict)
     set_sampling(
         chat.sampling, request.temperature, request.top_p, request.max_output_tokens, stops=[], stop_field="stop"
     )
