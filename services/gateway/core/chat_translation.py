@@ -24,14 +24,14 @@ from services.gateway.core.openai_types import (
 )
 from shared.errors import FieldViolation, InvalidRequest
 
-_ROLES = {
+ROLES = {
     "system": chat_pb2.ROLE_SYSTEM,
     "developer": chat_pb2.ROLE_SYSTEM,
     "user": chat_pb2.ROLE_USER,
     "assistant": chat_pb2.ROLE_ASSISTANT,
     "tool": chat_pb2.ROLE_TOOL,
 }
-_TOOL_CHOICE = {
+TOOL_CHOICE_MODES = {
     "none": chat_pb2.TOOL_CHOICE_MODE_NONE,
     "auto": chat_pb2.TOOL_CHOICE_MODE_AUTO,
     "required": chat_pb2.TOOL_CHOICE_MODE_REQUIRED,
@@ -81,7 +81,7 @@ def image_from_url(url: str, field: str) -> chat_pb2.ImagePart:
 
 
 def _message(message: ChatMessage, index: int) -> chat_pb2.Message:
-    out = chat_pb2.Message(role=_ROLES[message.role], name=message.name or "")
+    out = chat_pb2.Message(role=ROLES[message.role], name=message.name or "")
     content = message.content
     if isinstance(content, str):
         out.content.add(text=content)
@@ -131,7 +131,7 @@ def _add_tools(request: ChatCompletionRequest, chat: chat_pb2.ChatRequest) -> No
         chat.tool_choice.mode = chat_pb2.TOOL_CHOICE_MODE_NAMED
         chat.tool_choice.name = choice.function.name
     elif choice is not None:
-        chat.tool_choice.mode = _TOOL_CHOICE[choice]
+        chat.tool_choice.mode = TOOL_CHOICE_MODES[choice]
 
 
 def add_tool(

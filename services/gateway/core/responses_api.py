@@ -14,6 +14,8 @@ from bourse.common.v1 import chat_pb2
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
 from services.gateway.core.chat_translation import (
+    ROLES,
+    TOOL_CHOICE_MODES,
     add_tool,
     image_from_url,
     invalid_field,
@@ -39,17 +41,6 @@ from services.gateway.core.responses_types import (
 from services.gateway.core.stream_blocks import Block, blocks_of
 from shared.errors import FieldViolation, InvalidRequest
 
-_ROLES = {
-    "system": chat_pb2.ROLE_SYSTEM,
-    "developer": chat_pb2.ROLE_SYSTEM,
-    "user": chat_pb2.ROLE_USER,
-    "assistant": chat_pb2.ROLE_ASSISTANT,
-}
-_TOOL_CHOICE = {
-    "none": chat_pb2.TOOL_CHOICE_MODE_NONE,
-    "auto": chat_pb2.TOOL_CHOICE_MODE_AUTO,
-    "required": chat_pb2.TOOL_CHOICE_MODE_REQUIRED,
-}
 # Answers that stopped early are "incomplete", with the reason.
 _INCOMPLETE = {
     chat_pb2.FINISH_REASON_LENGTH: "max_output_tokens",
@@ -91,7 +82,7 @@ def _parts(out: chat_pb2.Message, parts: list[Any], field: str) -> None:
 def _message(item: InputItem, index: int, chat: chat_pb2.ChatRequest) -> None:
     field = f"input[{index}]"
     if isinstance(item, MessageItem):
-        out = chat.messages.add(role=_ROLES[item.role])
+        out = chat.messages.add(role=ROLES[item.role])
         if isinstance(item.content, str):
             out.content.add(text=item.content)
         else:
@@ -138,7 +129,7 @@ def to_chat_request(request: ResponsesRequest) -> chat_pb2.ChatRequest:
         chat.tool_choice.mode = chat_pb2.TOOL_CHOICE_MODE_NAMED
         chat.tool_choice.name = choice.name
     elif choice is not None:
-        chat.tool_choice.mode = _TOOL_CHOICE[choice]
+        chat.tool_choice.mode = TOOL_CHOICE_MODES[choice]
     fmt = request.text.format if request.text is not None else None
     if isinstance(fmt, JsonObjectFormat):
         chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT
