@@ -7,6 +7,7 @@ stubs and the key store are passed in. Nothing here logs an Authorization header
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import traceback
 import uuid
@@ -40,6 +41,7 @@ from services.gateway.core.routing_options import (
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.responses_routes import add_responses_routes
+from services.gateway.sse_relay import StreamWriter, relay
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
 from shared.grpc_errors import from_rpc_error
 
@@ -78,18 +80,6 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         raise InvalidRequest(f"invalid request body: {text}", violations=[FieldViolation(field, text)]) from None
     except msgspec.DecodeError as error:
         raise InvalidRequest(f"request body is not valid JSON: {error}", reason="INVALID_JSON") from None
-
-
-class StreamWriter(Protocol):
-    """One API's framing of a routed stream (core/chat_stream.py, core/anthropic_stream.py, ...)."""
-
-    def start(self) -> bytes: ...
-
-    def delta(self, delta: Any) -> bytes: ...
-
-    def finish(self, summary: Any) -> bytes: ...
-
-    def error(self, failure: BourseError, status: int) -> bytes: ...
 
 
 class RouterCalls(Protocol):
@@ -368,49 +358,8 @@ class OpenAIHttpApi:
     ) -> web.StreamResponse:
         """Relay a RouteStream as server-sent events framed by `writer`."""
         call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
-        try:
-            # Wait for the first message so that a routing failure is still a plain HTTP error status.
-            try:
-                message = await call.read()
-            except grpc.aio.AioRpcError as error:
-                raise from_rpc_error(error) from None
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": "text/event-stream",
-                    "Cache-Control": "no-cache",
-                    "x-request-id": route.context.request_id,
-                }
-            )
-            await response.prepare(request)
-            try:
-                await self._relay(call, message, writer, response)
-            except (grpc.aio.AioRpcError, BourseError) as error:
-                # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
-                failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
-                await response.write(writer.error(failure, http_status(failure)))
-                self._log_error(request, failure, http_status(failure))
-            except ConnectionResetError:
-                self._log.debug("client_disconnected", request_id=route.context.request_id)
-                return response
-            return response
-        finally:
-            if not call.done():
-                call.cancel()
-
-    async def _relay(self, call: Any, message: Any, writer: StreamWriter, response: web.StreamResponse) -> None:
-        head = writer.start()
-        if head:
-            await response.write(head)
-        while message is not grpc.aio.EOF:
-            if message.HasField("delta"):
-                out = writer.delta(message.delta)
-                if out:
-                    await response.write(out)
-            else:
-                await response.write(writer.finish(message.summary))
-                return
-            message = await call.read()
-        await response.write(writer.error(Internal("the router's stream ended without a summary"), 500))
+        failed = functools.partial(self._log_error, request)
+        return await relay(call, request, route.context.request_id, writer, failed=failed, log=self._log)
 
 
 def _metadata(user: str | None, *sources: dict[str, str] | None) -> dict[str, str]:

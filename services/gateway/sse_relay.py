@@ -1,0 +1,82 @@
+"""Relaying a RouteStream to an HTTP client as server-sent events, framed by one API's writer.
+
+The same relay serves every API: headers go out when the router's first message arrives (so a request that cannot
+be routed gets its plain HTTP error status), an error after that becomes the API's own error event, a client that
+goes away cancels the router call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import grpc
+import structlog
+from aiohttp import web
+
+from services.gateway.core.http_errors import http_status
+from shared.errors import BourseError, Internal
+from shared.grpc_errors import from_rpc_error
+
+
+class StreamWriter(Protocol):
+    """One API's framing of a routed stream (core/chat_stream.py, core/anthropic_stream.py, ...)."""
+
+    def start(self) -> bytes: ...
+
+    def delta(self, delta: Any) -> bytes: ...
+
+    def finish(self, summary: Any) -> bytes: ...
+
+    def error(self, failure: BourseError, status: int) -> bytes: ...
+
+
+async def relay(
+    call: Any,
+    request: web.Request,
+    request_id: str,
+    writer: StreamWriter,
+    *,
+    failed: Callable[[BourseError, int], None],
+    log: structlog.typing.FilteringBoundLogger,
+) -> web.StreamResponse:
+    """Relay `call` (a RouteStream call) to the client; `failed` logs an error that ended a started stream."""
+    try:
+        # Wait for the first message so that a routing failure is still a plain HTTP error status.
+        try:
+            message = await call.read()
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "x-request-id": request_id}
+        )
+        await response.prepare(request)
+        try:
+            await _relay(call, message, writer, response)
+        except (grpc.aio.AioRpcError, BourseError) as error:
+            # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
+            failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
+            await response.write(writer.error(failure, http_status(failure)))
+            failed(failure, http_status(failure))
+        except ConnectionResetError:
+            log.debug("client_disconnected", request_id=request_id)
+        return response
+    finally:
+        if not call.done():
+            call.cancel()
+
+
+async def _relay(call: Any, message: Any, writer: StreamWriter, response: web.StreamResponse) -> None:
+    head = writer.start()
+    if head:
+        await response.write(head)
+    while message is not grpc.aio.EOF:
+        if message.HasField("delta"):
+            out = writer.delta(message.delta)
+            if out:
+                await response.write(out)
+        else:
+            await response.write(writer.finish(message.summary))
+            return
+        message = await call.read()
+    await response.write(writer.error(Internal("the router's stream ended without a summary"), 500))
