@@ -24,7 +24,7 @@ from bourse.router.v1 import router_service_pb2 as router_pb2
 from services.gateway.anthropic_routes import add_anthropic_routes
 from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
-from services.gateway.core.chat_stream import ChatStreamWriter
+from services.gateway.core.chat_stream import ChatStreamWriter, ChoicesStreamWriter
 from services.gateway.core.chat_translation import ChunkWriter, route_headers, to_chat_request, to_completion
 from services.gateway.core.choices import choice_requests, combined_completion, combined_headers
 from services.gateway.core.embeddings import to_embed_request, to_embedding_list
@@ -41,7 +41,7 @@ from services.gateway.core.routing_options import (
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.responses_routes import add_responses_routes
-from services.gateway.sse_relay import StreamWriter, relay
+from services.gateway.sse_relay import StreamWriter, relay, relay_choices
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
 from shared.grpc_errors import from_rpc_error
 
@@ -292,13 +292,15 @@ class OpenAIHttpApi:
             metadata=metadata,
             stream=bool(body.stream),
         )
+        n = body.n or 1
         if isinstance(route, router_pb2.RouteStreamRequest):
             include_usage = body.stream_options is not None and body.stream_options.include_usage
-            chunks = ChunkWriter(route.context.request_id, int(time.time()), body.model)
-            writer = ChatStreamWriter(chunks, include_usage)
-            return await self.stream(request, route, writer)
-        if body.n is not None and body.n > 1:
-            responses = await self._route_all(choice_requests(route, body.n))
+            chunks = [ChunkWriter(route.context.request_id, int(time.time()), body.model) for _ in range(n)]
+            if n > 1:
+                return await self._stream_choices(request, choice_requests(route, n), chunks, include_usage)
+            return await self.stream(request, route, ChatStreamWriter(chunks[0], include_usage))
+        if n > 1:
+            responses = await self._route_all(choice_requests(route, n))
             return json_response(combined_completion(responses, int(time.time())), headers=combined_headers(responses))
         response = await self.route(route)
         return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
@@ -352,6 +354,18 @@ class OpenAIHttpApi:
         except* BourseError as failures:
             raise failures.exceptions[0] from None
         return [task.result() for task in tasks]
+
+    async def _stream_choices(
+        self,
+        request: web.Request,
+        routes: list[router_pb2.RouteStreamRequest],
+        chunks: list[ChunkWriter],
+        include_usage: bool,
+    ) -> web.StreamResponse:
+        calls = [self._router.RouteStream(route, timeout=self._config.request_timeout_s) for route in routes]
+        writer = ChoicesStreamWriter(chunks, include_usage)
+        failed = functools.partial(self._log_error, request)
+        return await relay_choices(calls, request, routes[0].context.request_id, writer, failed=failed, log=self._log)
 
     async def stream(
         self, request: web.Request, route: router_pb2.RouteStreamRequest, writer: StreamWriter

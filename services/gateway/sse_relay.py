@@ -7,6 +7,7 @@ goes away cancels the router call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -80,3 +81,90 @@ async def _relay(call: Any, message: Any, writer: StreamWriter, response: web.St
             return
         message = await call.read()
     await response.write(writer.error(Internal("the router's stream ended without a summary"), 500))
+
+
+class ChoicesWriter(Protocol):
+    """The framing of an `n > 1` stream (core/chat_stream.py's ChoicesStreamWriter)."""
+
+    def delta(self, index: int, delta: Any) -> bytes: ...
+
+    def finish(self, index: int, summary: Any) -> bytes: ...
+
+    def end(self, summaries: list[Any]) -> bytes: ...
+
+    def error(self, failure: BourseError, status: int) -> bytes: ...
+
+
+async def relay_choices(
+    calls: list[Any],
+    request: web.Request,
+    request_id: str,
+    writer: ChoicesWriter,
+    *,
+    failed: Callable[[BourseError, int], None],
+    log: structlog.typing.FilteringBoundLogger,
+) -> web.StreamResponse:
+    """Relay n RouteStream calls as one stream, interleaved as their messages arrive; one failure ends all."""
+    pumps: list[asyncio.Task[None]] = []
+    try:
+        try:
+            firsts = await asyncio.gather(*(call.read() for call in calls))
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "x-request-id": request_id}
+        )
+        await response.prepare(request)
+        queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
+        pumps = [
+            asyncio.create_task(_pump(i, call, first, queue))
+            for i, (call, first) in enumerate(zip(calls, firsts, strict=True))
+        ]
+        try:
+            await _merge(queue, len(calls), writer, response)
+        except BourseError as failure:
+            await response.write(writer.error(failure, http_status(failure)))
+            failed(failure, http_status(failure))
+        except ConnectionResetError:
+            log.debug("client_disconnected", request_id=request_id)
+        return response
+    finally:
+        for pump in pumps:
+            pump.cancel()
+        for call in calls:
+            if not call.done():
+                call.cancel()
+
+
+async def _pump(index: int, call: Any, message: Any, queue: asyncio.Queue[tuple[int, Any]]) -> None:
+    """Forward one call's messages (up to its summary), or the error that ended it."""
+    try:
+        while True:
+            await queue.put((index, message))
+            if message is grpc.aio.EOF or not message.HasField("delta"):
+                return
+            message = await call.read()
+    except grpc.aio.AioRpcError as error:
+        await queue.put((index, from_rpc_error(error)))
+    except BourseError as error:
+        await queue.put((index, error))
+
+
+async def _merge(
+    queue: asyncio.Queue[tuple[int, Any]], n: int, writer: ChoicesWriter, response: web.StreamResponse
+) -> None:
+    summaries: list[Any] = [None] * n
+    finished = 0
+    while finished < n:
+        index, message = await queue.get()
+        if isinstance(message, BourseError):
+            raise message
+        if message is grpc.aio.EOF:
+            raise Internal("the router's stream ended without a summary")
+        if message.HasField("delta"):
+            await response.write(writer.delta(index, message.delta))
+        else:
+            summaries[index] = message.summary
+            finished += 1
+            await response.write(writer.finish(index, message.summary))
+    await response.write(writer.end(summaries))

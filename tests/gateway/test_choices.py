@@ -74,3 +74,68 @@ async def test_n_through_the_real_router_and_simulator(real_stack: RealStack) ->
     assert Decimal(raw.headers["x-bourse-cost-usd"]) == sum(per_choice)
     assert Decimal(summary["cost_usd"]) == sum(per_choice)
     assert all(c["served_from"] == "remote" for c in summary["choices"])
+
+
+async def test_n_streams_interleave_under_their_choice_index(stack: GatewayStack) -> None:
+    async with openai.AsyncOpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0) as client:
+        stream = await client.chat.completions.create(
+            model="bourse/cheapest",
+            messages=[{"role": "user", "content": "one two three"}],
+            n=3,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+    texts = dict.fromkeys(range(3), "")
+    finishes: dict[int, str] = {}
+    for chunk in chunks[:-1]:
+        choice = chunk.choices[0]
+        texts[choice.index] += choice.delta.content or ""
+        if choice.finish_reason:
+            finishes[choice.index] = choice.finish_reason
+    assert texts == dict.fromkeys(range(3), "echo: one two three")
+    assert finishes == {0: "stop", 1: "stop", 2: "stop"}
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens == 48
+    assert len({chunk.id for chunk in chunks}) == 1
+
+
+async def test_n_stream_errors_before_and_after_the_start(stack: GatewayStack) -> None:
+    async with openai.AsyncOpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0) as client:
+        with pytest.raises(openai.RateLimitError):
+            await client.chat.completions.create(
+                model="bourse/cheapest",
+                messages=[{"role": "user", "content": "error:BUDGET_EXCEEDED"}],
+                n=2,
+                stream=True,
+            )
+        stream = await client.chat.completions.create(
+            model="bourse/cheapest",
+            messages=[{"role": "user", "content": "stream-error:UPSTREAM_5XX"}],
+            n=2,
+            stream=True,
+        )
+        with pytest.raises(openai.APIError) as caught:
+            async for _ in stream:
+                pass
+    assert caught.value.body["code"] == "upstream_5xx"  # type: ignore[index]
+
+
+async def test_n_stream_through_the_real_router(real_stack: RealStack) -> None:
+    async with openai.AsyncOpenAI(base_url=real_stack.base_url, api_key=real_stack.key, max_retries=0) as client:
+        stream = await client.chat.completions.create(
+            model="bourse/cheapest",
+            messages=[{"role": "user", "content": "Count to three"}],
+            max_tokens=16,
+            n=2,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+    indexes = {chunk.choices[0].index for chunk in chunks if chunk.choices}
+    assert indexes == {0, 1}
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert len(finishes) == 2
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens > 0

@@ -151,7 +151,6 @@ def _chat(**fields: Any) -> str:
         (_chat(max_tokens=-1), "max_tokens"),
         (_chat(n=0), "n"),
         (_chat(n=17), "n"),
-        (_chat(n=2, stream=True), "n"),
         (_chat(messages=[]), "messages"),
         (_chat(messages=[{"role": "user"}]), "messages[0].content"),
         (_chat(messages=[{"role": "tool", "content": "x"}]), "messages[0].tool_call_id"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from bourse.common.v1 import chat_pb2
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
 from services.gateway.core.chat_translation import ChunkWriter
+from services.gateway.core.choices import summed_usage
 from services.gateway.core.http_errors import error_body
 from shared.errors import BourseError
 
@@ -32,6 +35,36 @@ class ChatStreamWriter:
         if self._include_usage:
             out += b"data: " + _encode(self._chunks.usage(summary)) + b"\n\n"
         return out + _DONE
+
+    def error(self, failure: BourseError, status: int) -> bytes:
+        return b"data: " + _encode(error_body(failure, status)) + b"\n\n"
+
+
+class ChoicesStreamWriter:
+    """The event bytes of an `n > 1` stream: chunks of n routed streams, each under its choice index."""
+
+    def __init__(self, chunks: list[ChunkWriter], include_usage: bool) -> None:
+        self._chunks = chunks
+        self._include_usage = include_usage
+
+    @staticmethod
+    def _line(chunk: dict[str, Any], index: int) -> bytes:
+        chunk["choices"][0]["index"] = index
+        return b"data: " + _encode(chunk) + b"\n\n"
+
+    def delta(self, index: int, delta: chat_pb2.ChatDelta) -> bytes:
+        return self._line(self._chunks[index].delta(delta), index)
+
+    def finish(self, index: int, summary: router_pb2.RouteResponse) -> bytes:
+        return self._line(self._chunks[index].finish(summary), index)
+
+    def end(self, summaries: list[router_pb2.RouteResponse]) -> bytes:
+        """After every choice finished: the usage of all of them (when asked for), then [DONE]."""
+        if not self._include_usage:
+            return _DONE
+        chunk = self._chunks[0].usage(summaries[0])
+        chunk["usage"] = summed_usage(summaries)
+        return b"data: " + _encode(chunk) + b"\n\n" + _DONE
 
     def error(self, failure: BourseError, status: int) -> bytes:
         return b"data: " + _encode(error_body(failure, status)) + b"\n\n"

@@ -111,8 +111,6 @@ def to_chat_request(request: ChatCompletionRequest) -> chat_pb2.ChatRequest:
         raise _bad("messages", "at least one message is required")
     if request.n is not None and not 1 <= request.n <= MAX_CHOICES:
         raise _bad("n", f"must be between 1 and {MAX_CHOICES}")
-    if request.n is not None and request.n > 1 and request.stream:
-        raise _bad("n", "n > 1 is answered whole; it cannot be combined with stream: true")
     if request.logprobs:
         raise _bad("logprobs", "log probabilities are not supported")
     chat = chat_pb2.ChatRequest(messages=[_message(m, i) for i, m in enumerate(request.messages)])

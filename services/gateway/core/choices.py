@@ -9,18 +9,20 @@ when a seed is given, gets seed + i so that seeded calls still differ.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
-from services.gateway.core.chat_translation import micro_to_usd, route_headers, route_summary, to_completion
+from services.gateway.core.chat_translation import micro_to_usd, route_headers, route_summary, to_completion, usage
+
+R = TypeVar("R", router_pb2.RouteRequest, router_pb2.RouteStreamRequest)
 
 
-def choice_requests(route: router_pb2.RouteRequest, n: int) -> list[router_pb2.RouteRequest]:
-    """The n Route requests of one `n > 1` request."""
+def choice_requests(route: R, n: int) -> list[R]:
+    """The n Route (or RouteStream) requests of one `n > 1` request."""
     requests = []
     for i in range(n):
-        copy = router_pb2.RouteRequest()
+        copy = type(route)()
         copy.CopyFrom(route)
         copy.constraints.cache.no_cache = True
         if i:
@@ -43,15 +45,7 @@ def combined_completion(responses: list[router_pb2.RouteResponse], created: int)
     completions = [to_completion(response, created) for response in responses]
     out = completions[0]
     out["choices"] = [{**c["choices"][0], "index": i} for i, c in enumerate(completions)]
-    usage = out["usage"]
-    for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        usage[name] = sum(c["usage"][name] for c in completions)
-    usage["prompt_tokens_details"]["cached_tokens"] = sum(
-        c["usage"]["prompt_tokens_details"]["cached_tokens"] for c in completions
-    )
-    usage["completion_tokens_details"]["reasoning_tokens"] = sum(
-        c["usage"]["completion_tokens_details"]["reasoning_tokens"] for c in completions
-    )
+    out["usage"] = summed_usage(responses)
     cost, saved, attempts = _summed(responses)
     out["bourse"].update(
         cost_usd=micro_to_usd(cost),
@@ -60,6 +54,19 @@ def combined_completion(responses: list[router_pb2.RouteResponse], created: int)
         choices=[route_summary(response) for response in responses],
     )
     return out
+
+
+def summed_usage(responses: list[router_pb2.RouteResponse]) -> dict[str, Any]:
+    """OpenAI's usage object over all the answers."""
+    each = [usage(response.completion) for response in responses]
+    total = each[0]
+    for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        total[name] = sum(u[name] for u in each)
+    total["prompt_tokens_details"]["cached_tokens"] = sum(u["prompt_tokens_details"]["cached_tokens"] for u in each)
+    total["completion_tokens_details"]["reasoning_tokens"] = sum(
+        u["completion_tokens_details"]["reasoning_tokens"] for u in each
+    )
+    return total
 
 
 def combined_headers(responses: list[router_pb2.RouteResponse]) -> dict[str, str]:
