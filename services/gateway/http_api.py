@@ -103,7 +103,9 @@ CALLER = web.RequestKey("caller", Caller)
 
 
 class OpenAIHttpApi:
-    """Handlers for /v1/chat/completions, /v1/models, /v1/embeddings and /healthz."""
+    """Handlers for /v1/chat/completions, /v1/models, /v1/embeddings and /healthz; /v1/messages and /v1/responses
+    come from their own route modules and share authentication, routing and the stream relay from here.
+    """
 
     def __init__(
         self,
