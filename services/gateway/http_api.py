@@ -40,6 +40,7 @@ from services.gateway.core.routing_options import (
 )
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.response_store import ResponseStore
 from services.gateway.responses_routes import add_responses_routes
 from services.gateway.sse_relay import StreamWriter, relay, relay_choices
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
@@ -116,6 +117,7 @@ class OpenAIHttpApi:
         keys: KeyStore | None,
         logger: structlog.typing.FilteringBoundLogger,
         metrics: GatewayMetrics,
+        responses: ResponseStore | None = None,
     ) -> None:
         self._config = config
         self._router = router
@@ -123,6 +125,7 @@ class OpenAIHttpApi:
         self._keys = keys
         self._log = logger
         self._metrics = metrics
+        self.responses = responses  # stored Responses conversations; None: previous_response_id is a 400
         self._catalog: ModelCatalog | None = None
         self._catalog_at = 0.0
         self._catalog_failed_at = 0.0
@@ -370,12 +373,17 @@ class OpenAIHttpApi:
         return await relay_choices(calls, request, routes[0].context.request_id, writer, failed=failed, log=self._log)
 
     async def stream(
-        self, request: web.Request, route: router_pb2.RouteStreamRequest, writer: StreamWriter
+        self,
+        request: web.Request,
+        route: router_pb2.RouteStreamRequest,
+        writer: StreamWriter,
+        on_finish: Callable[[], Awaitable[None]] | None = None,
     ) -> web.StreamResponse:
-        """Relay a RouteStream as server-sent events framed by `writer`."""
+        """Relay a RouteStream as server-sent events framed by `writer` (`on_finish`: see sse_relay.relay)."""
         call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
         failed = functools.partial(self._log_error, request)
-        return await relay(call, request, route.context.request_id, writer, failed=failed, log=self._log)
+        request_id = route.context.request_id
+        return await relay(call, request, request_id, writer, failed=failed, log=self._log, on_finish=on_finish)
 
 
 def _metadata(user: str | None, *sources: dict[str, str] | None) -> dict[str, str]:

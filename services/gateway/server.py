@@ -20,6 +20,7 @@ from services.gateway.config import GatewayConfig
 from services.gateway.http_api import OpenAIHttpApi
 from services.gateway.key_store import KeyStore, open_bucket
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.response_store import ResponseStore, open_response_bucket
 from shared.events.connect import close_nats, connect
 from shared.metrics import serve_metrics
 from shared.serving import insecure_channel
@@ -63,6 +64,10 @@ async def create_server(
     # A short JetStream timeout: a key lookup while NATS is away fails fast (503) instead of holding the request.
     keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)
     await keys.watch()
+    responses = None
+    if config.responses_ttl_s > 0:
+        bucket = await open_response_bucket(nc.jetstream(timeout=2.0), config.responses_bucket, config.responses_ttl_s)
+        responses = ResponseStore(bucket, logger)
     closers = [keys.close, functools.partial(close_nats, nc, logger), *closers]
     registry = registry or CollectorRegistry()
     metrics_server = serve_metrics(registry, config.metrics_listen)
@@ -78,6 +83,7 @@ async def create_server(
         router=router_grpc.RouterServiceStub(router_channel),  # type: ignore[no-untyped-call]
         inference=inference_grpc.InferenceServiceStub(inference_channel),  # type: ignore[no-untyped-call]
         keys=keys,
+        responses=responses,
         logger=logger,
         metrics=GatewayMetrics.create(registry),
     )

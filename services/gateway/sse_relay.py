@@ -8,7 +8,7 @@ goes away cancels the router call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
@@ -40,8 +40,10 @@ async def relay(
     *,
     failed: Callable[[BourseError, int], None],
     log: structlog.typing.FilteringBoundLogger,
+    on_finish: Callable[[], Awaitable[None]] | None = None,
 ) -> web.StreamResponse:
-    """Relay `call` (a RouteStream call) to the client; `failed` logs an error that ended a started stream."""
+    """Relay `call` (a RouteStream call) to the client; `failed` logs an error that ended a started stream,
+    `on_finish` runs after the writer framed the end and before the client sees it."""
     try:
         # Wait for the first message so that a routing failure is still a plain HTTP error status.
         try:
@@ -53,7 +55,7 @@ async def relay(
         )
         await response.prepare(request)
         try:
-            await _relay(call, message, writer, response)
+            await _relay(call, message, writer, response, on_finish)
         except (grpc.aio.AioRpcError, BourseError) as error:
             # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
             failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
@@ -67,7 +69,13 @@ async def relay(
             call.cancel()
 
 
-async def _relay(call: Any, message: Any, writer: StreamWriter, response: web.StreamResponse) -> None:
+async def _relay(
+    call: Any,
+    message: Any,
+    writer: StreamWriter,
+    response: web.StreamResponse,
+    on_finish: Callable[[], Awaitable[None]] | None,
+) -> None:
     head = writer.start()
     if head:
         await response.write(head)
@@ -77,7 +85,10 @@ async def _relay(call: Any, message: Any, writer: StreamWriter, response: web.St
             if out:
                 await response.write(out)
         else:
-            await response.write(writer.finish(message.summary))
+            end = writer.finish(message.summary)
+            if on_finish is not None:
+                await on_finish()
+            await response.write(end)
             return
         message = await call.read()
     await response.write(writer.error(Internal("the router's stream ended without a summary"), 500))

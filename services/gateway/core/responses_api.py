@@ -47,6 +47,7 @@ _INCOMPLETE = {
     chat_pb2.FINISH_REASON_CONTENT_FILTER: "content_filter",
 }
 _STATEFUL = ("previous_response_id", "conversation", "background")
+STATELESS = "this gateway stores no responses (store: false semantics); send the whole input"
 
 
 def input_items(raw: list[dict[str, Any]]) -> list[InputItem]:
@@ -107,21 +108,36 @@ def _tool_output(item: FunctionCallOutputItem, field: str, chat: chat_pb2.ChatRe
         _parts(out, item.output, f"{field}.output")
 
 
-def to_chat_request(request: ResponsesRequest) -> chat_pb2.ChatRequest:
-    """The ChatRequest for a Responses body; InvalidRequest names the first field Bourse cannot honour."""
+def to_chat_request(request: ResponsesRequest, history: chat_pb2.ChatRequest | None = None) -> chat_pb2.ChatRequest:
+    """The ChatRequest for a Responses body; InvalidRequest names the first field Bourse cannot honour.
+
+    `history` is the stored conversation of `previous_response_id` (its messages come after this request's
+    instructions: as at OpenAI, earlier instructions are not carried over); without it that field is a 400.
+    """
     for name in _STATEFUL:
-        if getattr(request, name):
-            raise invalid_field(name, "Bourse stores no responses (store: false semantics); send the whole input")
+        if getattr(request, name) and not (name == "previous_response_id" and history is not None):
+            raise invalid_field(name, STATELESS)
     chat = chat_pb2.ChatRequest()
     if request.instructions:
         chat.messages.add(role=chat_pb2.ROLE_SYSTEM).content.add(text=request.instructions)
+    if history is not None:
+        chat.messages.extend(history.messages)
+    before = len(chat.messages)
     if isinstance(request.input, str):
         chat.messages.add(role=chat_pb2.ROLE_USER).content.add(text=request.input)
     else:
         for i, item in enumerate(input_items(request.input)):
             _message(item, i, chat)
-    if not any(m.role != chat_pb2.ROLE_SYSTEM for m in chat.messages):
+    if not any(m.role != chat_pb2.ROLE_SYSTEM for m in chat.messages[before:]):
         raise invalid_field("input", "must hold at least one message")
+    _tools_and_format(request, chat)
+    set_sampling(
+        chat.sampling, request.temperature, request.top_p, request.max_output_tokens, stops=[], stop_field="stop"
+    )
+    return chat
+
+
+def _tools_and_format(request: ResponsesRequest, chat: chat_pb2.ChatRequest) -> None:
     for i, tool in enumerate(request.tools or ()):
         add_tool(chat, tool.name, tool.description, tool.parameters, strict=tool.strict, name_field=f"tools[{i}].name")
     choice = request.tool_choice
@@ -135,10 +151,6 @@ def to_chat_request(request: ResponsesRequest) -> chat_pb2.ChatRequest:
         chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT
     elif isinstance(fmt, JsonSchemaTextFormat):
         set_json_schema(chat.response_format, fmt.name, fmt.schema, strict=fmt.strict)
-    set_sampling(
-        chat.sampling, request.temperature, request.top_p, request.max_output_tokens, stops=[], stop_field="stop"
-    )
-    return chat
 
 
 def response_id(request_id: str) -> str:
@@ -185,7 +197,21 @@ def usage(completion: chat_pb2.ChatCompletion) -> dict[str, Any]:
     }
 
 
-def envelope(request: ResponsesRequest, request_id: str, created_at: int, model: str) -> dict[str, Any]:
+def conversation(
+    chat: chat_pb2.ChatRequest, instructions: bool, answer: chat_pb2.ChatCompletion
+) -> chat_pb2.ChatRequest:
+    """What `previous_response_id` continues: the messages without this request's instructions, then the answer."""
+    stored = chat_pb2.ChatRequest(messages=chat.messages[1:] if instructions else chat.messages)
+    reply = stored.messages.add(role=chat_pb2.ROLE_ASSISTANT)
+    if answer.content:
+        reply.content.add(text=answer.content)
+    reply.tool_calls.extend(answer.tool_calls)
+    return stored
+
+
+def envelope(
+    request: ResponsesRequest, request_id: str, created_at: int, model: str, *, stored: bool = False
+) -> dict[str, Any]:
     """The response object before it has output: what the request asked for, echoed as OpenAI does."""
     text = msgspec.to_builtins(request.text) if request.text is not None else {"format": {"type": "text"}}
     return {
@@ -200,8 +226,8 @@ def envelope(request: ResponsesRequest, request_id: str, created_at: int, model:
         "model": model,
         "output": [],
         "parallel_tool_calls": request.parallel_tool_calls is not False,
-        "previous_response_id": None,
-        "store": False,
+        "previous_response_id": request.previous_response_id,
+        "store": stored,
         "temperature": request.temperature,
         "top_p": request.top_p,
         "text": text,
@@ -231,7 +257,9 @@ def complete(
     return response
 
 
-def to_response(request: ResponsesRequest, summary: router_pb2.RouteResponse, created_at: int) -> dict[str, Any]:
+def to_response(
+    request: ResponsesRequest, summary: router_pb2.RouteResponse, created_at: int, *, stored: bool = False
+) -> dict[str, Any]:
     """The Responses `response` object for a RouteResponse."""
-    response = envelope(request, summary.request_id, created_at, request.model)
+    response = envelope(request, summary.request_id, created_at, request.model, stored=stored)
     return complete(response, summary, blocks_of(summary.completion), summary.request_id)

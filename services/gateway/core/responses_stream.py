@@ -19,7 +19,7 @@ from bourse.router.v1 import router_service_pb2 as router_pb2
 from services.gateway.core.http_errors import error_body
 from services.gateway.core.responses_api import complete, envelope, item_id, output_item, text_part
 from services.gateway.core.responses_types import ResponsesRequest
-from services.gateway.core.stream_blocks import BlockDelta, BlockEvent, BlockSequencer, BlockStart
+from services.gateway.core.stream_blocks import BlockDelta, BlockEvent, BlockSequencer, BlockStart, completion_of
 from shared.errors import BourseError
 
 _encode = msgspec.json.Encoder().encode
@@ -28,9 +28,10 @@ _encode = msgspec.json.Encoder().encode
 class ResponseStreamWriter:
     """The event bytes of one Responses stream."""
 
-    def __init__(self, request: ResponsesRequest, request_id: str, created_at: int) -> None:
+    def __init__(self, request: ResponsesRequest, request_id: str, created_at: int, *, stored: bool = False) -> None:
         self._request_id = request_id
-        self._response = envelope(request, request_id, created_at, request.model)
+        self._response = envelope(request, request_id, created_at, request.model, stored=stored)
+        self.answer: chat_pb2.ChatCompletion | None = None  # the whole answer, once the stream completed
         self._blocks = BlockSequencer()
         self._sequence = 0
 
@@ -49,6 +50,7 @@ class ResponseStreamWriter:
 
     def finish(self, summary: router_pb2.RouteResponse) -> bytes:
         out = b"".join(self._render(event) for event in self._blocks.finish(summary.completion))
+        self.answer = completion_of(self._blocks.blocks)
         response = complete(self._response, summary, self._blocks.blocks, self._request_id)
         kind = "response.completed" if response["status"] == "completed" else "response.incomplete"
         return out + self._event(kind, response=response)

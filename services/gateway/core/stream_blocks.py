@@ -56,6 +56,15 @@ def blocks_of(completion: chat_pb2.ChatCompletion) -> list[Block]:
     return blocks
 
 
+def completion_of(blocks: list[Block]) -> chat_pb2.ChatCompletion:
+    """The answer a stream delivered, whole again (the router's summary of a stream need not repeat its text)."""
+    completion = chat_pb2.ChatCompletion(content="".join(b.text for b in blocks if b.kind == "text"))
+    for block in blocks:
+        if block.kind == "tool":
+            completion.tool_calls.add(id=block.call_id, name=block.name, arguments_json=block.text)
+    return completion
+
+
 class BlockSequencer:
     """Turns the router's deltas into block events: at most one block is open, a change of kind closes it."""
 
