@@ -8,6 +8,7 @@ goes away cancels the router call.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -50,23 +51,37 @@ async def relay(
             message = await call.read()
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "x-request-id": request_id}
-        )
-        await response.prepare(request)
-        try:
-            await _relay(call, message, writer, response, on_finish)
-        except (grpc.aio.AioRpcError, BourseError) as error:
-            # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
-            failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
-            await response.write(writer.error(failure, http_status(failure)))
-            failed(failure, http_status(failure))
-        except ConnectionResetError:
-            log.debug("client_disconnected", request_id=request_id)
-        return response
+        relayed = functools.partial(_relay, call, message, writer, on_finish=on_finish)
+        return await _serve(request, request_id, relayed, writer.error, failed=failed, log=log)
     finally:
         if not call.done():
             call.cancel()
+
+
+async def _serve(
+    request: web.Request,
+    request_id: str,
+    body: Callable[[web.StreamResponse], Awaitable[None]],
+    error: Callable[[BourseError, int], bytes],
+    *,
+    failed: Callable[[BourseError, int], None],
+    log: structlog.typing.FilteringBoundLogger,
+) -> web.StreamResponse:
+    """Send the headers, then `body`; an error after that becomes the API's error event."""
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "x-request-id": request_id}
+    )
+    await response.prepare(request)
+    try:
+        await body(response)
+    except (grpc.aio.AioRpcError, BourseError) as exc:
+        # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
+        failure = from_rpc_error(exc) if isinstance(exc, grpc.aio.AioRpcError) else exc
+        await response.write(error(failure, http_status(failure)))
+        failed(failure, http_status(failure))
+    except ConnectionResetError:
+        log.debug("client_disconnected", request_id=request_id)
+    return response
 
 
 async def _relay(
@@ -74,6 +89,7 @@ async def _relay(
     message: Any,
     writer: StreamWriter,
     response: web.StreamResponse,
+    *,
     on_finish: Callable[[], Awaitable[None]] | None,
 ) -> None:
     head = writer.start()
@@ -122,23 +138,13 @@ async def relay_choices(
             firsts = await asyncio.gather(*(call.read() for call in calls))
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "x-request-id": request_id}
-        )
-        await response.prepare(request)
         queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
         pumps = [
             asyncio.create_task(_pump(i, call, first, queue))
             for i, (call, first) in enumerate(zip(calls, firsts, strict=True))
         ]
-        try:
-            await _merge(queue, len(calls), writer, response)
-        except BourseError as failure:
-            await response.write(writer.error(failure, http_status(failure)))
-            failed(failure, http_status(failure))
-        except ConnectionResetError:
-            log.debug("client_disconnected", request_id=request_id)
-        return response
+        merged = functools.partial(_merge, queue, len(calls), writer)
+        return await _serve(request, request_id, merged, writer.error, failed=failed, log=log)
     finally:
         for pump in pumps:
             pump.cancel()
@@ -164,6 +170,7 @@ async def _pump(index: int, call: Any, message: Any, queue: asyncio.Queue[tuple[
 async def _merge(
     queue: asyncio.Queue[tuple[int, Any]], n: int, writer: ChoicesWriter, response: web.StreamResponse
 ) -> None:
+    """Write the calls' messages as they come; a call's error ends the whole stream."""
     summaries: list[Any] = [None] * n
     finished = 0
     while finished < n:
