@@ -161,7 +161,7 @@ class OpenAIHttpApi:
             response = json_response(shape(failure, http.status), http.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
-        except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape
+        except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in the API's shape
             # A plain traceback, redacted: structured tracebacks carry frame locals, which may hold the caller's key.
             trace = "".join(traceback.format_exception(bug))
             self._log.error("unhandled_error", path=request.path, traceback=api_keys.redact(trace))
