@@ -10,10 +10,10 @@ from typing import Any, TypeAlias
 import grpc
 from bourse.cache.v1 import cache_service_pb2 as cache_pb
 from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
-from bourse.common.v1 import chat_pb2
 
 from services.cache.core.cache import LookupResult, ResponseCache
 from services.cache.core.namespace import view_request
+from services.cache.core.storable import why_not_storable
 from services.cache.events import CacheBadHit, CacheEvents
 from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
 
@@ -74,7 +74,7 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
         if not request.HasField("answer"):
             raise InvalidRequest("answer is required", violations=[FieldViolation("answer", "the answer to store")])
         view = view_request(request.chat, request.scope)
-        refusal = _answer_refusal(request.answer)
+        refusal = why_not_storable(request.answer)
         if refusal:
             return cache_pb.StoreResponse(
                 entry_key=view.entry_key, stored=False, reason=refusal, namespace=view.namespace
@@ -146,13 +146,3 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
             )
         )
         return cache_pb.ReportBadHitResponse(evicted=evicted)
-
-
-def _answer_refusal(answer: cache_pb.CachedAnswer) -> str:
-    """Only completed, non-error answers are cached."""
-    completion = answer.completion
-    if completion.finish_reason == chat_pb2.FINISH_REASON_CONTENT_FILTER:
-        return "the answer was filtered"
-    if not completion.content and not completion.tool_calls:
-        return "the answer is empty"
-    return ""

@@ -23,9 +23,7 @@ from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from services.ledger.core import reports
-from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
-from services.ledger.core.store import LedgerStore
+from services.ledger.api import DEFAULT_MANIFEST, LedgerStore, find_price, read_prices, reports
 from shared.errors import BourseError, FieldViolation, InvalidRequest
 from shared.grpc_errors import from_rpc_error
 

@@ -25,7 +25,7 @@ from services.gateway.core import api_keys
 from services.gateway.core.chat_translation import ChunkWriter, route_headers, to_chat_request, to_completion
 from services.gateway.core.embeddings import to_embed_request, to_embedding_list
 from services.gateway.core.http_errors import error_body, http_status, retry_after_header
-from services.gateway.core.model_catalog import ModelCatalog
+from services.gateway.core.model_catalog import CatalogCache, ModelCatalog
 from services.gateway.core.openai_types import ChatCompletionRequest, EmbeddingRequest
 from services.gateway.core.routing_options import (
     header_text,
@@ -115,10 +115,14 @@ class OpenAIHttpApi:
         self._keys = keys
         self._log = logger
         self._metrics = metrics
-        self._catalog: ModelCatalog | None = None
-        self._catalog_at = 0.0
-        self._catalog_failed_at = 0.0
-        self._catalog_lock = asyncio.Lock()
+        self._catalog = CatalogCache(
+            self._list_models,
+            config.aliases,
+            ttl_s=config.catalog_ttl_s,
+            clock=time.monotonic,
+            wall=time.time,
+            logger=logger,
+        )
         self.serving = True
 
     def application(self) -> web.Application:
@@ -210,23 +214,16 @@ class OpenAIHttpApi:
 
     async def catalog(self) -> ModelCatalog | None:
         """The router's model list, reused for catalog_ttl_s; the last good copy (or None) while it is down."""
-        now = time.monotonic()
-        if self._catalog is not None and now - self._catalog_at < self._config.catalog_ttl_s:
-            return self._catalog
-        if now - self._catalog_failed_at < 1.0:
-            return self._catalog
-        async with self._catalog_lock:
-            if self._catalog is not None and time.monotonic() - self._catalog_at < self._config.catalog_ttl_s:
-                return self._catalog
-            try:
-                response = await self._router.ListModels(router_pb2.ListModelsRequest(), timeout=5.0)
-            except grpc.aio.AioRpcError as error:
-                self._catalog_failed_at = time.monotonic()
-                self._log.warning("list_models_failed", code=error.code().name, detail=error.details())
-                return self._catalog
-            self._catalog = ModelCatalog.from_response(response, self._config.aliases, int(time.time()))
-            self._catalog_at = time.monotonic()
-            return self._catalog
+        return await self._catalog.get()
+
+    async def _list_models(self) -> router_pb2.ListModelsResponse:
+        try:
+            response: router_pb2.ListModelsResponse = await self._router.ListModels(
+                router_pb2.ListModelsRequest(), timeout=5.0
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return response
 
     # --- handlers -----------------------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import RpcMetrics, serve_metrics
+from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, insecure_channel, new_server
 
 SERVICE_NAME = "bourse.router.v1.RouterService"
@@ -123,7 +124,7 @@ async def create_router(
         thresholds_pct=config.budget_alert_thresholds_pct,
         clock=time.time,
         logger=logger,
-        metrics=BudgetMetrics.create(registry),
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
     )
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
     cache = (

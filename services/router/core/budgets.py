@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter
 from structlog.typing import FilteringBoundLogger
 
 from shared.errors import BourseError, BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
+from shared.instrumentation import Counter, Instruments, NoInstruments
 
 _PERIOD = {"daily": "day", "monthly": "month"}
 
@@ -36,13 +36,10 @@ class BudgetMetrics:
     settle_failures: Counter  # settlements given up after every retry: the counter keeps the estimate
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> BudgetMetrics:
+    def create(cls, instruments: Instruments) -> BudgetMetrics:
         return cls(
-            settle_failures=Counter(
-                "bourse_router_budget_settle_failures",
-                "Budget settlements that failed after retries, by limit",
-                ["limit"],
-                registry=registry,
+            settle_failures=instruments.counter(
+                "budget_settle_failures", "Budget settlements that failed after retries, by limit", ["limit"]
             )
         )
 
@@ -113,7 +110,7 @@ class Budgets:
         self._thresholds = tuple(sorted(thresholds_pct))
         self._clock = clock
         self._logger = logger
-        self.metrics = metrics or BudgetMetrics.create(CollectorRegistry())
+        self.metrics = metrics or BudgetMetrics.create(NoInstruments())
         self._settle_attempts = max(1, settle_attempts)
         self._settle_backoff_s = settle_backoff_s
 

@@ -1,0 +1,25 @@
+"""The ledger's public surface: what the CLI (`bourse report`), the benchmarks and other programs may import.
+
+Serving (`create_server`, `LedgerConfig`), the store and its reports, and the price lookup reports use.
+"""
+
+from services.ledger.config import ENV_PREFIX, LedgerConfig
+from services.ledger.core import reports
+from services.ledger.core.dashboard_data import snapshot
+from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
+from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
+from services.ledger.server import create_server
+
+__all__ = [
+    "DEFAULT_MANIFEST",
+    "ENV_PREFIX",
+    "REQUEST_COLUMNS",
+    "LedgerConfig",
+    "LedgerStore",
+    "create_server",
+    "find_price",
+    "read_prices",
+    "reports",
+    "request_row",
+    "snapshot",
+]

@@ -1,0 +1,41 @@
+"""The router's public surface: what the CLI, the benchmarks and other programs may import (nothing else).
+
+Serving (`create_server`, `RouterConfig`), the price manifest and price-update messages (`bourse pricing`), and
+the selection parts the benchmarks drive directly.
+"""
+
+from services.router.config import ENV_PREFIX, RouterConfig
+from services.router.core.estimate import TokenEstimator
+from services.router.core.live_stats import LiveStats
+from services.router.core.manifest import Manifest, ModelEntry, default_manifest_path, load_manifest
+from services.router.core.price_table import PriceBook, PriceTable
+from services.router.core.prices import changes_against, decode_update, encode_update, message_id, parse_price_file
+from services.router.core.profile import RequestProfile
+from services.router.core.selection import AlwaysAvailable, Selector
+from services.router.market import MarketError, MarketFeed, read_price_history
+from services.router.server import create_server
+
+__all__ = [
+    "ENV_PREFIX",
+    "AlwaysAvailable",
+    "LiveStats",
+    "Manifest",
+    "MarketError",
+    "MarketFeed",
+    "ModelEntry",
+    "PriceBook",
+    "PriceTable",
+    "RequestProfile",
+    "RouterConfig",
+    "Selector",
+    "TokenEstimator",
+    "changes_against",
+    "create_server",
+    "decode_update",
+    "default_manifest_path",
+    "encode_update",
+    "load_manifest",
+    "message_id",
+    "parse_price_file",
+    "read_price_history",
+]
