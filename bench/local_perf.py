@@ -103,7 +103,7 @@ async def latency_over_grpc(model_dir: Path, inter: int, intra: int, requests: i
         max_queue=256,
     )
     service = await create_server(config, get_logger("bench"))
-    await service.server.start()
+    await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
     stub = pb_grpc.InferenceServiceStub(channel)
     out: dict[int, tuple[float, float]] = {}

@@ -11,9 +11,14 @@ from services.gateway.http_api import OpenAIHttpApi
 from services.gateway.key_store import KeyStore, open_bucket
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.server import create_server
+from shared.lifecycle import ServiceDefinition
+
+# How `python -m services.gateway` runs it (shared.lifecycle.main).
+SERVICE = ServiceDefinition("gateway", GatewayConfig, ENV_PREFIX, create_server)
 
 __all__ = [
     "ENV_PREFIX",
+    "SERVICE",
     "DirectRouter",
     "GatewayConfig",
     "GatewayMetrics",

@@ -9,11 +9,16 @@ from services.ledger.core.dashboard_data import snapshot
 from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
 from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
 from services.ledger.server import create_server
+from shared.lifecycle import ServiceDefinition
+
+# How `python -m services.ledger` runs it (shared.lifecycle.main).
+SERVICE = ServiceDefinition("ledger", LedgerConfig, ENV_PREFIX, create_server)
 
 __all__ = [
     "DEFAULT_MANIFEST",
     "ENV_PREFIX",
     "REQUEST_COLUMNS",
+    "SERVICE",
     "LedgerConfig",
     "LedgerStore",
     "create_server",

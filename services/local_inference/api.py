@@ -12,9 +12,14 @@ from services.local_inference.core.engine import EngineOptions, LocalModel
 from services.local_inference.core.inference import Limits, LocalInference, Sampling
 from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
 from services.local_inference.server import create_server
+from shared.lifecycle import ServiceDefinition
+
+# How `python -m services.local_inference` runs it (shared.lifecycle.main).
+SERVICE = ServiceDefinition("local_inference", InferenceConfig, ENV_PREFIX, create_server)
 
 __all__ = [
     "ENV_PREFIX",
+    "SERVICE",
     "ChatTurn",
     "DecodeParams",
     "EngineOptions",

@@ -13,10 +13,15 @@ from services.provider_adapter.core.sse import SseParser
 from services.provider_adapter.core.usage import prompt_chars
 from services.provider_adapter.core.wire_json import ENCODER
 from services.provider_adapter.server import create_server
+from shared.lifecycle import ServiceDefinition
+
+# How `python -m services.provider_adapter` runs it (shared.lifecycle.main).
+SERVICE = ServiceDefinition("provider_adapter", AdapterConfig, ENV_PREFIX, create_server)
 
 __all__ = [
     "ENCODER",
     "ENV_PREFIX",
+    "SERVICE",
     "AdapterConfig",
     "Call",
     "Quirks",

@@ -14,9 +14,14 @@ from services.router.core.profile import RequestProfile
 from services.router.core.selection import AlwaysAvailable, Selector
 from services.router.market import MarketError, MarketFeed, read_price_history
 from services.router.server import create_server
+from shared.lifecycle import ServiceDefinition
+
+# How `python -m services.router` runs it (shared.lifecycle.main).
+SERVICE = ServiceDefinition("router", RouterConfig, ENV_PREFIX, create_server)
 
 __all__ = [
     "ENV_PREFIX",
+    "SERVICE",
     "AlwaysAvailable",
     "LiveStats",
     "Manifest",

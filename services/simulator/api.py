@@ -2,6 +2,10 @@
 
 from services.simulator.config import ENV_PREFIX, SimulatorConfig
 from services.simulator.knobs import ModelKnobs
-from services.simulator.server import start_simulator
+from services.simulator.server import create_server, start_simulator
+from shared.lifecycle import ServiceDefinition
 
-__all__ = ["ENV_PREFIX", "ModelKnobs", "SimulatorConfig", "start_simulator"]
+# How `python -m services.simulator` runs it (shared.lifecycle.main).
+SERVICE = ServiceDefinition("simulator", SimulatorConfig, ENV_PREFIX, create_server)
+
+__all__ = ["ENV_PREFIX", "SERVICE", "ModelKnobs", "SimulatorConfig", "create_server", "start_simulator"]

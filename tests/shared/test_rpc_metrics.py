@@ -52,8 +52,7 @@ async def metered() -> AsyncIterator[tuple[ServiceServer, CollectorRegistry]]:
         _stream, empty_pb2.Empty.FromString, empty_pb2.Empty.SerializeToString
     )
     service.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    await service.server.start()
-    await service.set_serving()
+    await service.start()
     yield service, registry
     await service.stop(0)
 
