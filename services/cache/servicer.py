@@ -15,7 +15,7 @@ from services.cache.core.cache import LookupResult, ResponseCache
 from services.cache.core.namespace import view_request
 from services.cache.core.storable import why_not_storable
 from services.cache.events import CacheBadHit, CacheEvents
-from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
+from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -25,9 +25,7 @@ _MATCH = {"exact": cache_pb.MATCH_KIND_EXACT, "semantic": cache_pb.MATCH_KIND_SE
 class NotReady(BourseError):
     """The encoder or the store is still loading."""
 
-    default_kind = Kind.UNAVAILABLE
-    default_reason = "NOT_READY"
-    default_retryable = True
+    default_reason = Reason.NOT_READY
 
 
 class CacheServicer(cache_grpc.CacheServiceServicer):

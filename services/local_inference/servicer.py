@@ -17,7 +17,7 @@ from services.local_inference.core.decoding import Finish, Generation
 from services.local_inference.core.embedding import Embedder
 from services.local_inference.core.inference import LocalInference
 from services.local_inference.metrics import InferenceMetrics
-from shared.errors import BourseError, Kind
+from shared.errors import BourseError, Reason
 
 _FINISH = {Finish.STOP: chat_pb2.FINISH_REASON_STOP, Finish.LENGTH: chat_pb2.FINISH_REASON_LENGTH}
 
@@ -25,9 +25,7 @@ _FINISH = {Finish.STOP: chat_pb2.FINISH_REASON_STOP, Finish.LENGTH: chat_pb2.FIN
 class ModelNotReady(BourseError):
     """The model is still loading (or failed to load); callers should go elsewhere or retry."""
 
-    default_kind = Kind.UNAVAILABLE
-    default_reason = "MODEL_LOADING"
-    default_retryable = True
+    default_reason = Reason.MODEL_LOADING
 
 
 @dataclass
@@ -78,14 +76,13 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         if self._models.embed_disabled:
             raise BourseError(
                 "Embed is disabled on this instance (embed_model_dir=off)",
-                kind=Kind.FAILED_PRECONDITION,
-                reason="EMBED_DISABLED",
+                reason=Reason.EMBED_DISABLED,
             )
         embedder = self._models.embedder
         if embedder is None:
             if self._models.embed_error:
                 raise ModelNotReady(
-                    f"the sentence encoder failed to load: {self._models.embed_error}", reason="MODEL_LOAD_FAILED"
+                    f"the sentence encoder failed to load: {self._models.embed_error}", reason=Reason.MODEL_LOAD_FAILED
                 )
             raise ModelNotReady("the sentence encoder is still loading", retry_after_s=1.0)
         result = await embedder.embed(list(request.texts))
@@ -103,7 +100,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         if self._models.inference is None:
             if self._models.load_error:
                 raise ModelNotReady(
-                    f"the local model failed to load: {self._models.load_error}", reason="MODEL_LOAD_FAILED"
+                    f"the local model failed to load: {self._models.load_error}", reason=Reason.MODEL_LOAD_FAILED
                 )
             raise ModelNotReady("the local model is still loading", retry_after_s=1.0)
         return self._models.inference

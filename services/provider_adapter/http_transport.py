@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 import aiohttp
 
 from services.provider_adapter.core.registry import ProviderSpec
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 
 def new_session(spec: ProviderSpec) -> aiohttp.ClientSession:
@@ -31,16 +31,16 @@ def transport_errors() -> Iterator[None]:
     try:
         yield
     except aiohttp.ConnectionTimeoutError as error:
-        raise UpstreamError("connect timeout", reason="CONNECT_TIMEOUT") from error
+        raise UpstreamError("connect timeout", reason=Reason.CONNECT_TIMEOUT) from error
     except aiohttp.ServerTimeoutError as error:
-        raise UpstreamError("read timeout", reason="READ_TIMEOUT") from error
+        raise UpstreamError("read timeout", reason=Reason.READ_TIMEOUT) from error
     except aiohttp.ClientConnectorError as error:
         what = error.os_error.strerror or "refused"
-        raise UpstreamError(f"cannot connect: {what}", reason="CONNECT_FAILED") from None
+        raise UpstreamError(f"cannot connect: {what}", reason=Reason.CONNECT_FAILED) from None
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as error:
-        raise UpstreamError(f"connection dropped: {type(error).__name__}", reason="CONNECTION_DROPPED") from None
+        raise UpstreamError(f"connection dropped: {type(error).__name__}", reason=Reason.CONNECTION_DROPPED) from None
     except aiohttp.ClientError as error:
-        raise UpstreamError(f"HTTP client error: {type(error).__name__}", reason="UPSTREAM_ERROR") from None
+        raise UpstreamError(f"HTTP client error: {type(error).__name__}", reason=Reason.UPSTREAM_ERROR) from None
 
 
 class AiohttpResponse:

@@ -14,7 +14,7 @@ from services.provider_adapter.core.provider import Provider
 from services.provider_adapter.core.registry import ProviderSpec, builtin_registry_path, load_registry, merge_specs
 from services.provider_adapter.http_transport import AiohttpTransport, new_session
 from shared.config import ConfigError
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 from shared.instrumentation import Instruments, NoInstruments
 
 
@@ -36,12 +36,12 @@ class ProviderSet:
         if name in self.missing_key:
             raise UpstreamError(
                 f"no API key for provider {name!r}: set {self.missing_key[name]} (or run with a simulator_url)",
-                reason="AUTHENTICATION",
+                reason=Reason.AUTHENTICATION,
                 metadata=meta,
             )
         raise UpstreamError(
             f"unknown provider {name!r}; known: {', '.join(sorted(self.routes))}",
-            reason="UNKNOWN_PROVIDER",
+            reason=Reason.UNKNOWN_PROVIDER,
             metadata=meta,
         )
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import grpc
@@ -16,7 +17,14 @@ from nats.js.kv import KeyValue
 from prometheus_client import CollectorRegistry
 
 from services.router.budget_store import CasPolicy, KvCounterStore
-from services.router.core.budgets import BudgetMetrics, Budgets, BudgetStoreUnavailable, Limits, kv_safe
+from services.router.core.budgets import (
+    BudgetMetrics,
+    Budgets,
+    BudgetStoreUnavailable,
+    Limits,
+    kv_safe,
+    window_left_s,
+)
 from shared.errors import BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
 from shared.grpc_errors import to_status
@@ -56,6 +64,7 @@ async def test_daily_limit_reserves_estimates_and_settles_actuals(nc: NATS) -> N
     assert caught.value.kind is Kind.RESOURCE_EXHAUSTED
     assert caught.value.metadata["limit"] == "daily"
     assert "daily" in caught.value.message
+    assert caught.value.retry_after_s == 86400 - NOW % 86400  # until the UTC day rolls over
 
 
 async def test_monthly_limit_is_named_and_earlier_reservations_are_released(nc: NATS) -> None:
@@ -64,6 +73,7 @@ async def test_monthly_limit_is_named_and_earlier_reservations_are_released(nc: 
     with pytest.raises(BudgetExceeded) as caught:
         await budgets.admit("acme", "", 600)
     assert caught.value.metadata["limit"] == "monthly"
+    assert caught.value.retry_after_s == dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp() - NOW
     assert await store.read("spend.acme._.2026-11-18") == 0  # the daily reservation was given back
 
 
@@ -84,6 +94,21 @@ async def test_requests_per_minute(nc: NATS) -> None:
     with pytest.raises(BudgetExceeded) as caught:
         await budgets.admit("acme", "", 0)
     assert caught.value.metadata["limit"] == "requests_per_minute"
+    assert caught.value.retry_after_s == 60 - NOW % 60
+
+
+@pytest.mark.parametrize(
+    ("limit", "now", "seconds"),
+    [
+        ("requests_per_minute", "2026-11-29T10:15:40.5", 19.5),
+        ("daily", "2026-11-29T23:00:00", 3600),
+        ("monthly", "2026-12-31T23:59:00", 60),
+        ("monthly", "2026-02-28T00:00:00", 24 * 3600),
+    ],
+)
+def test_a_spent_budget_says_when_its_window_rolls_over(limit: str, now: str, seconds: float) -> None:
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC)
+    assert window_left_s(limit, at) == seconds
 
 
 async def test_replicas_share_counters_without_losing_updates(nc: NATS) -> None:
@@ -140,6 +165,7 @@ async def test_route_refuses_over_budget_requests_and_alerts(make_router: Router
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     error = from_rpc_error(caught.value)
     assert error.reason == "BUDGET_EXCEEDED" and error.metadata["limit"] == "daily" and "per day" in error.message
+    assert error.retry_after_s is not None and 0 < error.retry_after_s <= 86400  # RetryInfo: when the day ends
 
     expected = [pct for pct in (50, 80, 100) if actual >= limit * pct // 100]
     sub = await nc.jetstream().subscribe(subjects.budget_alert(tenant), ordered_consumer=True)

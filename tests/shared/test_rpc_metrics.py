@@ -82,8 +82,8 @@ async def test_requests_errors_and_latency_are_counted_per_method(
         await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=SERVICE))
     sample = registry.get_sample_value
     assert sample("bourse_metered_requests_total", {"method": "Generate"}) == 2
-    assert sample("bourse_metered_errors_total", {"method": "Generate", "reason": "OVERLOADED"}) == 1
+    assert sample("bourse_metered_errors_total", {"method": "Generate", "reason": "QUEUE_FULL"}) == 1
     assert sample("bourse_metered_errors_total", {"method": "Score", "reason": "INTERNAL"}) == 1
     assert sample("bourse_metered_latency_seconds_count", {"method": "Generate"}) == 2
-    assert sample("bourse_metered_errors_total", {"method": "Stream", "reason": "OVERLOADED"}) == 1
+    assert sample("bourse_metered_errors_total", {"method": "Stream", "reason": "QUEUE_FULL"}) == 1
     assert sample("bourse_metered_requests_total", {"method": "Check"}) is None  # health is not counted

@@ -20,7 +20,8 @@ from services.provider_adapter.core.quirks import Quirks
 from services.provider_adapter.core.sse import SseParser
 from services.provider_adapter.core.usage import prompt_chars
 from services.provider_adapter.core.wire_json import ENCODER
-from shared.errors import UpstreamError
+from shared.error_catalogue import reason_of
+from shared.errors import Reason, UpstreamError
 from shared.instrumentation import Instruments, NoInstruments
 
 
@@ -109,7 +110,7 @@ class HttpProvider:
         if base is None:
             raise UpstreamError(
                 f"no endpoint for region {call.region!r} (known: {sorted(self._up.regions) or 'none'})",
-                reason="UNSUPPORTED_FIELD",
+                reason=Reason.UNSUPPORTED_FIELD,
                 metadata={"field": "region"},
             )
         return base + path
@@ -189,9 +190,9 @@ class HttpProvider:
                 raise self._scrubbed(error, meta) from None
             except TimeoutError as error:
                 span.record_error(error)
-                raise self._fail("deadline exceeded", "DEADLINE", meta) from error
+                raise self._fail("deadline exceeded", Reason.DEADLINE, meta) from error
 
-    def _fail(self, what: str, reason: str, meta: dict[str, str]) -> UpstreamError:
+    def _fail(self, what: str, reason: Reason, meta: dict[str, str]) -> UpstreamError:
         return UpstreamError(f"{meta['provider']}/{meta['model']}: {what}", reason=reason, metadata=meta)
 
     def _scrubbed(self, error: UpstreamError, meta: dict[str, str]) -> UpstreamError:
@@ -199,7 +200,7 @@ class HttpProvider:
         metadata.update(meta)
         return UpstreamError(
             self._redact(f"{meta['provider']}/{meta['model']}: {error.message}"),
-            reason=error.reason,
+            reason=reason_of(error.reason) or Reason.UPSTREAM_ERROR,
             retry_after_s=error.retry_after_s,
             metadata=metadata,
         )

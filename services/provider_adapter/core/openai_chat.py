@@ -17,7 +17,7 @@ from services.provider_adapter.core.quirks import Quirks
 from services.provider_adapter.core.upstream_errors import classify
 from services.provider_adapter.core.usage import finalize_usage
 from services.provider_adapter.core.wire_json import decode_body, decode_schema, image_data_url, text_of
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 _ROLES = {
     chat_pb2.ROLE_SYSTEM: "system",
@@ -167,12 +167,12 @@ def parse(body: bytes, prompt_chars: int) -> tuple[chat_pb2.ChatCompletion, str]
     """A non-streamed Chat Completions response -> completion, response id."""
     data = decode_body(body)
     if not isinstance(data, dict):
-        raise UpstreamError("provider response is not a JSON object", reason="BAD_RESPONSE")
+        raise UpstreamError("provider response is not a JSON object", reason=Reason.BAD_RESPONSE)
     if "error" in data and "choices" not in data:
         raise error_from_body(0, {}, data)
     choices = data.get("choices")
     if not choices:
-        raise UpstreamError("provider response has no choices", reason="BAD_RESPONSE")
+        raise UpstreamError("provider response has no choices", reason=Reason.BAD_RESPONSE)
     choice = choices[0]
     message = choice.get("message") or {}
     completion = chat_pb2.ChatCompletion(

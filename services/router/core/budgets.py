@@ -15,7 +15,7 @@ from typing import Protocol
 
 from structlog.typing import FilteringBoundLogger
 
-from shared.errors import BourseError, BudgetExceeded, Kind
+from shared.errors import BourseError, BudgetExceeded, Reason
 from shared.events.schemas import BudgetAlert
 from shared.instrumentation import Counter, Instruments, NoInstruments
 
@@ -26,9 +26,7 @@ class BudgetStoreUnavailable(BourseError):
     """The shared counters could not be read or written in time (contention or an unreachable store); the
     request did not run and may be retried. reason BUDGET_STORE_CONTENDED or BUDGET_STORE_UNAVAILABLE."""
 
-    default_kind = Kind.UNAVAILABLE
-    default_reason = "BUDGET_STORE_UNAVAILABLE"
-    default_retryable = True
+    default_reason = Reason.BUDGET_STORE_UNAVAILABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +146,9 @@ class Budgets:
         for scope in self._scopes(reservation.tenant, key_id):
             rpm = scope.limits.requests_per_minute
             if rpm and await self._store.add(f"rate.{scope.key}.{minute}", 1, ceiling=rpm) is None:
-                raise _exceeded(reservation.tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute")
+                raise _exceeded(
+                    reservation.tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute", now=now
+                )
             for limit_name, limit, period in (
                 ("daily", scope.limits.daily_micro_usd, day),
                 ("monthly", scope.limits.monthly_micro_usd, month),
@@ -158,7 +158,12 @@ class Budgets:
                 key = f"spend.{scope.key}.{period}"
                 if await self._store.add(key, reservation.estimate_micro_usd, ceiling=limit) is None:
                     raise _exceeded(
-                        reservation.tenant, scope, limit_name, limit, f"{limit} micro-USD per {_PERIOD[limit_name]}"
+                        reservation.tenant,
+                        scope,
+                        limit_name,
+                        limit,
+                        f"{limit} micro-USD per {_PERIOD[limit_name]}",
+                        now=now,
                     )
                 reservation.spend_keys.append((key, limit_name, limit, period))
 
@@ -215,8 +220,23 @@ class Budgets:
         reservation.spend_keys.clear()
 
 
-def _exceeded(tenant: str, scope: _Scope, limit_name: str, limit: int, what: str) -> BudgetExceeded:
+def _exceeded(
+    tenant: str, scope: _Scope, limit_name: str, limit: int, what: str, *, now: dt.datetime
+) -> BudgetExceeded:
     return BudgetExceeded(
         f"{scope.name} budget exceeded for tenant {tenant!r}: {limit_name} limit of {what}",
+        retry_after_s=window_left_s(limit_name, now),
         metadata={"limit": limit_name, "scope": scope.name, "limit_value": str(limit)},
     )
+
+
+def window_left_s(limit_name: str, now: dt.datetime) -> float:
+    """Seconds from `now` (UTC) until the window of a limit rolls over: the next minute, day or month."""
+    if limit_name == "requests_per_minute":
+        end = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    elif limit_name == "daily":
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    else:
+        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (first + dt.timedelta(days=32)).replace(day=1)
+    return (end - now).total_seconds()
