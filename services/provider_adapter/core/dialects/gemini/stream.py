@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core.gemini_generate import candidate_parts, error_from_body, parse_usage
+from services.provider_adapter.core.dialects.gemini.generate import candidate_parts, error_from_body, parse_usage
 from services.provider_adapter.core.stream_assembly import StreamAssembly
 from services.provider_adapter.core.wire_json import decode_body
 from shared.errors import Reason, UpstreamError
