@@ -4,6 +4,10 @@ Serving (`create_server`, `RouterConfig`), the price manifest and price-update m
 the selection parts the benchmarks drive directly.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from services.router.config import ENV_PREFIX, RouterConfig
 from services.router.core.estimate import TokenEstimator
 from services.router.core.live_stats import LiveStats
@@ -13,8 +17,18 @@ from services.router.core.prices import changes_against, decode_update, encode_u
 from services.router.core.profile import RequestProfile
 from services.router.core.selection import AlwaysAvailable, Selector
 from services.router.market import MarketError, MarketFeed, read_price_history
-from services.router.server import create_server
-from shared.lifecycle import ServiceDefinition
+from shared.lifecycle import Logger, ServiceDefinition
+
+if TYPE_CHECKING:
+    from shared.serving import ServiceServer
+
+
+async def create_server(config: RouterConfig, logger: Logger, **options: Any) -> ServiceServer:
+    """The service's factory (see its server module); imported on first use, so the CLI starts light."""
+    from services.router import server
+
+    return await server.create_server(config, logger, **options)
+
 
 # How `python -m services.router` runs it (shared.lifecycle.main).
 SERVICE = ServiceDefinition("router", RouterConfig, ENV_PREFIX, create_server)
