@@ -15,9 +15,10 @@ period (`shutdown_grace_s` in every config) and exit codes are handled here once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -88,20 +89,43 @@ async def serve(definition: ServiceDefinition[Any]) -> int:
         return EXIT_CONFIG
     configure_logging(config.log_level)
     logger = get_logger(definition.name)
-    service = await definition.create_server(config, logger)
-    await service.start()
-    return await run_until_signal(service, logger, grace_s=config.shutdown_grace_s)
+    # Signals are caught from before start-up: a SIGTERM while the service starts still stops it in order.
+    with _stop_on_signal() as stop:
+        service = await definition.create_server(config, logger)
+        await service.start()
+        return await run_until_signal(service, logger, grace_s=config.shutdown_grace_s, stop=stop)
 
 
-async def run_until_signal(service: Service, logger: Logger, *, grace_s: float, drain_s: float = DRAIN_S) -> int:
-    """Serve a started service until SIGTERM or SIGINT (or its background start-up fails), then stop it in order.
-
-    Returns 0 after a signal, EXIT_START_FAILED when background start-up failed.
-    """
+@contextlib.contextmanager
+def _stop_on_signal() -> Iterator[asyncio.Event]:
+    """An event set by SIGTERM or SIGINT while the block runs."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    try:
+        yield stop
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def run_until_signal(
+    service: Service,
+    logger: Logger,
+    *,
+    grace_s: float,
+    drain_s: float = DRAIN_S,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve a started service until SIGTERM or SIGINT (or its background start-up fails), then stop it in order.
+
+    `stop` is an event the caller's signal handlers already set (see `serve`); without it, handlers are installed
+    here. Returns 0 after a signal, EXIT_START_FAILED when background start-up failed.
+    """
+    if stop is None:
+        with _stop_on_signal() as own:
+            return await run_until_signal(service, logger, grace_s=grace_s, drain_s=drain_s, stop=own)
     failed = False
 
     def on_loaded(task: asyncio.Task[None]) -> None:
@@ -113,11 +137,7 @@ async def run_until_signal(service: Service, logger: Logger, *, grace_s: float, 
     if service.loading is not None:
         service.loading.add_done_callback(on_loaded)
     logger.info("serving", port=service.port)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+    await stop.wait()
     if failed:
         logger.error("start_failed_exiting")
         await service.stop(0.0, 0.0)
