@@ -75,7 +75,9 @@ def test_every_reason_maps_to_its_declared_http_status_and_an_openai_body(reason
 
 def test_the_catalogue_is_consistent() -> None:
     values = [reason.value for reason in Reason]
-    assert values == [reason.name for reason in Reason]  # the wire value is the member's name
+    # The wire value is the member's name, so a reason received as text and its member hash and compare alike.
+    assert values == [reason.name for reason in Reason]
+    assert "RATE_LIMITED" in frozenset({Reason.RATE_LIMITED})
     assert len(set(values)) == len(values)
     assert set(PLAIN_STATUS_REASON) == set(Kind)  # every status without details has a reason
     assert all(reason.description.endswith((".", ")")) for reason in Reason)

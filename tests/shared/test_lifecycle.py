@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ async def test_stop_closes_in_reverse_order_and_a_failing_closer_does_not_stop_t
 ) -> None:
     closed: list[str] = []
 
-    def closer(name: str, *, fail: bool = False):  # type: ignore[no-untyped-def]
+    def closer(name: str, *, fail: bool = False) -> Callable[[], Awaitable[None]]:
         async def close() -> None:
             closed.append(name)
             if fail:
