@@ -159,7 +159,7 @@ class Reason(StrEnum):
                      "The local model is still loading.")
     MODEL_LOAD_FAILED = ("MODEL_LOAD_FAILED", Kind.UNAVAILABLE, True, 503, Group.SERVICE,
                          "The local model (or sentence encoder) failed to load; another replica may serve.")
-    MODEL_DIRECTORY_INVALID = ("MODEL_DIRECTORY_INVALID", Kind.FAILED_PRECONDITION, False, 500, Group.SERVICE,
+    MODEL_DIRECTORY_INVALID = ("MODEL_DIRECTORY_INVALID", Kind.FAILED_PRECONDITION, False, 400, Group.SERVICE,
                                "A converted model directory is incomplete or from another version.")
     KEY_STORE_UNAVAILABLE = ("KEY_STORE_UNAVAILABLE", Kind.UNAVAILABLE, True, 503, Group.SERVICE,
                              "The API key store (NATS KV) is unreachable and the key was not seen before.")
