@@ -21,8 +21,7 @@ from typing import Any
 import aiohttp
 
 from bench.gateway_overhead import _cpu_s, _http_call, _load, _result, _row, _rss_mb, _wait_http
-from services.gateway.core.api_keys import issue_key
-from services.gateway.key_store import KeyStore, open_bucket
+from services.gateway.api import KeyStore, issue_key, open_bucket
 from shared.events.connect import connect
 from shared.logging import configure_logging, get_logger
 from shared.processes import Child, NatsServer, free_port, python_module

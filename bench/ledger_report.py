@@ -13,9 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from services.ledger.core import reports
-from services.ledger.core.dashboard_data import snapshot
-from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
+from services.ledger.api import REQUEST_COLUMNS, LedgerStore, reports, request_row, snapshot
 from shared.events.schemas import Feedback
 
 from .ledger_fixtures import T0_MS, events

@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
-from shared.errors import BourseError, FieldViolation, Kind, NotFound
+from shared.errors import BourseError, FieldViolation, NotFound, Reason
 
 
 async def open_response_bucket(js: JetStreamContext, bucket: str, ttl_s: float) -> KeyValue:
@@ -56,14 +56,12 @@ class ResponseStore:
         except (nats.errors.Error, TimeoutError) as error:
             raise BourseError(
                 f"the response store is unreachable: {type(error).__name__}",
-                kind=Kind.UNAVAILABLE,
-                reason="RESPONSE_STORE_UNAVAILABLE",
-                retryable=True,
+                reason=Reason.RESPONSE_STORE_UNAVAILABLE,
             ) from None
         if entry is None or not entry.value:
             raise NotFound(
                 f"previous response {response_id!r} not found (unknown, expired or never stored)",
-                reason="PREVIOUS_RESPONSE_NOT_FOUND",
+                reason=Reason.PREVIOUS_RESPONSE_NOT_FOUND,
                 violations=[FieldViolation("previous_response_id", "not found")],
             )
         return chat_pb2.ChatRequest.FromString(entry.value)

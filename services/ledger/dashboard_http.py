@@ -13,6 +13,9 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from shared.errors import FieldViolation, InvalidRequest
+from shared.http_errors import error_body, http_status
+
 from .core.dashboard_data import snapshot
 from .core.store import LedgerStore
 
@@ -80,15 +83,15 @@ class Dashboard:
         try:
             window_s = int(request.query.get("window_s", self._window_s))
         except ValueError:
-            return _error(400, "window_s must be an integer number of seconds")
+            return _error("window_s", "window_s must be an integer number of seconds")
         if not 60 <= window_s <= MAX_WINDOW_S:
-            return _error(400, f"window_s must be between 60 and {MAX_WINDOW_S}")
+            return _error("window_s", f"window_s must be between 60 and {MAX_WINDOW_S}")
         end_ms = int(time.time() * 1000)
         if "end_ms" in request.query:
             try:
                 end_ms = int(request.query["end_ms"])
             except ValueError:
-                return _error(400, "end_ms must be epoch milliseconds")
+                return _error("end_ms", "end_ms must be epoch milliseconds")
         bucket_ms = max(1000, window_s * 1000 // BUCKETS_PER_WINDOW)
         data = await asyncio.to_thread(
             snapshot, self._store, start_ms=end_ms - window_s * 1000, end_ms=end_ms, bucket_ms=bucket_ms
@@ -97,5 +100,7 @@ class Dashboard:
         return web.json_response(data)
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": "invalid_request_error"}}, status=status)
+def _error(field: str, message: str) -> web.Response:
+    error = InvalidRequest(message, violations=[FieldViolation(field, message)])
+    status = http_status(error)
+    return web.json_response(error_body(error, status), status=status)

@@ -266,7 +266,7 @@ async def test_stream_of_a_whole_answer_still_has_blocks(stack: GatewayStack) ->
         ("error:PERMISSION_DENIED", 403, anthropic.PermissionDeniedError, "permission_error"),
         ("error:UPSTREAM_5XX", 502, anthropic.InternalServerError, "api_error"),
         ("error:INTERNAL", 500, anthropic.InternalServerError, "api_error"),
-        ("error:OVERLOADED", 429, anthropic.RateLimitError, "rate_limit_error"),
+        ("error:OVERLOADED", 503, anthropic.ServiceUnavailableError, "overloaded_error"),
         ("error:DEADLINE_EXCEEDED", 504, anthropic.InternalServerError, "timeout_error"),
     ],
 )

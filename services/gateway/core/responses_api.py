@@ -14,8 +14,6 @@ from bourse.common.v1 import chat_pb2
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
 from services.gateway.core.chat_translation import (
-    ROLES,
-    TOOL_CHOICE_MODES,
     add_tool,
     image_from_url,
     invalid_field,
@@ -40,6 +38,7 @@ from services.gateway.core.responses_types import (
 )
 from services.gateway.core.stream_blocks import Block, blocks_of
 from shared.errors import FieldViolation, InvalidRequest
+from shared.openai_wire import ROLE_FROM_WIRE, TOOL_CHOICE_FROM_WIRE
 
 # Answers that stopped early are "incomplete", with the reason.
 _INCOMPLETE = {
@@ -83,7 +82,7 @@ def _parts(out: chat_pb2.Message, parts: list[Any], field: str) -> None:
 def _message(item: InputItem, index: int, chat: chat_pb2.ChatRequest) -> None:
     field = f"input[{index}]"
     if isinstance(item, MessageItem):
-        out = chat.messages.add(role=ROLES[item.role])
+        out = chat.messages.add(role=ROLE_FROM_WIRE[item.role])
         if isinstance(item.content, str):
             out.content.add(text=item.content)
         else:
@@ -145,7 +144,7 @@ def _tools_and_format(request: ResponsesRequest, chat: chat_pb2.ChatRequest) -> 
         chat.tool_choice.mode = chat_pb2.TOOL_CHOICE_MODE_NAMED
         chat.tool_choice.name = choice.name
     elif choice is not None:
-        chat.tool_choice.mode = TOOL_CHOICE_MODES[choice]
+        chat.tool_choice.mode = TOOL_CHOICE_FROM_WIRE[choice]
     fmt = request.text.format if request.text is not None else None
     if isinstance(fmt, JsonObjectFormat):
         chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT
