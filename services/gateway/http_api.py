@@ -11,12 +11,13 @@ import functools
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import grpc
 import msgspec
 import structlog
+from aiohttp import typedefs as aiohttp_typedefs
 from aiohttp import web
 from bourse.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from bourse.router.v1 import router_service_pb2 as router_pb2
@@ -48,6 +49,7 @@ from shared.grpc_errors import from_rpc_error
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = aiohttp_typedefs.Middleware
 ErrorShape = Callable[[BourseError, int], dict[str, Any]]
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 256
@@ -137,8 +139,9 @@ class OpenAIHttpApi:
         # Paths whose errors take another API's shape than OpenAI's.
         self.error_shapes: dict[str, ErrorShape] = {}
 
-    def application(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors], client_max_size=self._config.max_body_bytes)
+    def application(self, outer: Sequence[Middleware] = ()) -> web.Application:
+        """The routes; `outer` middlewares (tracing) run around the error mapping."""
+        app = web.Application(middlewares=[*outer, self._errors], client_max_size=self._config.max_body_bytes)
         app.router.add_post("/v1/chat/completions", self.chat_completions)
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/v1/models/{model_id:.+}", self.get_model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
@@ -18,6 +19,9 @@ from .dashboard_http import Dashboard
 from .events import LedgerConsumers
 from .metrics import LedgerMetrics
 from .servicer import LedgerServicer
+
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
 
 DRAIN_TIMEOUT_S = 5.0
 
@@ -37,12 +41,15 @@ async def create_server(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
 ) -> LedgerServer:
     """Open the store, start consuming, bind gRPC and the dashboard; `start()` then reports SERVING."""
     registry = registry or CollectorRegistry()
     metrics = LedgerMetrics.create(registry)
     store = LedgerStore(config.db_path)
-    base = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
+    base = new_server(
+        listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc, tracing=tracing
+    )
     pb_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(store, metrics), base.server)  # type: ignore[no-untyped-call]
     nc = await connect([config.nats_url], logger, name="bourse-ledger")
     consumers = LedgerConsumers(
