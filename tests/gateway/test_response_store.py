@@ -29,6 +29,7 @@ async def storing_gateway(stack: GatewayStack) -> AsyncIterator[GatewayServer]:
         stack.config, responses_ttl_s=600.0, responses_bucket=f"TEST_RESPONSES_{secrets.token_hex(4)}"
     )
     gateway = await create_server(config, get_logger("gateway-store-test"))
+    await gateway.start()  # the one lifecycle: create_server builds, start() serves
     yield gateway
     await gateway.stop()
 
