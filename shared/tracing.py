@@ -98,7 +98,7 @@ def set_current_attributes(attributes: Mapping[str, AttributeValue]) -> None:
 def _resource(service: str, environ: Mapping[str, str]) -> Resource:
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by Resource.create) win over the default name.
     named = environ.get("OTEL_SERVICE_NAME") or "service.name=" in environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    return Resource.create({} if named else {"service.name": f"bourse-{service}"})
+    return Resource.create({} if named else {"service.name": f"bourse-{service.replace('_', '-')}"})
 
 
 class _TracedSpan:

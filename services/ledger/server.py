@@ -91,7 +91,8 @@ async def create_server(
         service_names=base.service_names,
         logger=logger,
         # Run in reverse at stop: consumers, NATS drained, HTTP, then the store.
-        closers=[close_store, close_http, close_nats_connection, close_consumers],
+        # base.closers holds the tracer's flush (when tracing), which runs last.
+        closers=[*base.closers, close_store, close_http, close_nats_connection, close_consumers],
         http_port=http_port,
         store=store,
         consumers=consumers,

@@ -21,6 +21,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from services.router.core.failover import AttemptResult
+from services.router.core.route_spans import attempt_reason
+from services.router.core.route_types import RouteOutcome
 from shared.errors import Reason, UpstreamError
 from shared.http_tracing import tracing_middleware
 from shared.instrumentation import NoInstruments
@@ -238,3 +241,19 @@ def test_an_unsupported_exporter_stops_a_service_at_start_with_exit_2() -> None:
     )
     assert child.returncode == 2
     assert child.stderr.startswith("simulator: ") and "OTEL_TRACES_EXPORTER" in child.stderr
+
+
+@pytest.mark.parametrize(
+    ("attempts", "reason"),
+    [
+        ([], "first"),
+        ([("cache", "cache", "miss")], "first"),  # a cache miss is not a remote attempt
+        ([("openai", "remote", "error")], "failover"),
+        ([("openai", "remote", "invalid_output")], "escalation"),
+        ([("openai", "remote", "invalid_output"), ("groq", "remote", "error")], "failover"),
+    ],
+)
+def test_the_attempt_reason_follows_the_attempts_so_far(attempts: list[tuple[str, str, str]], reason: str) -> None:
+    outcome = RouteOutcome(request_id="r", tenant="t", key_id="", task_kind="chat", stream=False, metadata={})
+    outcome.attempts.extend(AttemptResult(p, "m", served, result) for p, served, result in attempts)
+    assert attempt_reason(outcome) == reason

@@ -25,10 +25,10 @@ FIRST, FAILOVER, ESCALATION, HEDGE = "first", "failover", "escalation", "hedge"
 
 def attempt_reason(outcome: RouteOutcome) -> str:
     """Why the next remote attempt is made, from the attempts so far."""
-    remote = [a for a in outcome.attempts if a.served_from == "remote"]
-    if not remote:
-        return FIRST
-    return ESCALATION if remote[-1].outcome == "invalid_output" else FAILOVER
+    for attempt in reversed(outcome.attempts):
+        if attempt.served_from == "remote":
+            return ESCALATION if attempt.outcome == "invalid_output" else FAILOVER
+    return FIRST
 
 
 def describe_request(span: Span, inp: RouteInput) -> None:
