@@ -78,6 +78,7 @@ async def test_second_identical_request_is_a_cache_hit(make_router, cache, nc: N
     first: pb.RouteResponse = await stub.Route(_deterministic(tenant), timeout=10)
     assert first.served_from == routing_pb2.SERVED_FROM_REMOTE
     assert [a.outcome for a in first.attempts] == [pb.ATTEMPT_OUTCOME_MISS, pb.ATTEMPT_OUTCOME_SUCCESS]
+    assert first.attempts[0].error_reason == "CACHE_NO_ENTRIES"  # the cache's semantic decision rides along
     await _wait_entries(cache_stub, 1)
 
     request = _deterministic(tenant)

@@ -85,8 +85,10 @@ class CheapTiers:
         min_similarity = policy.min_similarity if policy.HasField("min_similarity") else None
         hit = await self.cache.lookup(inp.chat, inp.tenant, self.cache_tier(plan), min_similarity)
         latency = time.perf_counter() - t0
-        if hit is None:
-            outcome.attempts.append(AttemptResult("cache", "", "cache", "miss", latency_s=latency))
+        if hit is None or hit.match == cache_service_pb2.MATCH_KIND_UNSPECIFIED or not hit.HasField("answer"):
+            # The cache's reason travels in the attempt: CACHE_NAME_ORDER, CACHE_CLASSIFIER, CACHE_BELOW_THRESHOLD...
+            reason = f"CACHE_{hit.decision.reason.upper()}" if hit is not None and hit.decision.reason else ""
+            outcome.attempts.append(AttemptResult("cache", "", "cache", "miss", error_reason=reason, latency_s=latency))
             return False
         answer = hit.answer
         verdict = self._validator.check(plan.rules, answer.completion)
