@@ -19,7 +19,9 @@ import numpy.typing as npt
 
 from shared.embedding.convert import INFO_FILE, TOKENIZER_FILE
 
-MAX_POSITIONS = 512
+# The shipped tokenizer truncates at 256 tokens (the length MiniLM was trained on): longer texts are embedded by
+# their first 256 tokens, [CLS] and [SEP] included.
+MAX_POSITIONS = 256
 DEFAULT_INTRA_THREADS = min(4, os.cpu_count() or 1)
 
 
@@ -71,8 +73,6 @@ class SentenceEncoder:
         self.name: str = model_dir.name
         self.compute_type = compute_type
         self._tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
-        # The model has 512 positions: a longer text is embedded by its first 512 tokens instead of failing.
-        self._tokenizer.enable_truncation(max_length=MAX_POSITIONS)
         self._encoder = ctranslate2.Encoder(
             str(model_dir), device="cpu", compute_type=compute_type, intra_threads=intra_threads
         )
