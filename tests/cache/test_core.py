@@ -116,10 +116,17 @@ def test_empty_and_very_long_questions_miss(tmp_path: Path, encoder: SentenceEnc
 
 def test_ambiguous_candidates_are_a_miss(tmp_path: Path, encoder: SentenceEncoder) -> None:
     cache = make(tmp_path, encoder, similarity_threshold=0.3, ambiguity_margin=0.5, lexical_weight=0.0)
-    cache.store(view("What are the opening hours of the flagship store?"), b"store")
-    cache.store(view("What are the opening hours of the online support line?"), b"support")
-    result = cache.lookup(view("opening hours?"))
+    cache.store(view("What are the opening hours?"), b"opening")
+    cache.store(view("What are the hours?"), b"hours")
+    result = cache.lookup(view("what are the opening hours of the store please"))
     assert result.match == "" and result.reason == "ambiguous"
+
+
+def test_a_more_specific_stored_question_is_not_served(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder)
+    cache.store(view("How do I reset my password on the mobile app?"), b"mobile")
+    result = cache.lookup(view("How do I reset my password?"))
+    assert result.match == "" and result.reason == "stored_more_specific"
 
 
 def test_high_temperature_and_tool_results_are_not_stored(tmp_path: Path, encoder: SentenceEncoder) -> None:

@@ -3,10 +3,11 @@
 Chosen by measurement on the generated tune split (bench/cache_verifier.py, docs/cache.md):
 1. exact terms must match (numbers with units, ordinals, operand order, e-mails, identifiers, names, negation:
    exact_terms.py), and no relation may be reversed ("A to B" / "B to A": alignment.py);
-2. the word alignment must show no exchanged word: in `strict` mode every content word of each question has a
-   surface counterpart in the other (stem, one typing slip) or is an insertion (politeness, a wrapper), in the
-   same order; in `balanced` mode a reworded opening or an uneven gap (a phrase reworded) is allowed, but not a
-   word exchanged in place between the same neighbours, nor a change of order;
+2. the word alignment must show no exchanged word: in `strict` mode every content word of the stored question
+   has a surface counterpart in the query (stem, one typing slip), in the same order, and the query adds only
+   insertions (politeness, a wrapper); in `balanced` mode a reworded opening, an uneven gap (a phrase reworded)
+   and extra stored words are allowed, but not a word exchanged in place between the same neighbours, nor a
+   change of order;
 3. a logistic pair classifier over the alignment and the cosine, trained under sign constraints (a pair with
    fewer differences never scores lower), gives the score that reported bad hits raise a namespace's threshold on.
 The classifier alone was measured as a gate too and lost to the structural test (docs/cache.md).
@@ -146,4 +147,8 @@ def structure_refusal(alignment: Alignment, mode: str) -> str:
         return "exchanged_word"
     if mode == "strict" and alignment.uneven_gaps:
         return "reworded"
+    # The stored question says more than the query asked ("opening hours?" / "opening hours of the support line?"):
+    # its answer is about something narrower.
+    if mode == "strict" and alignment.unmatched_stored:
+        return "stored_more_specific"
     return ""
