@@ -258,12 +258,17 @@ class Alignment:
 
 
 def _surface_matches(a: Analysis, b: Analysis) -> list[int | None]:
-    """For each content word of a, the index of a content word of b with the same stem (or one slip), or None."""
+    """For each content word of a, the index of a content word of b with the same stem (or one slip), or None.
+    A repeated word takes the next unused occurrence, so "3 ... 3" aligns in order."""
     found: list[int | None] = []
+    used: set[int] = set()
     for i in a.content:
-        match = next((j for j in b.content if b.stems[j] == a.stems[i]), None)
+        free = [j for j in b.content if j not in used] or list(b.content)
+        match = next((j for j in free if b.stems[j] == a.stems[i]), None)
         if match is None and len(a.words[i]) >= 5:
-            match = next((j for j in b.content if len(b.words[j]) >= 5 and one_edit(a.words[i], b.words[j])), None)
+            match = next((j for j in free if len(b.words[j]) >= 5 and one_edit(a.words[i], b.words[j])), None)
+        if match is not None:
+            used.add(match)
         found.append(match)
     return found
 
