@@ -20,19 +20,19 @@ from services.router.clients.cache import CacheClient
 from services.router.clients.inference import InferenceClient
 from services.router.clients.provider import ProviderClient
 from services.router.config import RouterConfig
-from services.router.core.backoff import RetryAfterBook
 from services.router.core.budgets import BudgetMetrics, Budgets, Limits
-from services.router.core.circuit import CircuitBreakers, ModelAvailability
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import FailoverPolicy
-from services.router.core.headroom import RateLimitHeadroom
-from services.router.core.ladder import RouteExecutor
+from services.router.core.execution.ladder import RouteExecutor
+from services.router.core.execution.route_types import ExecutionSettings
 from services.router.core.litellm_import import load_configured_manifest
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import RateLimits, default_manifest_path
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import ExecutionSettings
-from services.router.core.selection import Selector
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
+from services.router.core.resilience.failover import FailoverPolicy
+from services.router.core.resilience.headroom import RateLimitHeadroom
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.servicer import RouterServicer

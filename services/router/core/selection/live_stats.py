@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from services.router.core.latency_sketch import DecayingQuantileSketch, DecayingRate
 from services.router.core.price_table import PriceBook
+from services.router.core.selection.latency_sketch import DecayingQuantileSketch, DecayingRate
 from shared.errors import Reason
 from shared.events.schemas import TelemetryEvent
 

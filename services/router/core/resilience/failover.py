@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.router.core.backoff import RetryAfterBook
-from services.router.core.circuit import CircuitBreakers
-from services.router.core.headroom import RateLimitHeadroom
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers
+from services.router.core.resilience.headroom import RateLimitHeadroom
 from shared.errors import BourseError, Reason
 
 # Reasons that say "this provider or model is unhealthy" (counted by the circuit breaker).

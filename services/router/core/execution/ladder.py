@@ -17,14 +17,9 @@ from bourse.router.v1 import router_service_pb2
 
 from services.router.core.budgets import Budgets
 from services.router.core.cost import estimate_cost_micro_usd
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import AttemptResult, FailoverPolicy
-from services.router.core.hedging import hedged
-from services.router.core.output_validation import OutputRules, OutputValidator
-from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile, profile_from_request
-from services.router.core.request_validation import validate_request
-from services.router.core.route_types import (
+from services.router.core.execution.output_validation import OutputRules, OutputValidator
+from services.router.core.execution.request_validation import validate_request
+from services.router.core.execution.route_types import (
     AnswerCache,
     ExecutionSettings,
     LocalModel,
@@ -33,9 +28,14 @@ from services.router.core.route_types import (
     RouteInput,
     RouteOutcome,
 )
-from services.router.core.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector
-from services.router.core.stream_assembly import StreamAssembler
-from services.router.core.tiers import CheapTiers, usage_cost
+from services.router.core.execution.stream_assembly import StreamAssembler
+from services.router.core.execution.tiers import CheapTiers, usage_cost
+from services.router.core.price_table import PriceBook
+from services.router.core.resilience.failover import AttemptResult, FailoverPolicy
+from services.router.core.resilience.hedging import hedged
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.profile import RequestProfile, profile_from_request
+from services.router.core.selection.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector
 from shared.errors import BourseError, DeadlineExceeded, NoQualifiedModel, Reason, UpstreamError
 
 
