@@ -24,6 +24,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from services.ledger.core import reports
+from services.ledger.core.money import format_micro_usd
 from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
 from services.ledger.core.store import LedgerStore
 from shared.errors import BourseError, FieldViolation, InvalidRequest
@@ -211,7 +212,7 @@ def _from_service(
 
 
 def _usd(micro: float) -> str:
-    return f"${micro / 1e6:,.6f}" if abs(micro) < 10_000 else f"${micro / 1e6:,.2f}"
+    return format_micro_usd(micro)  # the dashboard's rule: $, m$ or µ$ as the amount needs
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
