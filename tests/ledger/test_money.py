@@ -65,7 +65,8 @@ def test_page_and_python_agree() -> None:
     script = (
         f"const m = require({json.dumps(str(STATIC_DIR / 'money.js'))});"
         f"const xs = {json.dumps(amounts)};"
-        "process.stdout.write(JSON.stringify(xs.map((x) => [m.formatMicroUsd(x), Number.isInteger(x) ? m.formatExactMicroUsd(x) : null])));"
+        "const exact = (x) => (Number.isInteger(x) ? m.formatExactMicroUsd(x) : null);"
+        "process.stdout.write(JSON.stringify(xs.map((x) => [m.formatMicroUsd(x), exact(x)])));"
     )
     result = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30)
     from_js = json.loads(result.stdout)

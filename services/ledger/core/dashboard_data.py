@@ -1,20 +1,47 @@
-"""The figures behind the dashboard page, as one JSON-ready snapshot."""
+"""The figures behind the dashboard page, as one JSON-ready snapshot of one view (range and filters).
+
+Money stays integer micro-dollars here and in the JSON API; only the page rounds, with the rule in money.py.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from .reports import Filter, report
+from .reports import Filter, ModelPrice, report
+from .savings import quality_beside_cost, savings_by_day
 from .store import LedgerStore
 
 # Latency histogram bucket upper bounds in milliseconds (the last bucket is open-ended).
 LATENCY_EDGES_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 MAX_SERIES = 8  # spend series beyond the top ones are folded into "other"
+MAX_OPTIONS = 200  # values offered per filter menu
+OPTION_COLUMNS = ("tenant", "task_kind", "provider")
 
 
-def snapshot(store: LedgerStore, *, start_ms: int, end_ms: int, bucket_ms: int) -> dict[str, Any]:
-    """Spend over time by provider/model, latency distribution, cache and local figures, top tenants."""
-    flt = Filter(start_ms=start_ms, end_ms=end_ms)
+def filter_options(store: LedgerStore) -> dict[str, list[str]]:
+    """The values each filter can take: those some request in the ledger has (most used first)."""
+    options: dict[str, list[str]] = {name: [] for name in OPTION_COLUMNS}
+    sql = " UNION ALL ".join(
+        f"(SELECT '{name}', {name}, count(*) AS n FROM requests GROUP BY {name} ORDER BY n DESC, {name} "  # noqa: S608
+        f"LIMIT {MAX_OPTIONS})"
+        for name in OPTION_COLUMNS
+    )
+    for name, value, _ in store.query(sql):
+        if value:
+            options[name].append(str(value))
+    return options
+
+
+def value_exists(store: LedgerStore, column: str, value: str) -> bool:
+    """Whether some request in the ledger has `value` in `column` (one of the filter columns)."""
+    assert column in OPTION_COLUMNS
+    return bool(store.query(f"SELECT count(*) FROM (SELECT 1 FROM requests WHERE {column} = ? LIMIT 1)", [value])[0][0])  # noqa: S608
+
+
+def snapshot(store: LedgerStore, flt: Filter, *, bucket_ms: int, target: ModelPrice | None) -> dict[str, Any]:
+    """Spend over time by provider/model, latency distribution, cache and local figures, top tenants, savings
+    against `target` per day, quality beside cost."""
     by_tenant = report(store, flt, ["tenant"])  # its total row is the summary: one scan for both
     summary = by_tenant.total
     where, params = flt.where()
@@ -27,7 +54,7 @@ def snapshot(store: LedgerStore, *, start_ms: int, end_ms: int, bucket_ms: int) 
     for _, series, spend in spend_rows:
         totals[series] = totals.get(series, 0) + int(spend)
     top = sorted(totals, key=lambda s: -totals[s])[:MAX_SERIES]
-    buckets = list(range((start_ms // bucket_ms) * bucket_ms, end_ms, bucket_ms))
+    buckets = list(range((flt.start_ms // bucket_ms) * bucket_ms, flt.end_ms, bucket_ms))
     index = {b: i for i, b in enumerate(buckets)}
     series_data: dict[str, list[int]] = {name: [0] * len(buckets) for name in top}
     for bucket, series, spend in spend_rows:
@@ -46,8 +73,8 @@ def snapshot(store: LedgerStore, *, start_ms: int, end_ms: int, bucket_ms: int) 
         histogram[int(slot)] = int(count)
     tenants = by_tenant.rows[:10]
     return {
-        "start_ms": start_ms,
-        "end_ms": end_ms,
+        "start_ms": flt.start_ms,
+        "end_ms": flt.end_ms,
         "bucket_ms": bucket_ms,
         "summary": {
             "requests": summary.requests,
@@ -66,4 +93,6 @@ def snapshot(store: LedgerStore, *, start_ms: int, end_ms: int, bucket_ms: int) 
         "top_tenants": [
             {"tenant": row.tenant, "requests": row.requests, "spend_micro_usd": row.spend_micro_usd} for row in tenants
         ],
+        "savings": savings_by_day(store, flt, target).as_json() if target is not None else None,
+        "quality": [asdict(row) for row in quality_beside_cost(store, flt)],
     }
