@@ -7,7 +7,7 @@ request of 100 prompt and 50 completion tokens costs 250 + 500 = 750 µ$ there.
 from __future__ import annotations
 
 from services.ledger.core.store import LedgerStore
-from shared.events.schemas import Feedback
+from shared.events.schemas import AttemptRecord, Feedback
 
 from .sample_events import event
 
@@ -19,6 +19,7 @@ BAD_REQUEST_ID = "cache-answer-scored-bad"
 #   acme     3 x openai/gpt-4o-mini chat, 7 µ$ each                      spend 21 µ$       on gpt-4o 3 x 750
 #   acme     4 x cache answers chat, saved 5 µ$ each, one scored 0.1      spend 0, cache saved 3 x 5 = 15 µ$ (net)
 #   globex   1 x openai/gpt-4o summarize, 4000 + 2000 tokens, 30,000 µ$   on gpt-4o 10,000 + 20,000 = 30,000
+#            (after an answer from openai/gpt-4o-mini that failed the request's output checks)
 #   initech  2 x local answers classification, saved 300 µ$ each          local saved 600 µ$
 # Two days earlier (2026-11-18):
 #   globex   1 x anthropic/claude-sonnet summarize, 100,000 + 20,000 tokens, $2.50; on gpt-4o 250,000 + 200,000
@@ -46,18 +47,20 @@ def seed_known_ledger(store: LedgerStore) -> None:
         )
         for i in range(4)
     ]
-    events.append(
-        event(
-            tenant="globex",
-            model="gpt-4o",
-            task_kind="summarize",
-            prompt_tokens=4000,
-            completion_tokens=2000,
-            cost_micro_usd=30_000,
-            ts_ms=now - 20_000,
-            latency_ms=2400.0,
-        )
+    escalated = event(
+        tenant="globex",
+        model="gpt-4o",
+        task_kind="summarize",
+        prompt_tokens=4000,
+        completion_tokens=2000,
+        cost_micro_usd=30_000,
+        ts_ms=now - 20_000,
+        latency_ms=2400.0,
     )
+    escalated.attempts.insert(  # gpt-4o-mini's answer failed the request's output checks first
+        0, AttemptRecord(provider="openai", model="gpt-4o-mini", served_from="remote", outcome="invalid_output")
+    )
+    events.append(escalated)
     events += [
         event(
             tenant="initech",

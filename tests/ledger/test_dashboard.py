@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -135,7 +136,7 @@ def _row(dom: str, table_id: str, first_cell: str) -> list[str]:
     raise AssertionError(f"no row {first_cell!r} in #{table_id}")
 
 
-async def _get(url: str) -> tuple[int, dict[str, object]]:
+async def _get(url: str) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         return response.status, await response.json()
 
@@ -149,7 +150,7 @@ async def test_snapshot_api_of_the_running_service(ledger: LedgerServer) -> None
     ledger.store.insert_requests([event(cost_micro_usd=7, ts_ms=now - 7_200_000), event(cost_micro_usd=7, ts_ms=now)])
     status, snap = await _get(f"http://127.0.0.1:{ledger.http_port}/api/snapshot?range=1h")
     assert status == 200
-    assert snap["summary"] == {**snap["summary"], "requests": 1, "spend_micro_usd": 7}  # type: ignore[dict-item]
+    assert snap["summary"] == {**snap["summary"], "requests": 1, "spend_micro_usd": 7}
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{ledger.http_port}/") as response:
         assert response.status == 200 and 'id="t-spend"' in await response.text()
 
@@ -169,9 +170,12 @@ async def test_snapshot_holds_exact_micro_dollars(serve: Serve) -> None:
     total = savings["total"]
     assert total["net_saved_micro_usd"] == COUNTERFACTUAL_EARLIER + COUNTERFACTUAL_TODAY - SPEND_ALL
     assert (total["saved_cache_micro_usd"], total["saved_local_micro_usd"], total["bad_answers"]) == (15, 600, 1)
-    cache = next(q for q in snap["quality"] if q["provider"] == "cache")  # type: ignore[attr-defined]
+    cache = next(q for q in snap["quality"] if q["provider"] == "cache")
     assert (cache["scored"], cache["bad"], cache["requests"]) == (1, 1, 4)
-    assert snap["options"]["tenant"] == ["acme", "globex", "initech"]  # type: ignore[index]
+    failed = [(q["task_kind"], q["model"], q["requests"], q["failed_checks"]) for q in snap["quality"]]
+    failed = [row for row in failed if row[3]]
+    assert failed == [("summarize", "gpt-4o-mini", 0, 1)]
+    assert snap["options"]["tenant"] == ["acme", "globex", "initech"]
 
 
 @pytest.mark.parametrize(
@@ -188,18 +192,18 @@ async def test_filters_are_applied_server_side(serve: Serve, query: str, spend: 
     view = f"end_ms={END_MS}&{query}" if "range=" in query else f"{WEEK}&{query}"
     status, snap = await _get(f"{base}/api/snapshot?{view}")
     assert status == 200
-    assert (snap["summary"]["spend_micro_usd"], snap["summary"]["requests"]) == (spend, requests)  # type: ignore[index]
+    assert (snap["summary"]["spend_micro_usd"], snap["summary"]["requests"]) == (spend, requests)
 
 
 async def test_the_comparison_model_is_chosen_by_the_view(serve: Serve) -> None:
     base = await serve()
     _, on_4o = await _get(f"{base}/api/snapshot?{WEEK}")
     _, on_nano = await _get(f"{base}/api/snapshot?{WEEK}&compare=openai/gpt-4.1-nano")
-    assert on_nano["savings"]["target"] == "openai/gpt-4.1-nano"  # type: ignore[index]
+    assert on_nano["savings"]["target"] == "openai/gpt-4.1-nano"
     # gpt-4.1-nano costs 1/25 of gpt-4o per token: the counterfactual shrinks by that factor.
-    assert on_nano["savings"]["total"]["counterfactual_micro_usd"] * 25 == pytest.approx(  # type: ignore[index]
+    assert on_nano["savings"]["total"]["counterfactual_micro_usd"] * 25 == pytest.approx(
         on_4o["savings"]["total"]["counterfactual_micro_usd"],
-        rel=0.001,  # type: ignore[index]
+        rel=0.001,
     )
 
 
@@ -251,6 +255,8 @@ async def test_page_shows_the_known_figures(serve: Serve, tmp_path: Path) -> Non
     assert _row(dom, "savings-table", "2026-11-20") == today
     assert _row(dom, "tenants-table", "acme") == ["acme", "7", "21 µ$"]  # micro-dollars, not "$0.0000"
     assert _row(dom, "quality-table", "classification")[1:4] == ["local/smollm2-135m-instruct", "2", "$0"]
+    mini_rows = re.findall(r"<tr><td>summarize</td><td>openai/gpt-4o-mini</td>(.*?)</tr>", dom)
+    assert len(mini_rows) == 1 and "<td>1 (100.0%)</td>" in mini_rows[0]  # its one answer failed the checks
     assert not _hidden(dom, "figures") and _hidden(dom, "empty") and _hidden(dom, "notice")
 
     shot = tmp_path / "dashboard.png"

@@ -119,18 +119,20 @@ class QualityCost:
     task_kind: str
     provider: str
     model: str
-    requests: int
+    requests: int  # successful answers from this model
     mean_cost_micro_usd: float
     scored: int
     mean_score: float
     bad: int  # answers scored below BAD_SCORE
+    failed_checks: int  # answers the router refused because they failed the request's output checks
     score_per_usd: float
     thin_evidence: bool
     rank: int
 
 
 def quality_beside_cost(store: LedgerStore, flt: reports.Filter) -> list[QualityCost]:
-    """The ledger's quality-to-cost ranking per task kind, with how many answers were scored bad."""
+    """The ledger's quality-to-cost ranking per task kind, with answers scored bad and answers that failed the
+    request's output checks (a model whose every answer failed them is listed too, unranked)."""
     ranking = reports.quality_ranking(store, flt)
     where, params = flt.where("r")
     where = f"{where} AND r.outcome = 'ok'" if where else " WHERE r.outcome = 'ok'"
@@ -142,7 +144,15 @@ def quality_beside_cost(store: LedgerStore, flt: reports.Filter) -> list[Quality
             [*params, BAD_SCORE],
         )
     }
-    return [
+    where, params = flt.where()  # invalid_outputs has the filter's columns, the provider/model being the one tried
+    failed = {
+        (kind, provider, model): int(count)
+        for kind, provider, model, count in store.query(
+            f"SELECT task_kind, provider, model, count(*) FROM invalid_outputs{where} GROUP BY ALL",  # noqa: S608
+            params,
+        )
+    }
+    rows = [
         QualityCost(
             task_kind=row.task_kind,
             provider=row.provider,
@@ -152,9 +162,14 @@ def quality_beside_cost(store: LedgerStore, flt: reports.Filter) -> list[Quality
             scored=row.scored,
             mean_score=row.mean_score,
             bad=bad.get((row.task_kind, row.provider, row.model), 0),
+            failed_checks=failed.pop((row.task_kind, row.provider, row.model), 0),
             score_per_usd=row.score_per_usd,
             thin_evidence=row.thin_evidence,
             rank=row.rank,
         )
         for row in ranking
     ]
+    for (kind, provider, model), count in failed.items():
+        rows.append(QualityCost(kind, provider, model, 0, 0.0, 0, 0.0, 0, count, 0.0, True, 0))
+    rows.sort(key=lambda r: (r.task_kind, r.rank == 0, r.rank, -r.requests, r.provider, r.model))
+    return rows

@@ -128,6 +128,8 @@ function drawQuality(rows) {
     cell(tr, r.scored + (r.thin_evidence ? "*" : ""));
     cell(tr, r.scored ? r.mean_score.toFixed(2) : "–");
     cell(tr, r.scored ? `${r.bad} (${pct(r.bad / r.scored)})` : "–");
+    const answers = r.requests + r.failed_checks;
+    cell(tr, answers ? `${r.failed_checks} (${pct(r.failed_checks / answers)})` : "–");
     cell(tr, r.scored ? Math.round(r.score_per_usd).toLocaleString("en-US") : "–");
     cell(tr, r.rank ? String(r.rank) : "–");
   }, "No successful requests in this view.");
