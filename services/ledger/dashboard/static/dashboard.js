@@ -124,7 +124,8 @@ function drawQuality(rows) {
     cell(tr, r.task_kind);
     cell(tr, `${r.provider}/${r.model}`);
     cell(tr, r.requests.toLocaleString("en-US"));
-    cell(tr, null, r.mean_cost_micro_usd);
+    if (r.requests) cell(tr, null, r.mean_cost_micro_usd);
+    else cell(tr, "–"); // only answers that failed the checks: no cost per successful request
     cell(tr, r.scored + (r.thin_evidence ? "*" : ""));
     cell(tr, r.scored ? r.mean_score.toFixed(2) : "–");
     cell(tr, r.scored ? `${r.bad} (${pct(r.bad / r.scored)})` : "–");
