@@ -28,6 +28,7 @@ from services.ledger.dashboard_http import VENDOR_DIR, Dashboard
 from services.ledger.server import LedgerServer
 from shared.logging import get_logger
 
+from .browser_page import browser_page
 from .dashboard_ledger import (
     COUNTERFACTUAL_EARLIER,
     COUNTERFACTUAL_TODAY,
@@ -308,6 +309,27 @@ async def test_filters_in_the_url_change_the_numbers(
     for pair in query.split("&"):  # the title names the view, so a shared link says what it shows
         name, value = pair.split("=")
         assert f"{name.replace('_', ' ')} {value}" in html.unescape(title.group(1))
+
+
+async def test_picking_filters_on_the_page_changes_the_numbers_and_the_url(serve: Serve, tmp_path: Path) -> None:
+    base = await serve()
+    async with browser_page(_chromium(), CHROMIUM_FLAGS, tmp_path / "profile", f"{base}/?{WEEK}") as page:
+        await page.wait_for("document.getElementById('t-spend').textContent === '$2.53'")
+        await page.evaluate(
+            "(() => { const menu = document.querySelector('#filters select[name=tenant]'); menu.value = 'acme';"
+            " menu.dispatchEvent(new Event('change', { bubbles: true })); })()"
+        )
+        await page.wait_for("document.getElementById('t-spend').textContent === '21 µ$'")
+        assert await page.evaluate("document.getElementById('t-requests').textContent") == "7"
+        await page.evaluate(
+            "(() => { const menu = document.getElementById('compare'); menu.value = 'openai/gpt-4.1-nano';"
+            " menu.dispatchEvent(new Event('change', { bubbles: true })); })()"
+        )
+        # acme's six good answers at 100 + 50 tokens on gpt-4.1-nano ($0.10 / $0.40): 6 x (10 + 20) µ$
+        await page.wait_for("document.getElementById('s-counterfactual').textContent === '180 µ$'")
+        view = await page.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
+        assert view == {"range": "7d", "end_ms": str(END_MS), "tenant": "acme", "compare": "openai/gpt-4.1-nano"}
+        assert "tenant acme" in await page.evaluate("document.title")
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ const hasCharts = typeof window.Chart !== "undefined";
 const charts = {};
 let timer = null;
 let notice = "";
+let generation = 0; // a newer refresh (a filter changed) supersedes one still waiting for its answer
 
 const $ = (id) => document.getElementById(id);
 
@@ -226,11 +227,13 @@ function showNotice() {
 
 async function refresh() {
   clearTimeout(timer);
+  const mine = ++generation;
   const status = $("status");
   let delay = 5;
   try {
     let params = viewParams();
     let result = await snapshot(params);
+    if (mine !== generation) return;
     if (result.rejected) {
       // A bad or unknown filter in the URL: say so, and show the unfiltered view instead of nothing.
       const what = result.rejected.param ? `“${result.rejected.param}”` : "the view";
@@ -240,6 +243,7 @@ async function refresh() {
       result = await snapshot(params);
       if (result.rejected) result = await snapshot((params = new URLSearchParams()));
       if (result.rejected) throw new Error(result.rejected.message);
+      if (mine !== generation) return;
       window.history.replaceState(null, "", window.location.pathname + (params.toString() ? "?" + params : ""));
     }
     showNotice();
@@ -247,18 +251,21 @@ async function refresh() {
     status.textContent = "updated " + new Date().toLocaleTimeString() + (hasCharts ? "" : " · charts off (chart library not vendored)");
     delay = result.snap.refresh_s;
   } catch (error) {
+    if (mine !== generation) return;
     status.textContent = "update failed: " + error.message;
   }
   timer = setTimeout(refresh, delay * 1000);
 }
 
 function applyForm() {
-  const params = new URLSearchParams();
+  const params = viewParams(); // keeps what the menus do not set (a pinned end_ms)
   const form = $("filters");
   for (const name of FILTERS) {
     const value = name === "compare" ? $("compare").value : form.elements[name].value;
     if (value) params.set(name, value);
+    else params.delete(name);
   }
+  params.delete("window_s"); // the range menu replaces it
   notice = "";
   window.history.replaceState(null, "", window.location.pathname + "?" + params.toString());
   refresh();
