@@ -17,6 +17,7 @@ from shared.errors import FieldViolation, InvalidRequest
 MIN_WINDOW_S = 60
 MAX_WINDOW_S = 90 * 24 * 3600
 MAX_VALUE_CHARS = 200
+MAX_END_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 FILTER_FIELDS = ("tenant", "task_kind", "provider")
 PARAMS = ("range", "window_s", "end_ms", "compare", *FILTER_FIELDS)
 _RANGE = re.compile(r"^([1-9]\d{0,5})([mhd])$")
@@ -82,8 +83,8 @@ def parse_query(params: Mapping[str, str], *, default_window_s: int) -> Dashboar
             end_ms = int(params["end_ms"])
         except ValueError:
             raise _bad("end_ms", "end_ms must be epoch milliseconds") from None
-        if end_ms <= 0:
-            raise _bad("end_ms", "end_ms must be epoch milliseconds")
+        if not 0 < end_ms <= MAX_END_MS:
+            raise _bad("end_ms", "end_ms must be epoch milliseconds before the year 10000")
     values = {name: _text(params, name) for name in (*FILTER_FIELDS, "compare")}
     return DashboardQuery(window_s=window_s, end_ms=end_ms, **values)
 
