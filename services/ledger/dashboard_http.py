@@ -17,17 +17,15 @@ from aiohttp import web
 
 from shared.errors import InvalidRequest
 
-from .core.dashboard_data import filter_options, snapshot, value_exists
-from .core.dashboard_query import DashboardQuery, check_known, parse_query
+from .core.dashboard_data import dashboard_view
+from .core.dashboard_query import DashboardQuery, parse_query
 from .core.prices import DEFAULT_MANIFEST, read_prices
-from .core.reports import Filter, ModelPrice
 from .core.store import LedgerStore
 
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboard"
 STATIC_DIR = DASHBOARD_DIR / "static"
 VENDOR_DIR = DASHBOARD_DIR / "vendor"
 CHART_JS = VENDOR_DIR / "chart.umd.js"
-BUCKETS_PER_WINDOW = 60
 DEFAULT_COMPARE = "openai/gpt-4o"  # the comparison model until the page picks another
 
 
@@ -96,37 +94,16 @@ class Dashboard:
     async def _snapshot(self, request: web.Request) -> web.Response:
         try:
             query = parse_query(request.query, default_window_s=self._window_s)
-            data = await asyncio.to_thread(self._view, query)
+            data = await asyncio.to_thread(self._view, query)  # DuckDB queries, off the event loop
         except InvalidRequest as error:
             return _error(400, error.message, param=error.metadata.get("param", ""))
         data["refresh_s"] = self._refresh_s
         return web.json_response(data)
 
     def _view(self, query: DashboardQuery) -> dict[str, Any]:
-        check_known(query, lambda column, value: value_exists(self._store, column, value), list(self._prices))
-        end_ms = query.end_ms or int(time.time() * 1000)
-        flt = Filter(
-            start_ms=max(0, end_ms - query.window_s * 1000),
-            end_ms=end_ms,
-            tenant=query.tenant,
-            task_kind=query.task_kind,
-            provider=query.provider,
-        )
-        compare = query.compare or self._default_compare
-        target: ModelPrice | None = self._prices.get(compare)
-        bucket_ms = max(1000, query.window_s * 1000 // BUCKETS_PER_WINDOW)
-        data = snapshot(self._store, flt, bucket_ms=bucket_ms, target=target)
-        options = filter_options(self._store)
-        data["view"] = {
-            "window_s": query.window_s,
-            "tenant": query.tenant,
-            "task_kind": query.task_kind,
-            "provider": query.provider,
-            "compare": compare,
-        }
-        data["options"] = {**options, "compare": list(self._prices)}
-        data["ledger_empty"] = not any(options.values())
-        return data
+        now_ms = int(time.time() * 1000)
+        compare = self._default_compare
+        return dashboard_view(self._store, query, prices=self._prices, default_compare=compare, now_ms=now_ms)
 
 
 def _error(status: int, message: str, *, param: str = "") -> web.Response:

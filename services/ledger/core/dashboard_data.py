@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from .dashboard_query import DashboardQuery, check_known
 from .reports import Filter, ModelPrice, report
 from .savings import quality_beside_cost, savings_by_day
 from .store import LedgerStore
@@ -16,6 +17,7 @@ from .store import LedgerStore
 LATENCY_EDGES_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 MAX_SERIES = 8  # spend series beyond the top ones are folded into "other"
 MAX_OPTIONS = 200  # values offered per filter menu
+BUCKETS_PER_WINDOW = 60  # points on the spend-over-time chart
 OPTION_COLUMNS = ("tenant", "task_kind", "provider")
 
 
@@ -96,3 +98,33 @@ def snapshot(store: LedgerStore, flt: Filter, *, bucket_ms: int, target: ModelPr
         "savings": savings_by_day(store, flt, target).as_json() if target is not None else None,
         "quality": [asdict(row) for row in quality_beside_cost(store, flt)],
     }
+
+
+def dashboard_view(
+    store: LedgerStore, query: DashboardQuery, *, prices: dict[str, ModelPrice], default_compare: str, now_ms: int
+) -> dict[str, Any]:
+    """The snapshot of one view, with what was applied and what the menus offer. Raises InvalidRequest naming the
+    parameter when a filter names a value no request has, or the comparison model has no price."""
+    check_known(query, lambda column, value: value_exists(store, column, value), list(prices))
+    end_ms = query.end_ms or now_ms
+    flt = Filter(
+        start_ms=max(0, end_ms - query.window_s * 1000),
+        end_ms=end_ms,
+        tenant=query.tenant,
+        task_kind=query.task_kind,
+        provider=query.provider,
+    )
+    compare = query.compare or default_compare
+    bucket_ms = max(1000, query.window_s * 1000 // BUCKETS_PER_WINDOW)
+    data = snapshot(store, flt, bucket_ms=bucket_ms, target=prices.get(compare))
+    options = filter_options(store)
+    data["view"] = {
+        "window_s": query.window_s,
+        "tenant": query.tenant,
+        "task_kind": query.task_kind,
+        "provider": query.provider,
+        "compare": compare,
+    }
+    data["options"] = {**options, "compare": list(prices)}
+    data["ledger_empty"] = not any(options.values())
+    return data
