@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.ledger.core import reports
-from services.ledger.core.dashboard_data import snapshot
+from services.ledger.core.dashboard_data import dashboard_view, snapshot
+from services.ledger.core.dashboard_query import DashboardQuery
 from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
 from shared.events.schemas import Feedback
 
@@ -57,6 +58,7 @@ def main() -> None:
         everything = reports.Filter()
         day = reports.Filter(start_ms=T0_MS, end_ms=T0_MS + 86_400_000)
         week = reports.Filter(start_ms=T0_MS, end_ms=T0_MS + 7 * 86_400_000)
+        tenant = store.query("SELECT tenant FROM requests LIMIT 1")[0][0]
         gpt4o = reports.ModelPrice(provider="openai", model="gpt-4o", input_per_mtok=2.5, output_per_mtok=10.0)
         cases: list[tuple[str, Callable[[], object]]] = [
             ("report by provider,model", lambda: reports.report(store, everything, ["provider", "model"])),
@@ -67,6 +69,16 @@ def main() -> None:
             (
                 "dashboard snapshot (7 days, savings on gpt-4o per day, quality)",
                 lambda: snapshot(store, week, bucket_ms=3_600_000, target=gpt4o),
+            ),
+            (
+                "dashboard view (7 days, one tenant: value check, menus, figures)",
+                lambda: dashboard_view(
+                    store,
+                    DashboardQuery(window_s=7 * 86_400, end_ms=T0_MS + 7 * 86_400_000, tenant=tenant),
+                    prices={"openai/gpt-4o": gpt4o},
+                    default_compare="openai/gpt-4o",
+                    now_ms=T0_MS,
+                ),
             ),
             (
                 "sqlite: sums by provider,model (no percentiles)",
