@@ -17,7 +17,7 @@ from aiohttp import web
 
 from shared.errors import InvalidRequest
 
-from .core.dashboard_data import dashboard_view
+from .core.dashboard_data import dashboard_view, refresh_interval_s
 from .core.dashboard_query import DashboardQuery, parse_query
 from .core.prices import DEFAULT_MANIFEST, read_prices
 from .core.store import LedgerStore
@@ -97,7 +97,7 @@ class Dashboard:
             data = await asyncio.to_thread(self._view, query)  # DuckDB queries, off the event loop
         except InvalidRequest as error:
             return _error(400, error.message, param=error.metadata.get("param", ""))
-        data["refresh_s"] = self._refresh_s
+        data["refresh_s"] = refresh_interval_s(query.window_s, self._refresh_s)
         return web.json_response(data)
 
     def _view(self, query: DashboardQuery) -> dict[str, Any]:

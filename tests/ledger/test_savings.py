@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.ledger.core.dashboard_data import refresh_interval_s
 from services.ledger.core.dashboard_query import parse_query
 from services.ledger.core.reports import Filter, ModelPrice
 from services.ledger.core.savings import GoodAnswers, quality_beside_cost, savings_by_day
@@ -87,3 +88,11 @@ def test_the_view_from_a_query_string() -> None:
     with pytest.raises(InvalidRequest) as caught:
         parse_query({"range": "1y"}, default_window_s=3600)
     assert caught.value.metadata["param"] == "range" and caught.value.violations[0].field == "range"
+
+
+def test_long_views_refresh_less_often() -> None:
+    assert refresh_interval_s(900, 2.0) == 2.0
+    assert refresh_interval_s(3600, 2.0) == 2.5
+    assert refresh_interval_s(86_400, 2.0) == 60.0
+    assert refresh_interval_s(90 * 86_400, 2.0) == 60.0
+    assert refresh_interval_s(90 * 86_400, 120.0) == 120.0  # a configured slower refresh wins

@@ -18,6 +18,15 @@ LATENCY_EDGES_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 MAX_SERIES = 8  # spend series beyond the top ones are folded into "other"
 MAX_OPTIONS = 200  # values offered per filter menu
 BUCKETS_PER_WINDOW = 60  # points on the spend-over-time chart
+MAX_REFRESH_S = 60.0
+
+
+def refresh_interval_s(window_s: int, base_s: float) -> float:
+    """How often the page refreshes a view: `base_s` for short ranges, slower for long ones (a day's view changes
+    little in seconds, and its savings reprice every day of it), at most a minute."""
+    return max(base_s, min(MAX_REFRESH_S, window_s / 1440))
+
+
 OPTION_COLUMNS = ("tenant", "task_kind", "provider")
 
 
