@@ -42,12 +42,16 @@ class BrowserPage:
     async def wait_for(self, expression: str, timeout_s: float = 20.0) -> Any:
         """Evaluate until the value is truthy, or fail after `timeout_s`."""
         deadline = time.monotonic() + timeout_s
+        last_error: AssertionError | None = None
         while True:
-            value = await self.evaluate(expression)
-            if value:
-                return value
+            try:  # while a page loads, its elements may be missing or its context replaced: try again
+                value = await self.evaluate(expression)
+                if value:
+                    return value
+            except AssertionError as error:
+                last_error = error
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout_s}s waiting for {expression}")
+                raise AssertionError(f"timed out after {timeout_s}s waiting for {expression}") from last_error
             await asyncio.sleep(0.1)
 
 
@@ -87,6 +91,7 @@ async def browser_page(chromium: str, flags: list[str], profile: Path, url: str)
                 browser = BrowserPage(ws)
                 await browser.call("Page.enable")
                 await browser.call("Page.navigate", url=url)
+                await browser.wait_for("location.href !== 'about:blank' && document.readyState === 'complete'")
                 yield browser
         drain.cancel()
     finally:
