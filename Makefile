@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test test-fast lint typecheck protos check-protos buf-lint buf-breaking lock models node-deps vendor bench clean
+.PHONY: setup up test test-fast lint lint-imports typecheck protos check-protos buf-lint buf-breaking lock models node-deps vendor bench clean
 NODE_DIRS := services/ledger/dashboard examples/node-subscriber examples/node-client
 
 setup: $(STAMP)
@@ -49,6 +49,10 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The layering contracts in pyproject.toml ([tool.importlinter]); see docs/conventions.md.
+lint-imports: setup
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy

@@ -13,10 +13,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from services.ledger.core import reports
-from services.ledger.core.dashboard_data import dashboard_view, snapshot
-from services.ledger.core.dashboard_query import DashboardQuery
-from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
+from services.ledger.api import (
+    REQUEST_COLUMNS,
+    DashboardQuery,
+    LedgerStore,
+    dashboard_view,
+    reports,
+    request_row,
+    snapshot,
+)
 from shared.events.schemas import Feedback
 
 from .ledger_fixtures import T0_MS, events

@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 
 from shared.errors import InvalidRequest
+from shared.http_errors import error_body, http_status
 
 from .core.dashboard_data import dashboard_view, refresh_interval_s
 from .core.dashboard_query import DashboardQuery, parse_query
@@ -96,7 +97,7 @@ class Dashboard:
             query = parse_query(request.query, default_window_s=self._window_s)
             data = await asyncio.to_thread(self._view, query)  # DuckDB queries, off the event loop
         except InvalidRequest as error:
-            return _error(400, error.message, param=error.metadata.get("param", ""))
+            return _error(error)
         data["refresh_s"] = refresh_interval_s(query.window_s, self._refresh_s)
         return web.json_response(data)
 
@@ -106,8 +107,7 @@ class Dashboard:
         return dashboard_view(self._store, query, prices=self._prices, default_compare=compare, now_ms=now_ms)
 
 
-def _error(status: int, message: str, *, param: str = "") -> web.Response:
-    body: dict[str, Any] = {"message": message, "type": "invalid_request_error"}
-    if param:
-        body["param"] = param
-    return web.json_response({"error": body}, status=status)
+def _error(error: InvalidRequest) -> web.Response:
+    """The shared HTTP error body; its `param` names the view's bad parameter (the error's first violation)."""
+    status = http_status(error)
+    return web.json_response(error_body(error, status), status=status)

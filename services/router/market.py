@@ -36,7 +36,7 @@ from services.router.core.prices import (
     message_id,
     updates_from_openrouter,
 )
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, Reason
 from shared.events import streams, subjects
 from shared.events.schemas import PriceUpdate, TelemetryEvent
 
@@ -173,7 +173,7 @@ class MarketFeed:
             self._count_rejection(
                 InvalidRequest(
                     f"price update for {update.provider}/{update.model} published on {msg.subject}",
-                    reason="PRICE_UPDATE_WRONG_SUBJECT",
+                    reason=Reason.PRICE_UPDATE_WRONG_SUBJECT,
                 )
             )
             return None

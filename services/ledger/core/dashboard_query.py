@@ -41,7 +41,8 @@ class DashboardQuery:
 
 
 def _bad(param: str, message: str) -> InvalidRequest:
-    return InvalidRequest(message, violations=[FieldViolation(param, message)], metadata={"param": param})
+    # The shared HTTP error body names `param` from the first violation.
+    return InvalidRequest(message, violations=[FieldViolation(param, message)])
 
 
 def parse_range(text: str) -> int:

@@ -14,7 +14,7 @@ from services.router.core.output_validation import OutputValidator
 from services.router.core.price_table import PriceBook
 from services.router.core.route_types import TIER_VALUES, AnswerCache, LocalModel, Plan, RouteInput, RouteOutcome, Tier
 from services.router.core.selection import Candidate
-from shared.errors import BourseError
+from shared.errors import BourseError, Reason
 
 
 class CheapTiers:
@@ -61,7 +61,7 @@ class CheapTiers:
         attempt.model = model
         verdict = self._validator.check(plan.rules, completion)
         if not verdict.ok:
-            attempt.outcome, attempt.error_reason = "invalid_output", "INVALID_OUTPUT"
+            attempt.outcome, attempt.error_reason = "invalid_output", Reason.INVALID_OUTPUT
             outcome.attempts.append(attempt)
             return False
         outcome.attempts.append(attempt)
