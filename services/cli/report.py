@@ -23,7 +23,7 @@ from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from services.ledger.api import DEFAULT_MANIFEST, LedgerStore, find_price, read_prices, reports
+from services.ledger.api import DEFAULT_MANIFEST, LedgerStore, find_price, format_micro_usd, read_prices, reports
 from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 from shared.grpc_errors import from_rpc_error
 
@@ -209,7 +209,7 @@ def _from_service(
 
 
 def _usd(micro: float) -> str:
-    return f"${micro / 1e6:,.6f}" if abs(micro) < 10_000 else f"${micro / 1e6:,.2f}"
+    return format_micro_usd(micro)  # the dashboard's rule: $, m$ or µ$ as the amount needs
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
