@@ -28,13 +28,15 @@ import numpy.typing as npt
 from bench.cache_pairs import load
 from bench.cache_word_guards import features as guard_features
 from bench.cache_word_guards import veto
-from services.cache.core.alignment import Analysis, align, analyse
-from services.cache.core.exact_terms import mismatch
-from services.cache.core.verifier import (
+from services.cache.api import (
     FEATURE_SIGNS,
     FEATURES,
     MODEL_FILE,
+    Analysis,
     PairModel,
+    align,
+    analyse,
+    mismatch,
     pair_features,
     structure_refusal,
 )

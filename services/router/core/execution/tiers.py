@@ -9,12 +9,21 @@ from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
 
 from services.router.core.cost import cost_micro_usd
-from services.router.core.failover import AttemptResult
-from services.router.core.output_validation import OutputValidator
+from services.router.core.execution.output_validation import OutputValidator
+from services.router.core.execution.route_types import (
+    TIER_VALUES,
+    AnswerCache,
+    LocalModel,
+    Plan,
+    RouteInput,
+    RouteOutcome,
+    Tier,
+)
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import TIER_VALUES, AnswerCache, LocalModel, Plan, RouteInput, RouteOutcome, Tier
-from services.router.core.selection import Candidate
-from shared.errors import BourseError
+from services.router.core.resilience.failover import AttemptResult
+from services.router.core.selection.selection import Candidate
+from shared.error_catalogue import reason_of
+from shared.errors import BourseError, Reason
 
 
 class CheapTiers:
@@ -61,7 +70,7 @@ class CheapTiers:
         attempt.model = model
         verdict = self._validator.check(plan.rules, completion)
         if not verdict.ok:
-            attempt.outcome, attempt.error_reason = "invalid_output", "INVALID_OUTPUT"
+            attempt.outcome, attempt.error_reason = "invalid_output", Reason.INVALID_OUTPUT
             outcome.attempts.append(attempt)
             return False
         outcome.attempts.append(attempt)
@@ -86,8 +95,7 @@ class CheapTiers:
         hit = await self.cache.lookup(inp.chat, inp.tenant, self.cache_tier(plan), min_similarity)
         latency = time.perf_counter() - t0
         if hit is None or hit.match == cache_service_pb2.MATCH_KIND_UNSPECIFIED or not hit.HasField("answer"):
-            # The cache's reason travels in the attempt: CACHE_NAME_ORDER, CACHE_CLASSIFIER, CACHE_BELOW_THRESHOLD...
-            reason = f"CACHE_{hit.decision.reason.upper()}" if hit is not None and hit.decision.reason else ""
+            reason = cache_miss_reason(hit.decision.reason) if hit is not None and hit.decision.reason else ""
             outcome.attempts.append(AttemptResult("cache", "", "cache", "miss", error_reason=reason, latency_s=latency))
             return False
         answer = hit.answer
@@ -136,3 +144,9 @@ def usage_cost(book: PriceBook, candidate: Candidate, usage: chat_pb2.Usage) -> 
         cache_write_tokens=usage.cache_write_tokens,
         reasoning_tokens=usage.reasoning_tokens,
     )
+
+
+def cache_miss_reason(decision_reason: str) -> Reason:
+    """The catalogue reason of the cache's semantic decision ("exchanged_word" -> CACHE_EXCHANGED_WORD), so the
+    attempt carries the cache's reason; a reason this router does not know (a newer cache's) is CACHE_MISS."""
+    return reason_of(f"CACHE_{decision_reason.upper()}") or Reason.CACHE_MISS
