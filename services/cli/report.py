@@ -24,10 +24,11 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from services.ledger.core import reports
-from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
 from services.ledger.core.store import LedgerStore
 from shared.errors import BourseError, FieldViolation, InvalidRequest
 from shared.grpc_errors import from_rpc_error
+from shared.pricing.manifest import default_manifest_path
+from shared.pricing.model_prices import ModelPrice, find_price, read_prices
 
 _GROUPS = {
     "provider": pb.GROUP_BY_PROVIDER,
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--quality", action="store_true", help="add the quality-to-cost ranking per task kind")
     p.add_argument("--min-scored", type=int, default=0, help="scores below which a ranking is flagged thin (30)")
     p.add_argument("--compare-to", help="counterfactual: price all traffic on this model (provider/model)")
-    p.add_argument("--prices", type=Path, help="price file for --compare-to (default: the router's manifest)")
+    p.add_argument("--prices", type=Path, help="price file for --compare-to (default: the packaged manifest)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -124,8 +125,8 @@ def _time_ms(text: str, name: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _target(args: argparse.Namespace) -> reports.ModelPrice:
-    path = args.prices or DEFAULT_MANIFEST
+def _target(args: argparse.Namespace) -> ModelPrice:
+    path = args.prices or default_manifest_path()
     if not path.exists():
         raise InvalidRequest(
             f"no price file: {path} does not exist; pass --prices FILE (a manifest or provider/model price map)",
@@ -135,7 +136,7 @@ def _target(args: argparse.Namespace) -> reports.ModelPrice:
 
 
 def _from_file(
-    path: Path, flt: reports.Filter, groups: list[str], target: reports.ModelPrice | None, args: argparse.Namespace
+    path: Path, flt: reports.Filter, groups: list[str], target: ModelPrice | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     if not path.exists():
         raise InvalidRequest(f"no ledger file at {path}", violations=[FieldViolation("db", "file not found")])
@@ -165,7 +166,7 @@ def _int_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_service(
-    address: str, flt: reports.Filter, groups: list[str], target: reports.ModelPrice | None, args: argparse.Namespace
+    address: str, flt: reports.Filter, groups: list[str], target: ModelPrice | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     proto_filter = pb.LedgerFilter(**asdict(flt))
     with grpc.insecure_channel(address) as channel:
@@ -186,7 +187,7 @@ def _from_service(
                 )
                 result["quality"] = [_int_fields(_as_dict(r)) for r in ranking.rows]
             if target is not None:
-                price = pb.ModelPrice(**asdict(target))
+                price = _proto_price(target)
                 cf = stub.GetCounterfactual(
                     pb.GetCounterfactualRequest(
                         filter=proto_filter,
@@ -208,6 +209,11 @@ def _from_service(
                 ) from error
             raise from_rpc_error(error) from error
     return result
+
+
+def _proto_price(target: ModelPrice) -> pb.ModelPrice:
+    tiers = [pb.PriceTier(**msgspec.structs.asdict(tier)) for tier in target.tiers]
+    return pb.ModelPrice(**{**asdict(target), "tiers": tiers})
 
 
 def _usd(micro: float) -> str:

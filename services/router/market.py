@@ -28,17 +28,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from services.router.core.estimate import TokenEstimator
 from services.router.core.live_stats import LiveStats
-from services.router.core.price_table import PriceBook
-from services.router.core.prices import (
+from shared.errors import InvalidRequest
+from shared.events import streams, subjects
+from shared.events.schemas import PriceUpdate, TelemetryEvent
+from shared.pricing.price_table import PriceBook
+from shared.pricing.prices import (
     changes_against,
     decode_update,
     encode_update,
     message_id,
     updates_from_openrouter,
 )
-from shared.errors import InvalidRequest
-from shared.events import streams, subjects
-from shared.events.schemas import PriceUpdate, TelemetryEvent
 
 PRICING_FILTER = f"{subjects.PRICING_PREFIX}.>"
 TELEMETRY_FILTER = f"{subjects.TELEMETRY_PREFIX}.>"

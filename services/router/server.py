@@ -27,10 +27,7 @@ from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
 from services.router.core.headroom import RateLimitHeadroom
 from services.router.core.ladder import RouteExecutor
-from services.router.core.litellm_import import load_configured_manifest
 from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import RateLimits, default_manifest_path
-from services.router.core.price_table import PriceBook
 from services.router.core.route_types import ExecutionSettings
 from services.router.core.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
@@ -41,6 +38,9 @@ from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import RpcMetrics, serve_metrics
+from shared.pricing.litellm_import import load_configured_manifest
+from shared.pricing.manifest import RateLimits, default_manifest_path
+from shared.pricing.price_table import PriceBook
 from shared.serving import ServiceServer, insecure_channel, new_server
 
 SERVICE_NAME = "bourse.router.v1.RouterService"

@@ -17,9 +17,9 @@ from services.router.core.circuit import ModelAvailability
 from services.router.core.failover import AttemptResult
 from services.router.core.ladder import RouteExecutor
 from services.router.core.live_stats import LiveStats
-from services.router.core.price_table import PriceBook
 from services.router.core.route_types import TIER_VALUES, RouteInput, RouteOutcome
 from services.router.core.selection import Candidate
+from shared.pricing.price_table import PriceBook
 
 _SERVED_FROM = {
     "local": routing_pb2.SERVED_FROM_LOCAL,

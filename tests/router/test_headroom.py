@@ -11,10 +11,10 @@ from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import FailoverPolicy
 from services.router.core.headroom import WINDOW_S, RateLimitHeadroom
 from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import RateLimits
-from services.router.core.price_table import PriceBook
 from services.router.core.profile import RequestProfile
 from services.router.core.selection import Selector
+from shared.pricing.manifest import RateLimits
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
 
 LIMITS = {("p", "rpm"): RateLimits(rpm=3), ("p", "tpm"): RateLimits(tpm=1000), ("p", "none"): RateLimits()}

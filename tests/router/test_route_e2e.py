@@ -11,9 +11,9 @@ from bourse.common.v1 import routing_pb2
 from bourse.router.v1 import router_service_pb2 as pb
 from nats.aio.client import Client as NATS
 
-from services.router.core.manifest import ModelEntry, default_manifest_path, load_manifest
 from shared.events import subjects
 from shared.events.schemas import CostEvent, TelemetryEvent
+from shared.pricing.manifest import ModelEntry, default_manifest_path, load_manifest
 from tests.router.requests import route
 
 

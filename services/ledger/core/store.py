@@ -43,8 +43,11 @@ CREATE TABLE IF NOT EXISTS requests (
     retries INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
     outcome VARCHAR NOT NULL,
-    error_reason VARCHAR NOT NULL
+    error_reason VARCHAR NOT NULL,
+    cache_write_tokens BIGINT NOT NULL DEFAULT 0
 );
+-- Files written before cache writes were recorded gain the column (their rows wrote no cache).
+ALTER TABLE requests ADD COLUMN IF NOT EXISTS cache_write_tokens BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS feedback (
     request_id VARCHAR PRIMARY KEY,
     tenant VARCHAR NOT NULL,
@@ -79,6 +82,7 @@ REQUEST_COLUMNS = (
     "attempts",
     "outcome",
     "error_reason",
+    "cache_write_tokens",
 )
 # One columnar statement per batch: each column is passed as a list and unnested (far faster than executemany).
 _INSERT_REQUESTS = (
@@ -118,6 +122,7 @@ def request_row(event: TelemetryEvent) -> tuple[Any, ...]:
         len(event.attempts),
         event.outcome,
         event.error_reason,
+        event.cache_write_tokens,
     )
 
 
@@ -137,6 +142,13 @@ class LedgerStore:
             self._con = duckdb.connect(target)
             self._con.execute(_SCHEMA)
         self._write_lock = threading.Lock()
+        # A file from before cache writes were recorded, opened read-only, lacks the column.
+        self.has_cache_write_tokens = bool(
+            self.query(
+                "SELECT count(*) FROM information_schema.columns "
+                "WHERE table_name = 'requests' AND column_name = 'cache_write_tokens'"
+            )[0][0]
+        )
 
     def close(self) -> None:
         with self._write_lock:

@@ -16,12 +16,10 @@ from bourse.provider.v1 import provider_service_pb2
 from bourse.router.v1 import router_service_pb2
 
 from services.router.core.budgets import Budgets
-from services.router.core.cost import estimate_cost_micro_usd
 from services.router.core.estimate import TokenEstimator
 from services.router.core.failover import AttemptResult, FailoverPolicy
 from services.router.core.hedging import hedged
 from services.router.core.output_validation import OutputRules, OutputValidator
-from services.router.core.price_table import PriceBook
 from services.router.core.profile import RequestProfile, profile_from_request
 from services.router.core.request_validation import validate_request
 from services.router.core.route_types import (
@@ -37,6 +35,8 @@ from services.router.core.selection import LOCAL_TASK_KINDS, Candidate, Selectio
 from services.router.core.stream_assembly import StreamAssembler
 from services.router.core.tiers import CheapTiers, usage_cost
 from shared.errors import BourseError, DeadlineExceeded, Kind, NoQualifiedModel, UpstreamError
+from shared.pricing.cost import estimate_cost_micro_usd
+from shared.pricing.price_table import PriceBook
 
 
 class RouteExecutor:

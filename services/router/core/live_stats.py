@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass, field
 
 from services.router.core.latency_sketch import DecayingQuantileSketch, DecayingRate
-from services.router.core.price_table import PriceBook
 from shared.events.schemas import TelemetryEvent
+from shared.pricing.price_table import PriceBook
 
 RATE_LIMITED = "RATE_LIMITED"
 MAX_REGIONS_PER_MODEL = 16  # bounds memory against junk region names in telemetry

@@ -12,9 +12,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from services.router.core.cost import PriceSchedule
-from services.router.core.manifest import TIER_VALUES, ModelEntry
-from services.router.core.price_table import PriceTable
+from shared.pricing.cost import PriceSchedule
+from shared.pricing.manifest import TIER_VALUES, ModelEntry
+from shared.pricing.price_table import PriceTable
 
 # Completion/prompt token ratios for which a cost order is kept: 0, then 1e-4 ... 1e3 in steps of 10^(1/6).
 RATIO_GRID: tuple[float, ...] = (0.0, *(10 ** (exponent / 6) for exponent in range(-24, 19)))

@@ -8,13 +8,13 @@ import time
 from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
 
-from services.router.core.cost import cost_micro_usd
 from services.router.core.failover import AttemptResult
 from services.router.core.output_validation import OutputValidator
-from services.router.core.price_table import PriceBook
 from services.router.core.route_types import TIER_VALUES, AnswerCache, LocalModel, Plan, RouteInput, RouteOutcome, Tier
 from services.router.core.selection import Candidate
 from shared.errors import BourseError
+from shared.pricing.cost import cost_micro_usd
+from shared.pricing.price_table import PriceBook
 
 
 class CheapTiers:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from services.router.core.cost import PriceSchedule
-from services.router.core.manifest import Manifest, ModelEntry, Prices
 from shared.errors import FieldViolation, InvalidRequest
 from shared.events.schemas import PriceUpdate
+from shared.pricing.cost import PriceSchedule
+from shared.pricing.manifest import Manifest, ModelEntry, Prices
 
 PRICE_FIELDS: tuple[str, ...] = (
     "input_per_mtok",

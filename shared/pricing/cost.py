@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.router.core.manifest import ModelEntry, Prices, PriceTier
+from shared.pricing.manifest import ModelEntry, Prices, PriceTier
 
 UNITS_PER_MICRO_USD = 1_000_000
 
@@ -138,3 +138,43 @@ def estimate_cost_micro_usd(
 ) -> int:
     """Expected cost before the call: every prompt token at the input price, completion at the output price."""
     return round_units(estimate_units(_schedule(entry), max(prompt_tokens, 0), max(completion_tokens, 0)))
+
+
+def cost_sql(  # noqa: PLR0917 -- the column names in the order of cost_units' token counts
+    schedule: PriceSchedule,
+    prompt_tokens: str,
+    completion_tokens: str,
+    cached_tokens: str,
+    cache_write_tokens: str,
+    reasoning_tokens: str,
+) -> str:
+    """A SQL expression (DuckDB) equal to `cost_micro_usd(schedule, ...)` over the named integer columns.
+
+    The same computation as `cost_units` then `round_units`, in exact HUGEINT arithmetic, so a report can price
+    millions of rows in the database; tests/ledger/test_counterfactual_property.py holds the two equal. The
+    column names come from the caller's code, never from user input; the prices are integers of the schedule.
+    """
+    p = f"greatest(CAST({prompt_tokens} AS HUGEINT), 0)"
+    c = f"greatest(CAST({completion_tokens} AS HUGEINT), 0)"
+    cached = f"least(greatest(CAST({cached_tokens} AS HUGEINT), 0), {p})"
+    written = f"least(greatest(CAST({cache_write_tokens} AS HUGEINT), 0), {p} - {cached})"
+    fresh = f"({p} - {cached} - {written})"
+    reasoning = f"least(greatest(CAST({reasoning_tokens} AS HUGEINT), 0), {c})"
+    visible = f"({c} - {reasoning})"
+
+    def price(name: str) -> str:
+        # The tier of the prompt size, as PriceSchedule.for_prompt picks it (the highest threshold passed).
+        base = int(getattr(schedule.base, name))
+        if not schedule.tiers:
+            return str(base)
+        cases = " ".join(
+            f"WHEN {prompt_tokens} > {int(threshold)} THEN {int(getattr(prices, name))}"
+            for threshold, prices in reversed(schedule.tiers)
+        )
+        return f"(CASE {cases} ELSE {base} END)"
+
+    units = (
+        f"({fresh} * {price('input')} + {cached} * {price('cached_input')} + {written} * {price('cache_write')}"
+        f" + {visible} * {price('output')} + {reasoning} * {price('reasoning')})"
+    )
+    return f"(({units} + {UNITS_PER_MICRO_USD // 2}) // {UNITS_PER_MICRO_USD})"

@@ -16,7 +16,8 @@ from typing import Any
 
 import msgspec
 
-from services.router.core.manifest import (
+from shared.config import ConfigError
+from shared.pricing.manifest import (
     Manifest,
     ModelEntry,
     Prices,
@@ -25,7 +26,6 @@ from services.router.core.manifest import (
     default_manifest_path,
     load_manifest,
 )
-from shared.config import ConfigError
 
 # LiteLLM provider name -> (Bourse provider, default regions, residency tags).
 PROVIDERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {

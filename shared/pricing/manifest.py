@@ -108,7 +108,7 @@ class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
 
 def default_manifest_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "data" / "manifest.json"
+    return Path(__file__).resolve().parent / "data" / "manifest.json"
 
 
 def load_manifest(path: str | Path) -> Manifest:

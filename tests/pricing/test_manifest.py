@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.router.core.manifest import default_manifest_path, load_manifest, parse_manifest
 from shared.config import ConfigError
+from shared.pricing.manifest import default_manifest_path, load_manifest, parse_manifest
 
 
 def _default_raw() -> dict[str, Any]:
