@@ -42,7 +42,7 @@ Score = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Millis = Annotated[float, msgspec.Meta(gt=0.0, le=3_600_000.0)]
 
 
-class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """Prices that apply to the whole request when its prompt is longer than `above_prompt_tokens`."""
 
     above_prompt_tokens: Tokens
@@ -53,7 +53,7 @@ class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     reasoning_per_mtok: Price | None = None
 
 
-class Prices(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class Prices(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """USD per million tokens. Unset cached/cache-write/reasoning prices fall back to input/input/output."""
 
     input_per_mtok: Price
@@ -64,14 +64,14 @@ class Prices(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     tiers: tuple[PriceTier, ...] = ()  # ascending above_prompt_tokens
 
 
-class RateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class RateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """The account's limits at this provider (0 = unknown/unlimited)."""
 
     rpm: Annotated[int, msgspec.Meta(ge=0)] = 0
     tpm: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
-class ModelEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class ModelEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """One model at one provider."""
 
     provider: Name
@@ -89,6 +89,7 @@ class ModelEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     latency_p95_ms: Millis = 2500.0
     ttft_ms: Millis = 400.0
     prices_as_of: str = ""  # ISO date of this entry's prices when it differs from the manifest's
+    retires_on: str = ""  # ISO date the provider retires the model; selection skips it from that day
     notes: str = ""
 
     @property
@@ -100,7 +101,7 @@ class ModelEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
         return TIER_VALUES[self.tier]
 
 
-class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     version: Literal[1] = 1
     prices_as_of: Annotated[str, msgspec.Meta(min_length=4)]  # ISO date the prices were taken
     source: str = ""
