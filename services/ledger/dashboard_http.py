@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -31,8 +32,10 @@ class Dashboard:
         *,
         window_s: int,
         refresh_s: float,
+        price_age: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self._store = store
+        self._price_age = price_age  # how old the routers' base prices are (shared.pricing.price_age)
         self._logger = logger
         self._window_s = window_s
         self._refresh_s = refresh_s
@@ -94,6 +97,8 @@ class Dashboard:
             snapshot, self._store, start_ms=end_ms - window_s * 1000, end_ms=end_ms, bucket_ms=bucket_ms
         )
         data["refresh_s"] = self._refresh_s
+        if self._price_age is not None:
+            data["prices"] = self._price_age()
         return web.json_response(data)
 
 

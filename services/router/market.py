@@ -177,6 +177,9 @@ class MarketFeed:
                 )
             )
             return None
+        if not update.as_of:  # a live price without its own date is as fresh as its message
+            stored = msg.metadata.timestamp.astimezone(datetime.UTC).isoformat(timespec="seconds")
+            update = msgspec.structs.replace(update, as_of=stored)
         return update
 
     async def _on_price(self, msg: Msg) -> None:

@@ -36,6 +36,7 @@ from services.router.core.stream_assembly import StreamAssembler
 from services.router.core.tiers import CheapTiers, usage_cost
 from shared.errors import BourseError, DeadlineExceeded, Kind, NoQualifiedModel, UpstreamError
 from shared.pricing.cost import estimate_cost_micro_usd
+from shared.pricing.price_age import PriceAgeWatch
 from shared.pricing.price_table import PriceBook
 
 
@@ -55,8 +56,10 @@ class RouteExecutor:
         cache: AnswerCache | None,
         record: Callable[[RouteOutcome], None],
         settings: ExecutionSettings,
+        price_age: PriceAgeWatch | None = None,
     ) -> None:
         self._book = book
+        self._price_age = price_age
         self._selector = selector
         self._estimator = estimator
         self._policy = policy
@@ -294,6 +297,9 @@ class RouteExecutor:
         latency_s: float,
     ) -> bool:
         self._policy.on_success(candidate.provider, candidate.model)
+        if self._price_age is not None:
+            table = self._book.current
+            self._price_age.check(table.price_days, table.version, candidate.entry.key)
         completion = response.completion
         cost = usage_cost(self._book, candidate, completion.usage)
         outcome.cost_micro_usd += cost

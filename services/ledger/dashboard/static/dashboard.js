@@ -18,7 +18,17 @@ function chart(id, config) {
   }
 }
 
+function drawPriceAge(prices) {
+  if (!prices) return;
+  const element = document.getElementById("prices-age");
+  const stale = prices.stale_models.length;
+  element.textContent = `prices as of ${prices.as_of}; oldest ${prices.oldest_age_days} days old` +
+    (stale ? ` (${stale} model(s) past ${prices.max_age_days} days)` : "");
+  element.classList.toggle("stale", stale > 0);
+}
+
 function draw(snap) {
+  drawPriceAge(snap.prices);
   const s = snap.summary;
   document.getElementById("t-requests").textContent = s.requests.toLocaleString();
   document.getElementById("t-spend").textContent = fmtUsd(s.spend_micro_usd);
