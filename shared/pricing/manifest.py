@@ -6,7 +6,10 @@ Loaded from JSON and validated with msgspec; a bad manifest fails start-up with 
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -126,46 +129,106 @@ def parse_manifest(raw: bytes | str, *, source: str = "manifest") -> Manifest:
     try:
         manifest = msgspec.json.decode(raw, type=Manifest)
     except msgspec.ValidationError as error:
-        raise _config_error(source, _path_of(str(error)), str(error)) from error
+        path = _path_of(str(error))
+        raise _config_error(source, path, str(error), _model_at(raw, path)) from error
     except msgspec.DecodeError as error:
         raise _config_error(source, "$", f"not valid JSON: {error}") from error
     check_manifest(manifest, source=source)
     return manifest
 
 
+# Above this a per-token price is a typo (a price per token written as per million, or a misplaced decimal point):
+# USD 1,000 per million tokens is 0.1 US cents per token, several times the dearest model on sale.
+ABSURD_PER_MTOK = 1000.0
+# Providers that never charge less for an output token than for an input token (hosts of open models may).
+OUTPUT_NOT_BELOW_INPUT = frozenset({"openai", "anthropic", "gemini", "deepseek", "mistral", "qwen", "groq"})
+_PRICE_FIELDS = (
+    "input_per_mtok",
+    "output_per_mtok",
+    "cached_input_per_mtok",
+    "cache_write_per_mtok",
+    "reasoning_per_mtok",
+)
+
+
 def check_manifest(manifest: Manifest, *, source: str = "manifest") -> None:
-    """Rules msgspec types cannot express: unique keys, consistent limits, ordered price tiers."""
+    """Rules msgspec types cannot express: unique models, consistent limits, plausible prices, ordered tiers,
+    valid dates. Each error names the model and the JSON path of the field."""
     if not manifest.models:
         raise _config_error(source, "$.models", "the manifest lists no models")
+    _check_date(source, "$.prices_as_of", manifest.prices_as_of, "")
     seen: dict[str, int] = {}
     for index, entry in enumerate(manifest.models):
         at = f"$.models[{index}]"
-        if entry.key in seen:
-            raise _config_error(
-                source, f"{at}.model", f"duplicate model {entry.key} (also at $.models[{seen[entry.key]}])"
-            )
-        seen[entry.key] = index
+        key = entry.key
+        if key in seen:
+            raise _config_error(source, f"{at}.model", f"duplicate model (also at $.models[{seen[key]}])", key)
+        seen[key] = index
         if not entry.regions:
-            raise _config_error(source, f"{at}.regions", "at least one region is required")
+            raise _config_error(source, f"{at}.regions", "at least one region is required", key)
         if entry.max_output_tokens > entry.context_window:
-            raise _config_error(source, f"{at}.max_output_tokens", "larger than context_window")
+            detail = f"max_output_tokens {entry.max_output_tokens} is larger than context_window {entry.context_window}"
+            raise _config_error(source, f"{at}.max_output_tokens", detail, key)
         if entry.latency_p95_ms < entry.latency_p50_ms:
-            raise _config_error(source, f"{at}.latency_p95_ms", "smaller than latency_p50_ms")
+            raise _config_error(source, f"{at}.latency_p95_ms", "smaller than latency_p50_ms", key)
         if (entry.tier == "local") != (entry.provider == "local"):
-            raise _config_error(source, f"{at}.tier", "tier 'local' is for provider 'local' only, and vice versa")
+            raise _config_error(source, f"{at}.tier", "tier 'local' is for provider 'local' only, and vice versa", key)
         thresholds = [tier.above_prompt_tokens for tier in entry.prices.tiers]
         if thresholds != sorted(set(thresholds)):
-            raise _config_error(source, f"{at}.prices.tiers", "tiers must have strictly ascending above_prompt_tokens")
-        for name in ("input_per_mtok", "output_per_mtok"):
-            if not math.isfinite(getattr(entry.prices, name)):
-                raise _config_error(source, f"{at}.prices.{name}", "not a finite number")
+            detail = "tiers must have strictly ascending above_prompt_tokens"
+            raise _config_error(source, f"{at}.prices.tiers", detail, key)
+        _check_prices(source, f"{at}.prices", entry.prices, entry.provider, key)
+        for number, tier in enumerate(entry.prices.tiers):
+            _check_prices(source, f"{at}.prices.tiers[{number}]", tier, entry.provider, key)
+        _check_date(source, f"{at}.prices_as_of", entry.prices_as_of, key)
+        _check_date(source, f"{at}.retires_on", entry.retires_on, key)
 
 
-def _config_error(source: str, path: str, detail: str) -> ConfigError:
+def _check_prices(source: str, at: str, prices: Prices | PriceTier, provider: str, key: str) -> None:
+    for name in _PRICE_FIELDS:
+        value: float | None = getattr(prices, name)
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0:
+            raise _config_error(source, f"{at}.{name}", f"{value} is not a finite price >= 0", key)
+        if value > ABSURD_PER_MTOK:
+            detail = f"{value:g} USD per million tokens is above the plausible {ABSURD_PER_MTOK:g}"
+            raise _config_error(source, f"{at}.{name}", detail, key)
+    if provider in OUTPUT_NOT_BELOW_INPUT and prices.output_per_mtok < prices.input_per_mtok:
+        detail = (
+            f"output {prices.output_per_mtok:g} is below input {prices.input_per_mtok:g}, "
+            f"which {provider} never charges (swapped prices?)"
+        )
+        raise _config_error(source, f"{at}.output_per_mtok", detail, key)
+
+
+def _check_date(source: str, at: str, text: str, key: str) -> None:
+    if not text:
+        return
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        raise _config_error(source, at, f"{text!r} is not an ISO date (YYYY-MM-DD)", key) from None
+
+
+def _config_error(source: str, path: str, detail: str, model: str = "") -> ConfigError:
+    named = f"model {model}: {detail}" if model else detail
     return ConfigError(
-        f"invalid manifest {source} at {path}: {detail}",
-        violations=[FieldViolation(field=path, description=detail)],
+        f"invalid manifest {source} at {path}: {named}",
+        violations=[FieldViolation(field=path, description=named)],
     )
+
+
+def _model_at(raw: bytes | str, path: str) -> str:
+    """The "provider/model" of the entry a JSON path points into, when the file says (for error messages)."""
+    match = re.match(r"\$\.models\[(\d+)\]", path)
+    if match is None:
+        return ""
+    try:
+        item = json.loads(raw)["models"][int(match.group(1))]
+        return f"{item['provider']}/{item['model']}"
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
 
 
 def _path_of(message: str) -> str:
