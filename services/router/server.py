@@ -107,7 +107,7 @@ async def create_router(
     policy = FailoverPolicy(
         circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
     )
-    selector = Selector(book, stats, estimator, availability)
+    selector = Selector(book, stats, estimator, availability, clock=clock)
 
     nc = await connect([config.nats_url], logger, name="bourse-router")
     js = nc.jetstream()
