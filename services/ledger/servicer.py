@@ -103,6 +103,7 @@ def _model_price(t: pb.ModelPrice) -> ModelPrice:
         cached_input_per_mtok=_optional(t, "cached_input_per_mtok"),
         cache_write_per_mtok=_optional(t, "cache_write_per_mtok"),
         reasoning_per_mtok=_optional(t, "reasoning_per_mtok"),
+        cache_write_long_per_mtok=_optional(t, "cache_write_long_per_mtok"),
         tiers=tuple(
             PriceTier(
                 above_prompt_tokens=tier.above_prompt_tokens,
@@ -111,6 +112,7 @@ def _model_price(t: pb.ModelPrice) -> ModelPrice:
                 cached_input_per_mtok=_optional(tier, "cached_input_per_mtok"),
                 cache_write_per_mtok=_optional(tier, "cache_write_per_mtok"),
                 reasoning_per_mtok=_optional(tier, "reasoning_per_mtok"),
+                cache_write_long_per_mtok=_optional(tier, "cache_write_long_per_mtok"),
             )
             for tier in t.tiers
         ),

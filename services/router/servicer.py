@@ -115,6 +115,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                         cached_input_per_mtok=prices.cached_input_per_mtok or 0.0,
                         cache_write_per_mtok=prices.cache_write_per_mtok or 0.0,
                         reasoning_per_mtok=prices.reasoning_per_mtok or 0.0,
+                        cache_write_long_per_mtok=prices.cache_write_long_per_mtok or 0.0,
                     ),
                     context_window=entry.context_window,
                     max_output_tokens=entry.max_output_tokens,

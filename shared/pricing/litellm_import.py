@@ -57,6 +57,7 @@ class LiteLLMModel(msgspec.Struct, kw_only=True):
     cache_read_input_token_cost: float | None = None
     cache_creation_input_token_cost: float | None = None
     output_cost_per_reasoning_token: float | None = None
+    cache_creation_input_token_cost_above_1hr: float | None = None  # Anthropic's 1-hour cache writes
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     max_tokens: int | None = None
@@ -112,6 +113,7 @@ def _entry_from(key: str, item: LiteLLMModel, raw_item: dict[str, Any]) -> tuple
         cached_input_per_mtok=_mtok(item.cache_read_input_token_cost),
         cache_write_per_mtok=_cache_write(item),
         reasoning_per_mtok=_mtok(item.output_cost_per_reasoning_token),
+        cache_write_long_per_mtok=_mtok(item.cache_creation_input_token_cost_above_1hr),
         tiers=tiers,
     )
     capabilities = _capabilities(item)
@@ -169,6 +171,7 @@ def _tiers(raw: dict[str, Any]) -> tuple[PriceTier, ...]:
                 cached_input_per_mtok=price("cache_read_input_token_cost"),
                 cache_write_per_mtok=price("cache_creation_input_token_cost"),
                 reasoning_per_mtok=price("output_cost_per_reasoning_token"),
+                cache_write_long_per_mtok=price("cache_creation_input_token_cost_above_1hr"),
             )
         )
     return tuple(sorted(tiers, key=lambda tier: tier.above_prompt_tokens))

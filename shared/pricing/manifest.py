@@ -54,16 +54,19 @@ class PriceTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     cached_input_per_mtok: Price | None = None
     cache_write_per_mtok: Price | None = None
     reasoning_per_mtok: Price | None = None
+    cache_write_long_per_mtok: Price | None = None
 
 
 class Prices(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
-    """USD per million tokens. Unset cached/cache-write/reasoning prices fall back to input/input/output."""
+    """USD per million tokens. Unset cached/cache-write/reasoning prices fall back to input/input/output; an
+    unset long cache-write price (Anthropic's 1-hour cache) to the cache-write price."""
 
     input_per_mtok: Price
     output_per_mtok: Price
     cached_input_per_mtok: Price | None = None
     cache_write_per_mtok: Price | None = None
     reasoning_per_mtok: Price | None = None
+    cache_write_long_per_mtok: Price | None = None
     tiers: tuple[PriceTier, ...] = ()  # ascending above_prompt_tokens
 
 
@@ -148,6 +151,7 @@ _PRICE_FIELDS = (
     "cached_input_per_mtok",
     "cache_write_per_mtok",
     "reasoning_per_mtok",
+    "cache_write_long_per_mtok",
 )
 
 

@@ -31,6 +31,7 @@ class ModelPrice:
     cache_write_per_mtok: float | None = None
     reasoning_per_mtok: float | None = None
     tiers: tuple[PriceTier, ...] = ()
+    cache_write_long_per_mtok: float | None = None
 
     @classmethod
     def of(cls, provider: str, model: str, prices: Prices) -> ModelPrice:
@@ -43,6 +44,7 @@ class ModelPrice:
             cache_write_per_mtok=prices.cache_write_per_mtok,
             reasoning_per_mtok=prices.reasoning_per_mtok,
             tiers=prices.tiers,
+            cache_write_long_per_mtok=prices.cache_write_long_per_mtok,
         )
 
     def prices(self) -> Prices:
@@ -53,6 +55,7 @@ class ModelPrice:
             cache_write_per_mtok=self.cache_write_per_mtok,
             reasoning_per_mtok=self.reasoning_per_mtok,
             tiers=self.tiers,
+            cache_write_long_per_mtok=self.cache_write_long_per_mtok,
         )
 
     def validate(self) -> None:
@@ -85,6 +88,7 @@ _PRICE_FIELDS = (
     "cached_input_per_mtok",
     "cache_write_per_mtok",
     "reasoning_per_mtok",
+    "cache_write_long_per_mtok",
 )
 
 

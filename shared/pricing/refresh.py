@@ -25,7 +25,13 @@ from shared.pricing.manifest import CAPABILITIES, Manifest, ModelEntry, check_ma
 
 REPRODUCIBLE_BUILD_YEAR = 1980
 WHEEL_MEMBER = "litellm/model_prices_and_context_window_backup.json"
-PRICE_FIELDS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok")
+PRICE_FIELDS = (
+    "input_per_mtok",
+    "output_per_mtok",
+    "cached_input_per_mtok",
+    "cache_write_per_mtok",
+    "cache_write_long_per_mtok",
+)
 # Our provider -> LiteLLM's provider name (the inverse of litellm_import.PROVIDERS).
 LITELLM_PROVIDER: dict[str, str] = {ours: theirs for theirs, (ours, _, _) in PROVIDERS.items()}
 # Our "provider/model" -> the map's key, for the ids the default rule (bare id, then "<litellm provider>/<id>")

@@ -2,7 +2,7 @@
 
 The router's charge goes the real way: `usage_cost` on a PriceBook snapshot, the outcome turned into the
 telemetry event the router publishes, the event stored by the ledger, then repriced on the model's manifest
-prices. Usages include cached, cache-write and reasoning tokens; prices include tiers by prompt size.
+prices. Usages include cached, cache-write (5-minute and 1-hour) and reasoning tokens; prices include tiers by prompt size.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def priced_entry(draw: st.DrawFn) -> ModelEntry:
             "cached_input_per_mtok": draw(maybe_price),
             "cache_write_per_mtok": draw(maybe_price),
             "reasoning_per_mtok": draw(maybe_price),
+            "cache_write_long_per_mtok": draw(maybe_price),
         }
         for threshold in thresholds
     ]
@@ -50,6 +51,7 @@ def priced_entry(draw: st.DrawFn) -> ModelEntry:
         "cached_input_per_mtok": draw(maybe_price),
         "cache_write_per_mtok": draw(maybe_price),
         "reasoning_per_mtok": draw(maybe_price),
+        "cache_write_long_per_mtok": draw(maybe_price),
         "tiers": tiers,
     }
     return entry("openai", "m", prices=prices, context_window=1_000_000)
@@ -60,6 +62,7 @@ def usage(draw: st.DrawFn) -> chat_pb2.Usage:
     prompt = draw(st.integers(min_value=0, max_value=600_000))
     cached = draw(st.integers(min_value=0, max_value=prompt))
     written = draw(st.integers(min_value=0, max_value=prompt - cached))
+    written_long = draw(st.integers(min_value=0, max_value=written))  # Anthropic's 1-hour cache writes
     completion = draw(st.integers(min_value=0, max_value=100_000))
     reasoning = draw(st.integers(min_value=0, max_value=completion))
     return chat_pb2.Usage(
@@ -68,6 +71,7 @@ def usage(draw: st.DrawFn) -> chat_pb2.Usage:
         cached_prompt_tokens=cached,
         cache_write_tokens=written,
         reasoning_tokens=reasoning,
+        cache_write_long_tokens=written_long,
     )
 
 

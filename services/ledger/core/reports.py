@@ -252,6 +252,7 @@ def counterfactual(store: LedgerStore, flt: Filter, target: ModelPrice, group_by
         "cached_tokens",
         "cache_write_tokens" if store.has_cache_write_tokens else "0",
         "reasoning_tokens",
+        "cache_write_long_tokens" if store.has_cache_write_long_tokens else "0",
     )
     where, params = flt.where()
     where = f"{where} AND outcome = 'ok'" if where else " WHERE outcome = 'ok'"

@@ -133,4 +133,5 @@ def usage_cost(book: PriceBook, candidate: Candidate, usage: chat_pb2.Usage) -> 
         cached_tokens=usage.cached_prompt_tokens,
         cache_write_tokens=usage.cache_write_tokens,
         reasoning_tokens=usage.reasoning_tokens,
+        cache_write_long_tokens=usage.cache_write_long_tokens,
     )

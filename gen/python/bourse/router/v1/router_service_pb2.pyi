@@ -240,18 +240,20 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Pricing(_message.Message):
-    __slots__ = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok")
+    __slots__ = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "cache_write_long_per_mtok")
     INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     CACHED_INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     CACHE_WRITE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     REASONING_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_LONG_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float
     cache_write_per_mtok: float
     reasoning_per_mtok: float
-    def __init__(self, input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ..., cache_write_per_mtok: _Optional[float] = ..., reasoning_per_mtok: _Optional[float] = ...) -> None: ...
+    cache_write_long_per_mtok: float
+    def __init__(self, input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ..., cache_write_per_mtok: _Optional[float] = ..., reasoning_per_mtok: _Optional[float] = ..., cache_write_long_per_mtok: _Optional[float] = ...) -> None: ...
 
 class TaskQuality(_message.Message):
     __slots__ = ("task_kind", "score")
