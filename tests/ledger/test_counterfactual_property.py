@@ -2,7 +2,8 @@
 
 The router's charge goes the real way: `usage_cost` on a PriceBook snapshot, the outcome turned into the
 telemetry event the router publishes, the event stored by the ledger, then repriced on the model's manifest
-prices. Usages include cached, cache-write (5-minute and 1-hour) and reasoning tokens; prices include tiers by prompt size.
+prices. Usages include cached, cache-write (5-minute and 1-hour) and reasoning tokens; prices include tiers
+by prompt size.
 """
 
 from __future__ import annotations
