@@ -34,12 +34,10 @@ PRICE_FIELDS = (
 )
 # Our provider -> LiteLLM's provider name (the inverse of litellm_import.PROVIDERS).
 LITELLM_PROVIDER: dict[str, str] = {ours: theirs for theirs, (ours, _, _) in PROVIDERS.items()}
-# Our "provider/model" -> the map's key, for the ids the default rule (bare id, then "<litellm provider>/<id>")
-# does not find. Keep it small: add a line when a provider's id and LiteLLM's key part ways.
-LITELLM_KEYS: dict[str, str] = {
-    # The map keeps Gemini's OpenAI-compatible ids under "gemini/"; a bare id there is Vertex AI's entry.
-    "gemini/gemini-2.5-flash-lite": "gemini/gemini-2.5-flash-lite",
-}
+# Our "provider/model" -> the map's key, for ids the default rule (the bare id, then "<litellm provider>/<id>",
+# each only when the entry's litellm_provider is ours) does not find. Every id of the shipped manifest follows
+# the rule today; add a line when a provider's id and LiteLLM's key part ways.
+LITELLM_KEYS: dict[str, str] = {}
 # Abilities the map states; the others (json_object, streaming, system_prompt) it rarely records, so ours stay.
 MAPPED_CAPABILITIES = frozenset({"tools", "json_schema", "vision"})
 # Upstream models worth listing for an operator: not previews, aliases or special-purpose variants.
@@ -159,12 +157,12 @@ def _parse_map(raw: bytes, source: str) -> dict[str, Any]:
     return data
 
 
-def litellm_key(provider: str, model: str, data: dict[str, Any]) -> str | None:
-    """The map's key for our model: the table, else the bare id, else "<litellm provider>/<id>"."""
+def litellm_key(provider: str, model: str, data: dict[str, Any], keys: dict[str, str] | None = None) -> str | None:
+    """The map's key for our model: the table (LITELLM_KEYS), else the bare id, else "<litellm provider>/<id>"."""
     theirs = LITELLM_PROVIDER.get(provider)
     if theirs is None:
         return None
-    listed = LITELLM_KEYS.get(f"{provider}/{model}")
+    listed = (LITELLM_KEYS if keys is None else keys).get(f"{provider}/{model}")
     for key in ([listed] if listed else []) + [model, f"{theirs}/{model}"]:
         item = data.get(key)
         if isinstance(item, dict) and item.get("litellm_provider") == theirs:

@@ -156,6 +156,10 @@ def test_key_table_and_default_rule() -> None:
     assert litellm_key("gemini", "gemini-x", data) == "gemini/gemini-x"  # the bare key is another provider's
     assert litellm_key("openai", "gpt-mini", PRICE_MAP) == "gpt-mini"
     assert litellm_key("nobody", "x", PRICE_MAP) is None
+    # an id that parted ways with LiteLLM's key is found through the table
+    renamed = {"openai/gpt-mini-2026": "gpt-mini"}
+    assert litellm_key("openai", "gpt-mini-2026", PRICE_MAP) is None
+    assert litellm_key("openai", "gpt-mini-2026", PRICE_MAP, renamed) == "gpt-mini"
 
 
 def test_encoding_keeps_the_text_of_fields_a_refresh_does_not_own(tmp_path: Path) -> None:
