@@ -17,17 +17,21 @@ import time
 from pathlib import Path
 
 from bench.router_selection import _events, _percentile, wide_manifest
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.selection import AlwaysAvailable, Selector
-from services.router.market import MarketFeed
+from services.router.api import (
+    AlwaysAvailable,
+    LiveStats,
+    MarketFeed,
+    PriceBook,
+    PriceTable,
+    Selector,
+    TokenEstimator,
+    encode_update,
+)
 from shared.events import subjects
 from shared.events.connect import connect
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import PriceUpdate
 from shared.logging import configure_logging, get_logger
-from shared.pricing.price_table import PriceBook, PriceTable
-from shared.pricing.prices import encode_update
 from shared.processes import NatsServer
 
 

@@ -17,13 +17,21 @@ import nats
 import nats.errors
 
 from services.cli import pricing_refresh
-from services.router.market import MarketError, read_price_history
+from services.router.api import (
+    MarketError,
+    PriceBook,
+    changes_against,
+    decode_update,
+    default_manifest_path,
+    encode_update,
+    load_manifest,
+    message_id,
+    parse_price_file,
+    read_price_history,
+)
 from shared.errors import BourseError, InvalidRequest
 from shared.events import streams, subjects
 from shared.events.schemas import PriceUpdate
-from shared.pricing.manifest import default_manifest_path, load_manifest
-from shared.pricing.price_table import PriceBook
-from shared.pricing.prices import changes_against, decode_update, encode_update, message_id, parse_price_file
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 

@@ -22,4 +22,6 @@ class LedgerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     manifest_path: str = ""
     max_price_age_days: float = 90.0
     log_level: str = "info"
+    # Seconds in-flight calls get to finish on SIGTERM.
+    shutdown_grace_s: float = 5.0
     metrics_listen: str = ""

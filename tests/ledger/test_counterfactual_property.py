@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from services.ledger.core import reports
 from services.ledger.core.store import LedgerStore
-from services.router.core.route_types import RouteOutcome
-from services.router.core.selection import Candidate
-from services.router.core.tiers import usage_cost
+from services.router.core.execution.route_types import RouteOutcome
+from services.router.core.execution.tiers import usage_cost
+from services.router.core.selection.selection import Candidate
 from services.router.events import telemetry_event
 from shared.pricing.manifest import Manifest, ModelEntry
 from shared.pricing.model_prices import ModelPrice

@@ -27,8 +27,7 @@ async def test_snapshot_reports_the_age_of_the_prices(nats_url: str, tmp_path: P
     path.write_bytes(msgspec.json.encode(manifest))
     config = ledger_config(nats_url, tmp_path, manifest_path=str(path), max_price_age_days=90.0)
     server = await create_server(config, get_logger("ledger-test"), clock=lambda: NOW)
-    await server.server.start()
-    await server.set_serving()
+    await server.start()
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{server.http_port}/api/snapshot") as response:

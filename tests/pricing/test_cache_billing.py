@@ -16,9 +16,11 @@ from typing import Any
 
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core import anthropic_messages, gemini_generate, openai_chat
-from services.router.core.selection import Candidate
-from services.router.core.tiers import usage_cost
+from services.provider_adapter.core.dialects.anthropic import messages as anthropic_messages
+from services.provider_adapter.core.dialects.gemini import generate as gemini_generate
+from services.provider_adapter.core.dialects.openai import chat as openai_chat
+from services.router.core.execution.tiers import usage_cost
+from services.router.core.selection.selection import Candidate
 from shared.pricing.manifest import ModelEntry, Prices, default_manifest_path, load_manifest
 from shared.pricing.price_table import PriceBook
 from shared.pricing.refresh import refresh_manifest

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import msgspec
 from bourse.router.v1 import router_service_pb2 as pb
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import AlwaysAvailable, Selector
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import AlwaysAvailable, Selector
 from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
 from tests.router.requests import route

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.profile import RequestProfile
-from services.router.core.selection_index import Row, SelectionIndex
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection_index import Row, SelectionIndex
 from shared.pricing.cost import UNITS_PER_MICRO_USD, estimate_units, round_units
 from shared.pricing.manifest import ModelEntry
 from shared.pricing.price_age import SECONDS_PER_DAY
