@@ -14,7 +14,7 @@ import pytest
 from google.protobuf import empty_pb2
 
 from shared.error_catalogue import PLAIN_STATUS_REASON, UPSTREAM_REASONS, Group, Kind, Reason
-from shared.errors import BourseError, UpstreamError
+from shared.errors import BourseError, FieldViolation, InvalidRequest, UpstreamError
 from shared.grpc_errors import from_rpc_error
 from shared.http_errors import STATUS_TYPE, error_body, http_status
 from shared.logging import get_logger
@@ -71,6 +71,14 @@ def test_every_reason_maps_to_its_declared_http_status_and_an_openai_body(reason
     body = error_body(error, status)["error"]
     assert body["code"] == reason.value.lower()
     assert body["type"] == STATUS_TYPE[status]
+
+
+def test_the_http_body_names_the_first_bad_field_as_param() -> None:
+    error = InvalidRequest("bad range", violations=[FieldViolation("range", "bad"), FieldViolation("end_ms", "bad")])
+    assert error_body(error, http_status(error)) == {
+        "error": {"message": "bad range", "type": "invalid_request_error", "param": "range", "code": "invalid_request"}
+    }
+    assert error_body(InvalidRequest("no field"), 400)["error"]["param"] is None
 
 
 def test_the_catalogue_is_consistent() -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.route_types import RouteInput, RouteOutcome
-from services.router.core.selection import Candidate
+from services.router.core.execution.route_types import RouteInput, RouteOutcome
+from services.router.core.selection.selection import Candidate
 from shared import genai_attributes as attr
 from shared.instrumentation import Span
 
