@@ -25,14 +25,14 @@ def _openai(stack: RealStack) -> openai.AsyncOpenAI:
 async def test_anthropic_client_answered_by_any_provider(real_stack: RealStack) -> None:
     async with _anthropic(real_stack) as client:
         raw = await client.messages.with_raw_response.create(
-            model="mistral/ministral-8b-2410",
+            model="mistral/ministral-8b-2512",
             max_tokens=16,
             system="Be brief.",
             messages=[{"role": "user", "content": "Say hello"}],
         )
         message = await raw.parse()
     assert raw.headers["x-bourse-provider"] == "mistral"
-    assert message.model == "mistral/ministral-8b-2410"
+    assert message.model == "mistral/ministral-8b-2512"
     assert message.content[0].type == "text"
     assert message.content[0].text
     assert message.usage.output_tokens > 0
