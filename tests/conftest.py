@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 from shared.events.connect import connect
 from shared.logging import configure_logging, get_logger
 from shared.processes import NatsServer
+from tests.support.services import Services, running_services
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,3 +39,10 @@ async def nc(nats_url: str) -> AsyncIterator[NATS]:
     client = await connect([nats_url], get_logger("test"), name="bourse-test")
     yield client
     await client.drain()
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[Services]:
+    """Start services on port 0 for one test (`await services.router(config)`); all are stopped after it."""
+    async with running_services() as started:
+        yield started

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from services.cli.__main__ import build_parser
 from services.cli.stack import SERVICES, StackOptions, plan_stack, provider_key_envs
 from services.cli.up import Console, up
 from tests.deploy.fake_up import fake_specs
+from tests.support.eventually import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -209,7 +209,7 @@ def test_sigterm_stops_everything_in_reverse_order(tmp_path: Path) -> None:
 def test_sigint_during_start_up_leaves_nothing(tmp_path: Path) -> None:
     proc = start_fake_up(tmp_path, "BOURSE_FAKEA:grpc,BOURSE_FAKEB:unhealthy", "--start-timeout", "60")
     wait_for_line(proc, tmp_path / "out.txt", "starting bourse_fakeb")
-    wait_for(lambda: len(child_pids(proc.pid)) == 3, "three children")
+    eventually_sync(lambda: len(child_pids(proc.pid)) == 3, timeout_s=30, what="three children")
     pids = child_pids(proc.pid)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 130
@@ -231,22 +231,13 @@ def start_fake_up(tmp_path: Path, stack: str, *extra: str, trigger: Path | None 
         return subprocess.Popen(argv, stdout=out, stderr=err, cwd=REPO, env=env)
 
 
-def wait_for(condition: object, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_for_line(proc: subprocess.Popen[bytes], path: Path, text: str) -> None:
     def seen() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"exited {proc.returncode}: {path.read_text()}")
         return text in path.read_text()
 
-    wait_for(seen, repr(text))
+    eventually_sync(seen, timeout_s=30, what=repr(text))
 
 
 def child_pids(parent: int) -> list[int]:

@@ -18,9 +18,9 @@ from shared.errors import InvalidRequest, NotFound
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.logging import get_logger
+from tests.support.eventually import eventually
 
 from .sample_events import event
-from .waiting import eventually
 
 PRICES = {
     "openai/gpt-4o": {"input_per_mtok": 2.5, "output_per_mtok": 10.0},

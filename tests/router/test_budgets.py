@@ -116,7 +116,7 @@ async def test_route_refuses_over_budget_requests_and_alerts(make_router: Router
     from services.router.config import BudgetRule
     from shared.events import subjects
     from shared.grpc_errors import from_rpc_error
-    from tests.router.requests import route
+    from tests.support.requests import route
 
     prompt = "Summarise this. " + "The quarterly report shows steady growth. " * 300  # costs a few micro-USD
     probe_stub, _ = await make_router()
@@ -152,7 +152,7 @@ async def test_route_refuses_over_budget_requests_and_alerts(make_router: Router
 async def test_route_enforces_requests_per_minute_per_key(make_router: RouterFactory) -> None:
     from services.router.config import BudgetRule
     from shared.grpc_errors import from_rpc_error
-    from tests.router.requests import route
+    from tests.support.requests import route
 
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     stub, _ = await make_router(

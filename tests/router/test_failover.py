@@ -3,7 +3,6 @@ circuit breaker, output validation with escalation, hedging."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -14,7 +13,8 @@ from bourse.router.v1 import router_service_pb2 as pb
 
 from shared.grpc_errors import from_rpc_error
 from tests.router.faults import inject, requests_to
-from tests.router.requests import route
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 CHEAPEST = ("mistral", "ministral-3b-2410")
 
@@ -74,14 +74,13 @@ async def test_circuit_opens_then_half_open_probe_closes_it(make_router, sim) ->
     assert rejected[CHEAPEST] == "circuit_open"
     models = {(m.provider, m.model): m.available for m in (await stub.ListModels(pb.ListModelsRequest())).models}
     assert models[CHEAPEST] is False
+
     # after open_s the circuit is half-open: one probe goes through, succeeds, and closes it
-    deadline = time.monotonic() + 5
-    while True:
+    async def probed() -> bool:
         response = await stub.Route(route(), timeout=10)
-        if response.model == CHEAPEST[1]:
-            break
-        assert time.monotonic() < deadline, "the half-open probe never happened"
-        await asyncio.sleep(0.05)
+        return response.model == CHEAPEST[1]
+
+    await eventually(probed, timeout_s=5, interval_s=0.05, what="the half-open probe")
     assert parts.policy.circuits.allows(*CHEAPEST, now=time.monotonic())
 
 

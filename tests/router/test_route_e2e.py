@@ -14,7 +14,7 @@ from nats.aio.client import Client as NATS
 from services.router.core.manifest import ModelEntry, default_manifest_path, load_manifest
 from shared.events import subjects
 from shared.events.schemas import CostEvent, TelemetryEvent
-from tests.router.requests import route
+from tests.support.requests import route
 
 
 def _dominant_cheapest(entries: tuple[ModelEntry, ...]) -> ModelEntry:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from nats.js import JetStreamContext
 
 from shared.events import streams
 from shared.processes import NatsServer, free_port
+from tests.support.eventually import eventually
 
 
 @dataclass
@@ -55,15 +54,13 @@ class NatsCluster:
         nc = await nats.connect(servers=self.urls, connect_timeout=2)
         try:
             js = nc.jetstream(timeout=2)
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:
-                    await js.account_info()
-                    return
-                except (nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.NoRespondersError):
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
+            await eventually(
+                js.account_info,
+                timeout_s=timeout_s,
+                interval_s=0.2,
+                what="a JetStream meta leader",
+                retry_on=(nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.NoRespondersError),
+            )
         finally:
             await nc.close()
 
@@ -81,19 +78,24 @@ async def wait_replicas_current(
     js: JetStreamContext, stream: str, expected: int, timeout_s: float = 60.0
 ) -> js_api.StreamInfo:
     """Wait until the stream has a leader and `expected - 1` followers that are current (caught up)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            info = await js.stream_info(stream)
-            cluster = info.cluster
-            if (
-                cluster is not None
-                and cluster.leader
-                and len([r for r in cluster.replicas or [] if r.current]) == expected - 1
-            ):
-                return info
-        except (nats.errors.TimeoutError, nats.js.errors.APIError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"stream {stream}: replicas not current within {timeout_s:.0f}s")
-        await asyncio.sleep(0.2)
+
+    async def current() -> js_api.StreamInfo | None:
+        info = await js.stream_info(stream)
+        cluster = info.cluster
+        if (
+            cluster is not None
+            and cluster.leader
+            and len([r for r in cluster.replicas or [] if r.current]) == expected - 1
+        ):
+            return info
+        return None
+
+    info = await eventually(
+        current,
+        timeout_s=timeout_s,
+        interval_s=0.2,
+        what=f"stream {stream}: {expected - 1} current replicas",
+        retry_on=(nats.errors.TimeoutError, nats.js.errors.APIError),
+    )
+    assert info is not None
+    return info
