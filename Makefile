@@ -6,8 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test test-fast lint typecheck protos check-protos buf-lint buf-breaking lock models node-deps bench clean
-NODE_DIRS := services/ledger/dashboard examples/node-subscriber examples/node-client
+.PHONY: setup up test test-fast system-deps lint typecheck protos check-protos buf-lint buf-breaking lock models node-deps bench clean
 
 setup: $(STAMP)
 
@@ -27,19 +26,29 @@ models: setup
 # npm packages, from committed lock files: the dashboard's chart library (vendored at build time) and the
 # Node.js examples the tests run. Skipped with a note when npm is missing (the dashboard then has no charts).
 node-deps:
-	@if command -v npm >/dev/null; then \
-	  for d in $(NODE_DIRS); do test -d $$d/node_modules || npm ci --silent --no-audit --no-fund --prefix $$d; done; \
-	else echo "npm not found: skipping Node.js packages"; fi
+	./scripts/install-system-deps.sh node
+
+# What the tests need outside Python, installed when missing: Chromium and chromium-driver, Node.js and npm
+# (apt-get), then the npm packages. `make test` runs it; so does .ci/run, through `make test`.
+system-deps:
+	./scripts/install-system-deps.sh all
 
 # The demo: NATS (embedded), every service, the provider simulator when no API key is set, a sample workload.
 up: setup models node-deps
 	$(BIN)/bourse up --demo
 
-test: setup models node-deps
-	$(BIN)/python -m pytest -q
+# Tests run in TEST_WORKERS processes (pytest-xdist), a file per worker at a time (module fixtures are set up
+# once), each worker with its own nats-server. Most tests wait on sockets and child processes, not on the CPU,
+# so more workers than cores pays (docs/conventions.md, "Tests"). `make test TEST_WORKERS=0` runs them serially.
+TEST_WORKERS ?= 4
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 
+test: setup models system-deps
+	$(BIN)/python -m pytest -q $(XDIST)
+
+# The inner loop: everything not marked `model` (needs converted models) or `slow` (seconds each).
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not model and not slow"
+	$(BIN)/python -m pytest -q $(XDIST) -m "not model and not slow"
 
 lint: setup
 	$(BIN)/ruff check .

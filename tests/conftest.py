@@ -1,6 +1,8 @@
 """Session fixtures: a real nats-server with JetStream on an ephemeral port.
 
-Set BOURSE_TEST_NATS_URL to point the tests at an already running NATS instead.
+Under pytest-xdist every worker is a session of its own, so each worker starts its own nats-server: no stream,
+consumer or KV bucket is shared between workers. Set BOURSE_TEST_NATS_URL to point the tests at an already
+running NATS instead (then run them without -n, or accept that workers share it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from tests.support.services import Services, running_services
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("warning")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked slow first (the sort is stable): under `-n N --dist loadfile` the longest files start at once
+    instead of being the last ones still running."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

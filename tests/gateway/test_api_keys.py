@@ -124,7 +124,7 @@ async def _cli(stack: GatewayStack, *args: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
@@ -174,7 +174,7 @@ async def test_cli_failures(stack: GatewayStack) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
+    _, err_bytes = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1
     assert "cannot reach NATS" in err_bytes.decode()
     assert "Traceback" not in err_bytes.decode()

@@ -21,6 +21,10 @@ from shared.events.schemas import BudgetAlert
 from shared.grpc_errors import to_status
 from tests.router.conftest import RouterFactory
 
+# These tests are about no lost update under contention, not the production deadline: on a loaded machine
+# (parallel test workers) 150 racing writers need longer than CasPolicy's 5 s.
+PATIENT = CasPolicy(max_attempts=100_000, deadline_s=60.0)
+
 NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 UTC
 
 
@@ -90,7 +94,7 @@ async def test_replicas_share_counters_without_losing_updates(nc: NATS) -> None:
     replicas = [
         Budgets(
             [("acme", "", Limits(daily_micro_usd=50))],
-            await KvCounterStore.open(js, bucket),
+            await KvCounterStore.open(js, bucket, policy=PATIENT),
             on_alert=lambda a: None,
             clock=lambda: NOW,
         )
@@ -174,7 +178,7 @@ async def test_heavy_contention_on_one_counter_loses_no_add_and_fails_none(nc: N
     """150 adds race on one new counter from 3 stores: each must land exactly once (backoff, not give-up)."""
     bucket = f"budgets_{uuid.uuid4().hex[:8]}"
     js = nc.jetstream()
-    stores = [await KvCounterStore.open(js, bucket) for _ in range(3)]
+    stores = [await KvCounterStore.open(js, bucket, policy=PATIENT) for _ in range(3)]
     results = await asyncio.gather(*(stores[i % 3].add("spend.hot", 1) for i in range(150)), return_exceptions=True)
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 151))
