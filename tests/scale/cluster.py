@@ -50,15 +50,27 @@ class NatsCluster:
         return [node.url for node in self.nodes]
 
     async def wait_jetstream(self, timeout_s: float = 60.0) -> None:
-        """Wait until the JetStream meta group has a leader (streams can be created)."""
+        """Wait until JetStream can place a stream on every node: the meta group has a leader and all peers.
+
+        A leader alone is not enough: a node that joins late makes R3 placement fail ("no suitable peers").
+        """
         nc = await nats.connect(servers=self.urls, connect_timeout=2)
         try:
             js = nc.jetstream(timeout=2)
+
+            async def placed() -> bool:
+                probe = js_api.StreamConfig(
+                    name="PLACEMENT_PROBE", subjects=["placement.probe"], num_replicas=len(self.nodes)
+                )
+                await js.add_stream(probe)
+                await js.delete_stream(probe.name)
+                return True
+
             await eventually(
-                js.account_info,
+                placed,
                 timeout_s=timeout_s,
                 interval_s=0.2,
-                what="a JetStream meta leader",
+                what=f"a JetStream meta group of {len(self.nodes)} peers",
                 retry_on=(nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.NoRespondersError),
             )
         finally:
