@@ -38,9 +38,9 @@ up: setup models node-deps
 	$(BIN)/bourse up --demo
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), a file per worker at a time (module fixtures are set up
-# once), each worker with its own nats-server. Most tests wait on sockets and child processes, not on the CPU,
-# so more workers than cores pays (docs/conventions.md, "Tests"). `make test TEST_WORKERS=0` runs them serially.
-TEST_WORKERS ?= 4
+# once), each worker with its own nats-server. Each worker also collects and imports everything (~10 s of CPU),
+# so on 2 cores 2 workers measured faster than 4 (docs/conventions.md, "Tests"). TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 
 test: setup models system-deps

@@ -129,6 +129,7 @@ async def _cli(stack: GatewayStack, *args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.slow
 async def test_cli_create_list_revoke(stack: GatewayStack) -> None:
     code, out, _ = await _cli(stack, "create", "--tenant", "cli-tenant", "--name", "from-cli", "--json")
     assert code == 0
@@ -156,6 +157,7 @@ async def test_cli_create_list_revoke(stack: GatewayStack) -> None:
     assert key not in out
 
 
+@pytest.mark.slow
 async def test_cli_failures(stack: GatewayStack) -> None:
     code, _, err = await _cli(stack, "create", "--tenant", "bad tenant!")
     assert code == 2

@@ -159,6 +159,7 @@ def _gateway_process(tmp_path: Path, env: dict[str, str]) -> Child:
     return Child("gateway", python_module("services.gateway"), tmp_path / "gateway.log", env=env, cwd=REPO)
 
 
+@pytest.mark.slow
 async def test_gateway_process_serves_and_stops_on_sigterm(nats_url: str, stack: GatewayStack, tmp_path: Path) -> None:
     port = free_port()
     child = _gateway_process(
@@ -183,6 +184,7 @@ async def test_gateway_process_serves_and_stops_on_sigterm(nats_url: str, stack:
     assert code == 0
 
 
+@pytest.mark.slow
 async def test_bad_configuration_stops_the_process_with_the_field_named(tmp_path: Path) -> None:
     child = _gateway_process(tmp_path, {"BOURSE_GATEWAY_MAX_BODY_BYTES": "lots"})
     child.start()

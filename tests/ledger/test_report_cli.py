@@ -22,6 +22,8 @@ from tests.support.eventually import eventually
 
 from .sample_events import event
 
+pytestmark = pytest.mark.slow  # the `bourse report` CLI in child processes: seconds each
+
 PRICES = {
     "openai/gpt-4o": {"input_per_mtok": 2.5, "output_per_mtok": 10.0},
     "acme/gpt-4o": {"input_per_mtok": 1, "output_per_mtok": 1},

@@ -174,6 +174,7 @@ async def test_route_enforces_requests_per_minute_per_key(make_router: RouterFac
 # --- contention and failures ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_heavy_contention_on_one_counter_loses_no_add_and_fails_none(nc: NATS) -> None:
     """150 adds race on one new counter from 3 stores: each must land exactly once (backoff, not give-up)."""
     bucket = f"budgets_{uuid.uuid4().hex[:8]}"

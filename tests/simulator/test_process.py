@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from bourse.provider.v1 import provider_service_pb2 as pb
 from bourse.provider.v1 import provider_service_pb2_grpc as pb_grpc
 
@@ -11,6 +12,8 @@ from shared.processes import Child, free_port, python_module, wait_healthy
 from shared.serving import insecure_channel
 from tests.provider_adapter.chat_requests import user_chat
 from tests.support.readiness import wait_http_ok
+
+pytestmark = pytest.mark.slow  # the simulator and adapter as child processes: seconds each
 
 
 async def test_simulator_and_adapter_processes(tmp_path: Path) -> None:
