@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import grpc
@@ -20,6 +21,7 @@ from shared.errors import BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
 from shared.grpc_errors import to_status
 from tests.router.conftest import RouterFactory
+from tests.support.eventually import eventually
 
 # These tests are about no lost update under contention, not the production deadline: on a loaded machine
 # (parallel test workers) 150 racing writers need longer than CasPolicy's 5 s.
@@ -158,6 +160,8 @@ async def test_route_enforces_requests_per_minute_per_key(make_router: RouterFac
     from shared.grpc_errors import from_rpc_error
     from tests.support.requests import route
 
+    # the counter is per calendar minute: start with time to spare, so the three requests share one minute
+    await eventually(lambda: time.gmtime().tm_sec < 40, timeout_s=61, interval_s=0.2, what="the minute's first 40 s")
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     stub, _ = await make_router(
         budgets=[BudgetRule(tenant=tenant, key_id="k", requests_per_minute=2)],
