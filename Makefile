@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test test-fast system-deps lint typecheck protos check-protos buf-lint buf-breaking lock models node-deps bench clean
+.PHONY: setup up test test-fast system-deps lint lint-imports typecheck protos check-protos buf-lint buf-breaking lock models node-deps vendor bench clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,8 @@ $(STAMP): requirements/dev.txt requirements/models.txt requirements/bootstrap.tx
 models: setup
 	$(BIN)/bourse models build
 
-# npm packages, from committed lock files: the dashboard's chart library (vendored at build time) and the
-# Node.js examples the tests run. Skipped with a note when npm is missing (the dashboard then has no charts).
+# npm packages, from committed lock files: the dashboard's chart library (its vendored copy is committed; see
+# `make vendor`) and the Node.js examples the tests run. Skipped with a note when npm is missing.
 node-deps:
 	./scripts/install-system-deps.sh node
 
@@ -32,6 +32,11 @@ node-deps:
 # (apt-get), then the npm packages. `make test` runs it; so does .ci/run, through `make test`.
 system-deps:
 	./scripts/install-system-deps.sh all
+
+# Re-vendor the dashboard's chart library from the locked npm package (after changing package-lock.json), or
+# check the committed copy: `make vendor VENDOR_ARGS=--check`.
+vendor: setup node-deps
+	$(BIN)/python scripts/vendor_chart_library.py $(VENDOR_ARGS)
 
 # The demo: NATS (embedded), every service, the provider simulator when no API key is set, a sample workload.
 up: setup models node-deps
@@ -53,6 +58,10 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The layering contracts in pyproject.toml ([tool.importlinter]); see docs/conventions.md.
+lint-imports: setup
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy

@@ -23,10 +23,16 @@ from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from services.ledger.core import reports
-from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
-from services.ledger.core.store import LedgerStore
-from shared.errors import BourseError, FieldViolation, InvalidRequest
+from services.ledger.api import (
+    LedgerStore,
+    ModelPrice,
+    default_manifest_path,
+    find_price,
+    format_micro_usd,
+    read_prices,
+    reports,
+)
+from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 from shared.grpc_errors import from_rpc_error
 
 _GROUPS = {
@@ -54,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--quality", action="store_true", help="add the quality-to-cost ranking per task kind")
     p.add_argument("--min-scored", type=int, default=0, help="scores below which a ranking is flagged thin (30)")
     p.add_argument("--compare-to", help="counterfactual: price all traffic on this model (provider/model)")
-    p.add_argument("--prices", type=Path, help="price file for --compare-to (default: the router's manifest)")
+    p.add_argument("--prices", type=Path, help="price file for --compare-to (default: the packaged manifest)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -73,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bourse report: {error.message}", file=sys.stderr)
         for violation in error.violations:
             print(f"  {violation.field}: {violation.description}", file=sys.stderr)
-        return 2 if error.reason in ("INVALID_REQUEST", "NOT_FOUND") else 1
+        return 2 if error.reason in (Reason.INVALID_REQUEST, Reason.NOT_FOUND) else 1
     result["range"] = {"start_ms": flt.start_ms, "end_ms": flt.end_ms}
     if args.format == "json":
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
@@ -124,8 +130,8 @@ def _time_ms(text: str, name: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _target(args: argparse.Namespace) -> reports.ModelPrice:
-    path = args.prices or DEFAULT_MANIFEST
+def _target(args: argparse.Namespace) -> ModelPrice:
+    path = args.prices or default_manifest_path()
     if not path.exists():
         raise InvalidRequest(
             f"no price file: {path} does not exist; pass --prices FILE (a manifest or provider/model price map)",
@@ -135,7 +141,7 @@ def _target(args: argparse.Namespace) -> reports.ModelPrice:
 
 
 def _from_file(
-    path: Path, flt: reports.Filter, groups: list[str], target: reports.ModelPrice | None, args: argparse.Namespace
+    path: Path, flt: reports.Filter, groups: list[str], target: ModelPrice | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     if not path.exists():
         raise InvalidRequest(f"no ledger file at {path}", violations=[FieldViolation("db", "file not found")])
@@ -165,7 +171,7 @@ def _int_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_service(
-    address: str, flt: reports.Filter, groups: list[str], target: reports.ModelPrice | None, args: argparse.Namespace
+    address: str, flt: reports.Filter, groups: list[str], target: ModelPrice | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     proto_filter = pb.LedgerFilter(**asdict(flt))
     with grpc.insecure_channel(address) as channel:
@@ -186,7 +192,7 @@ def _from_service(
                 )
                 result["quality"] = [_int_fields(_as_dict(r)) for r in ranking.rows]
             if target is not None:
-                price = pb.ModelPrice(**asdict(target))
+                price = _proto_price(target)
                 cf = stub.GetCounterfactual(
                     pb.GetCounterfactualRequest(
                         filter=proto_filter,
@@ -204,14 +210,19 @@ def _from_service(
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 raise BourseError(
                     f"ledger not reachable at {address} (start it with `bourse up`, or read a file with --db)",
-                    reason="UNAVAILABLE",
+                    reason=Reason.LEDGER_UNREACHABLE,
                 ) from error
             raise from_rpc_error(error) from error
     return result
 
 
+def _proto_price(target: ModelPrice) -> pb.ModelPrice:
+    tiers = [pb.PriceTier(**msgspec.structs.asdict(tier)) for tier in target.tiers]
+    return pb.ModelPrice(**{**asdict(target), "tiers": tiers})
+
+
 def _usd(micro: float) -> str:
-    return f"${micro / 1e6:,.6f}" if abs(micro) < 10_000 else f"${micro / 1e6:,.2f}"
+    return format_micro_usd(micro)  # the dashboard's rule: $, m$ or µ$ as the amount needs
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

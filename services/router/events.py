@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.router.core.route_types import RouteOutcome
+from services.router.core.execution.route_types import RouteOutcome
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import AttemptRecord, BudgetAlert, CostEvent, TelemetryEvent
@@ -114,6 +114,7 @@ def telemetry_event(outcome: RouteOutcome) -> TelemetryEvent:
         cached_tokens=usage.cached_prompt_tokens if usage else 0,
         cache_write_tokens=usage.cache_write_tokens if usage else 0,
         reasoning_tokens=usage.reasoning_tokens if usage else 0,
+        cache_write_long_tokens=usage.cache_write_long_tokens if usage else 0,
         usage_estimated=usage.estimated if usage else False,
         estimated_prompt_tokens=outcome.estimated_prompt_tokens,
         cost_micro_usd=outcome.cost_micro_usd,

@@ -1,6 +1,6 @@
 """Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
 
-Health stays NOT_SERVING until NATS is connected and the latest prices are recovered from JetStream.
+Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import structlog
 from bourse.router.v1 import router_service_pb2_grpc
 from nats.aio.client import Client as NATS
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.router.availability_events import AvailabilitySharing, close_sharing, new_replica_id
 from services.router.budget_store import KvCounterStore
@@ -20,19 +20,16 @@ from services.router.clients.cache import CacheClient
 from services.router.clients.inference import InferenceClient
 from services.router.clients.provider import ProviderClient
 from services.router.config import RouterConfig
-from services.router.core.backoff import RetryAfterBook
 from services.router.core.budgets import BudgetMetrics, Budgets, Limits
-from services.router.core.circuit import CircuitBreakers, ModelAvailability
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import FailoverPolicy
-from services.router.core.headroom import RateLimitHeadroom
-from services.router.core.ladder import RouteExecutor
-from services.router.core.litellm_import import load_configured_manifest
-from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import RateLimits, default_manifest_path
-from services.router.core.price_table import PriceBook
-from services.router.core.route_types import ExecutionSettings
-from services.router.core.selection import Selector
+from services.router.core.execution.ladder import RouteExecutor
+from services.router.core.execution.route_types import ExecutionSettings
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
+from services.router.core.resilience.failover import FailoverPolicy
+from services.router.core.resilience.headroom import RateLimitHeadroom
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.servicer import RouterServicer
@@ -41,6 +38,11 @@ from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import RpcMetrics, serve_metrics
+from shared.pricing.litellm_import import load_configured_manifest
+from shared.pricing.manifest import RateLimits, default_manifest_path
+from shared.pricing.price_age import PriceAgeWatch
+from shared.pricing.price_table import PriceBook
+from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, insecure_channel, new_server
 
 SERVICE_NAME = "bourse.router.v1.RouterService"
@@ -68,7 +70,7 @@ async def create_server(
     *,
     registry: CollectorRegistry | None = None,
 ) -> ServiceServer:
-    """Build and start the router; returns once it is SERVING (NATS connected, prices recovered)."""
+    """Build the router (NATS connected); `start()` recovers the prices, then reports SERVING."""
     service, _parts = await create_router(config, logger, registry=registry)
     return service
 
@@ -78,8 +80,12 @@ async def create_router(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[ServiceServer, RouterParts]:
-    """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
+    """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them).
+
+    `clock` (seconds since the epoch) dates prices and retirements; tests pass their own.
+    """
     registry = registry or CollectorRegistry()
     service = new_server(
         listen=config.listen,
@@ -102,7 +108,7 @@ async def create_router(
     policy = FailoverPolicy(
         circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
     )
-    selector = Selector(book, stats, estimator, availability)
+    selector = Selector(book, stats, estimator, availability, clock=clock)
 
     nc = await connect([config.nats_url], logger, name="bourse-router")
     js = nc.jetstream()
@@ -123,7 +129,7 @@ async def create_router(
         thresholds_pct=config.budget_alert_thresholds_pct,
         clock=time.time,
         logger=logger,
-        metrics=BudgetMetrics.create(registry),
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
     )
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
     cache = (
@@ -142,6 +148,7 @@ async def create_router(
         local=local,
         cache=cache,
         record=events.record,
+        price_age=_price_age_watch(config, logger, registry, clock),
         settings=ExecutionSettings(
             default_max_attempts=config.default_max_attempts,
             total_deadline_s=config.total_deadline_s,
@@ -149,7 +156,8 @@ async def create_router(
         ),
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RouterServicer(executor, book, stats, availability), service.server
+        RouterServicer(executor, book, stats, availability, clock=clock, max_price_age_days=config.max_price_age_days),
+        service.server,
     )
     market = MarketFeed(
         nc,
@@ -181,11 +189,14 @@ async def create_router(
         if metrics_server is not None:
             metrics_server.shutdown()
 
-    service.closers.extend([close_clients, close_events, close_metrics])
-    await service.server.start()
-    await market.start()  # recovers the latest prices before the router says it is ready
-    await service.set_serving()
-    logger.info("router_ready", port=service.port, models=len(book.current.entries))
+    # Run in reverse at stop: clients (in-flight routes drained), then events and NATS, then metrics.
+    service.closers.extend([close_metrics, close_events, close_clients])
+
+    async def recover_prices() -> None:
+        await market.start()  # the latest prices from JetStream, before the router says it is ready
+        logger.info("router_ready", port=service.port, models=len(book.current.entries))
+
+    service.startup.append(recover_prices)
     return service, RouterParts(
         service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing
     )
@@ -208,6 +219,42 @@ async def _share_availability(
     )
     await sharing.start()
     return sharing
+
+
+def _price_age_watch(
+    config: RouterConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    registry: CollectorRegistry,
+    clock: Callable[[], float],
+) -> PriceAgeWatch:
+    age = Gauge(
+        "bourse_router_price_age_days",
+        "Age in days of the newest price of a model routed to with stale prices",
+        ["provider", "model"],
+        registry=registry,
+    )
+    routes = Counter(
+        "bourse_router_stale_price_routes_total",
+        "Requests answered by a model whose newest price is older than max_price_age_days",
+        ["provider", "model"],
+        registry=registry,
+    )
+
+    def on_stale(key: str, days: int) -> None:
+        provider, _, model = key.partition("/")
+        age.labels(provider, model).set(days)
+        routes.labels(provider, model).inc()
+
+    def warn(key: str, days: int) -> None:
+        logger.warning(
+            "stale_prices",
+            model=key,
+            age_days=days,
+            max_age_days=config.max_price_age_days,
+            hint="run `bourse pricing refresh`, or publish current prices on bourse.pricing.*",
+        )
+
+    return PriceAgeWatch(max_age_days=config.max_price_age_days, clock=clock, on_stale=on_stale, warn=warn)
 
 
 def _rate_limits(book: PriceBook) -> Callable[[str, str], RateLimits | None]:

@@ -44,8 +44,7 @@ async def scripted_router() -> AsyncIterator[tuple[ScriptedRouter, int]]:
     servicer = ScriptedRouter()
     server = new_server(listen="127.0.0.1:0", service_names=["bourse.router.v1.RouterService"], logger=get_logger("t"))
     router_grpc.add_RouterServiceServicer_to_server(servicer, server.server)
-    await server.server.start()
-    await server.set_serving()
+    await server.start()
     yield servicer, server.port
     await server.stop(0)
 

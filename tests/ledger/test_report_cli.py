@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NATS
 
-from services.ledger.core.prices import find_price, read_prices
 from services.ledger.core.store import LedgerStore
 from services.ledger.server import LedgerServer
 from shared.errors import InvalidRequest, NotFound
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.logging import get_logger
+from shared.pricing.model_prices import find_price, read_prices
 from tests.support.eventually import eventually
 
 from .sample_events import event
@@ -108,6 +108,8 @@ async def test_report_from_a_ledger_file_as_table(tmp_path: Path, price_file: Pa
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["tenant", "requests", "spend"]
     assert lines[2].startswith("globex") and "$2.00" in lines[2]
+    acme = next(line for line in lines if line.startswith("acme"))
+    assert " 45 µ$ " in acme, acme  # micro-dollars in a unit that shows them, not "$0.000045"
     assert any(line.startswith("TOTAL") and " 2 " in line for line in lines)
     assert "Counterfactual" in out
 

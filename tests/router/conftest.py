@@ -3,6 +3,7 @@ NATS with JetStream, and a router (gRPC, port 0) per test so circuit and Retry-A
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -51,8 +52,9 @@ async def make_router(nats_url: str, adapter_target: str, services: Services) ->
             "adapter_target": adapter_target,
             "total_deadline_s": 10.0,
         }
+        clock = overrides.pop("clock", time.time)  # seconds since the epoch: dates prices and retirements
         fields.update(overrides)
-        service, parts = await services.router(RouterConfig(**fields))  # type: ignore[arg-type]
+        service, parts = await services.router(RouterConfig(**fields), clock=clock)  # type: ignore[arg-type]
         return router_grpc.RouterServiceStub(services.channel(f"127.0.0.1:{service.port}")), parts
 
     return make

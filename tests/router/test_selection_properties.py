@@ -13,17 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.router.core.estimate import DEFAULT_COMPLETION_TOKENS, TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import TIER_VALUES, ModelEntry
-from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import (
+from services.router.core.selection.estimate import DEFAULT_COMPLETION_TOKENS, TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import (
     LOCAL_MAX_COMPLETION_TOKENS,
     LOCAL_MIN_QUALITY,
     LOCAL_TASK_KINDS,
     Selector,
 )
+from shared.pricing.manifest import TIER_VALUES, ModelEntry
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import manifest
 
 pytestmark = pytest.mark.slow  # hypothesis builds hundreds of manifests: about 30 s of CPU
