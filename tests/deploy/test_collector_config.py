@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.deploy.conventions import REPO, conventions
-from tests.deploy.kustomize_render import render
+from tests.deploy.test_manifests import rendered
 
 DEPLOY = REPO / "deploy"
 SECTIONS = {"receivers", "processors", "exporters", "connectors", "extensions", "service"}
@@ -141,7 +141,7 @@ def test_the_compose_profile_runs_the_collector_and_every_service_can_export_to_
 
 
 def test_the_kustomize_overlay_adds_the_collector_with_the_same_config() -> None:
-    docs = render(DEPLOY / "k8s" / "overlays" / "tracing")
+    docs = rendered("overlays/tracing")
     for doc in docs:
         kubernetes_validate.validate(doc, "1.37.0", strict=True)
     by_kind_name = {(doc["kind"], doc["metadata"]["name"]): doc for doc in docs}

@@ -27,7 +27,7 @@ from shared.processes import wait_healthy
 from shared.serving import insecure_channel
 from shared.tracing import Tracing
 from tests.local_inference.tiny_model import write_tiny_gguf
-from tests.router.requests import route
+from tests.support.requests import route
 
 LABELS = ["positive", "negative", "neutral"]
 WORDS = r"[a-z]+( [a-z]+){3,}"
