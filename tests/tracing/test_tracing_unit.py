@@ -21,9 +21,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from services.router.core.execution.route_spans import attempt_reason
 from services.router.core.execution.route_types import RouteOutcome
 from services.router.core.resilience.failover import AttemptResult
-from services.router.core.route_spans import attempt_reason
 from shared.errors import Reason, UpstreamError
 from shared.http_tracing import tracing_middleware
 from shared.instrumentation import NoInstruments

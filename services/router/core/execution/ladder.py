@@ -18,6 +18,16 @@ from bourse.router.v1 import router_service_pb2
 from services.router.core.budgets import Budgets
 from services.router.core.execution.output_validation import OutputRules, OutputValidator
 from services.router.core.execution.request_validation import validate_request
+from services.router.core.execution.route_spans import (
+    HEDGE,
+    PROVIDER_ATTEMPT,
+    ROUTE,
+    attempt_reason,
+    describe_answer,
+    describe_candidate,
+    describe_outcome,
+    describe_request,
+)
 from services.router.core.execution.route_types import (
     AnswerCache,
     ExecutionSettings,
@@ -31,16 +41,6 @@ from services.router.core.execution.stream_assembly import StreamAssembler
 from services.router.core.execution.tiers import CheapTiers, usage_cost
 from services.router.core.resilience.failover import AttemptResult, FailoverPolicy
 from services.router.core.resilience.hedging import hedged
-from services.router.core.route_spans import (
-    HEDGE,
-    PROVIDER_ATTEMPT,
-    ROUTE,
-    attempt_reason,
-    describe_answer,
-    describe_candidate,
-    describe_outcome,
-    describe_request,
-)
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.profile import RequestProfile, profile_from_request
 from services.router.core.selection.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector

@@ -9,6 +9,7 @@ from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
 
 from services.router.core.execution.output_validation import OutputValidator
+from services.router.core.execution.route_spans import CACHE_LOOKUP, LOCAL_ATTEMPT, describe_tier_attempt
 from services.router.core.execution.route_types import (
     TIER_VALUES,
     AnswerCache,
@@ -19,7 +20,6 @@ from services.router.core.execution.route_types import (
     Tier,
 )
 from services.router.core.resilience.failover import AttemptResult
-from services.router.core.route_spans import CACHE_LOOKUP, LOCAL_ATTEMPT, describe_tier_attempt
 from services.router.core.selection.selection import Candidate
 from shared.error_catalogue import reason_of
 from shared.errors import BourseError, Reason
