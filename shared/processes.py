@@ -122,6 +122,7 @@ class NatsServer:
     name: str = "nats"
     log_dir: Path | None = None  # default: beside the data directory
     monitor_port: int = 0  # HTTP monitoring (/varz, /healthz); 0 = off
+    config_file: Path | None = None  # users, permissions and TLS (shared/events/accounts.py); None = open server
     child: Child | None = None
     _log_start: int = 0  # log size when the current process started: its "ready" line comes after
 
@@ -158,6 +159,8 @@ class NatsServer:
         ]
         if self.monitor_port:
             argv += ["-m", str(self.monitor_port)]
+        if self.config_file is not None:
+            argv += ["-c", str(self.config_file)]
         if self.cluster_name:
             argv += ["--cluster_name", self.cluster_name, "--cluster", self.cluster_url]
             if self.routes:

@@ -8,6 +8,7 @@ import msgspec
 
 from services.cache.core.acceptance import check_mode
 from services.cache.core.cache import CachePolicy
+from shared.events.credentials import NatsAuth
 
 ENV_PREFIX = "BOURSE_CACHE"
 
@@ -15,6 +16,8 @@ ENV_PREFIX = "BOURSE_CACHE"
 class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     listen: str = "127.0.0.1:50053"
     nats_url: str = "nats://127.0.0.1:4222"
+    # NATS user, password file and TLS files (docs/nats-permissions.md); the default connects without any.
+    nats_auth: NatsAuth = msgspec.field(default_factory=NatsAuth)
     log_level: str = "info"
     # Seconds in-flight calls get to finish on SIGTERM.
     shutdown_grace_s: float = 5.0

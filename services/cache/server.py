@@ -143,7 +143,7 @@ async def _load(
         )
         holder.cache = cache
         # NATS last: while it is unreachable the server stays up and NOT_SERVING (connect retries forever).
-        nc = holder.nc = await connect([config.nats_url], logger, name="bourse-cache")
+        nc = holder.nc = await connect([config.nats_url], logger, name="bourse-cache", auth=config.nats_auth)
         publisher = holder.publisher = EventPublisher(nc, logger)
         publisher.start()
         events = CacheEvents(

@@ -16,8 +16,10 @@ import msgspec
 import nats
 import nats.errors
 
+from services.cli import nats_auth
 from services.gateway.api import GatewayConfig, KeyRecord, KeyStore, issue_key, open_bucket, valid_tenant
 from shared.errors import BourseError
+from shared.events.credentials import connect_options
 from shared.logging import configure_logging, get_logger
 
 
@@ -28,6 +30,7 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("BOURSE_NATS_URL", GatewayConfig().nats_url),
         help="NATS server holding the key bucket (env BOURSE_NATS_URL)",
     )
+    nats_auth.add_arguments(parser, "keys")
     parser.add_argument("--bucket", default=GatewayConfig().keys_bucket, help="NATS KV bucket of the keys")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a key for a tenant and print it (shown only once)")
@@ -58,6 +61,7 @@ async def _run(args: argparse.Namespace) -> int:
     logger = get_logger("cli")
     # A one-shot command: fail fast when NATS is not there instead of reconnecting forever like a service.
     nc = await nats.connect(
+        **connect_options(nats_auth.auth_from_args(args)),
         servers=[args.nats_url],
         name="bourse-keys",
         connect_timeout=3,

@@ -16,7 +16,7 @@ import msgspec
 import nats
 import nats.errors
 
-from services.cli import pricing_refresh
+from services.cli import nats_auth, pricing_refresh
 from services.router.api import (
     MarketError,
     PriceBook,
@@ -31,6 +31,7 @@ from services.router.api import (
 )
 from shared.errors import BourseError, InvalidRequest
 from shared.events import streams, subjects
+from shared.events.credentials import connect_options
 from shared.events.schemas import PriceUpdate
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -48,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     publish.add_argument(
         "--nats-url", default=os.environ.get("BOURSE_NATS_URL", DEFAULT_NATS_URL), help="NATS server URL"
     )
+    nats_auth.add_arguments(publish, "pricing")
     publish.add_argument("--manifest", default="", help="the routers' base manifest (default: the packaged manifest)")
     publish.add_argument("--all", action="store_true", help="publish every price, changed or not")
     publish.add_argument(
@@ -90,6 +92,7 @@ async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) 
     book = PriceBook.from_manifest(load_manifest(args.manifest or default_manifest_path()))
     # A one-shot command: fail fast instead of reconnecting forever like the services do.
     nc = await nats.connect(
+        **connect_options(nats_auth.auth_from_args(args)),
         servers=[args.nats_url],
         name="bourse-pricing",
         connect_timeout=3,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from services.gateway.core.openai_types import BourseOptions
+from shared.events.credentials import NatsAuth
 
 ENV_PREFIX = "BOURSE_GATEWAY"
 
@@ -26,6 +27,8 @@ class GatewayConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # The local-inference gRPC address (Embed, for /v1/embeddings).
     inference: str = "127.0.0.1:50054"
     nats_url: str = "nats://127.0.0.1:4222"
+    # NATS user, password file and TLS files (docs/nats-permissions.md); the default connects without any.
+    nats_auth: NatsAuth = msgspec.field(default_factory=NatsAuth)
     # NATS KV bucket of the hashed virtual API keys (shared by every gateway replica and `bourse keys`).
     keys_bucket: str = "BOURSE_API_KEYS"
     # When false, requests without a key are served as `default_tenant` (a local demo); a key, if sent, still counts.

@@ -91,7 +91,7 @@ async def create_server(
     router_channel = insecure_channel(config.router, tracing=tracing)
     inference_channel = insecure_channel(config.inference, tracing=tracing)
     closers += [inference_channel.close, router_channel.close]
-    nc = await connect([config.nats_url], logger, name="bourse-gateway")
+    nc = await connect([config.nats_url], logger, name="bourse-gateway", auth=config.nats_auth)
     closers.append(functools.partial(close_nats, nc, logger))
     # A short JetStream timeout: a key lookup while NATS is away fails fast (503) instead of holding the request.
     keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)

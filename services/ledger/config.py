@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from shared.events.credentials import NatsAuth
+
 ENV_PREFIX = "BOURSE_LEDGER"
 SERVICE_NAME = "bourse.ledger.v1.LedgerService"
 
@@ -12,6 +14,8 @@ class LedgerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     listen: str = "127.0.0.1:50055"
     http_listen: str = "127.0.0.1:8090"  # dashboard and its JSON API; "" disables
     nats_url: str = "nats://127.0.0.1:4222"
+    # NATS user, password file and TLS files (docs/nats-permissions.md); the default connects without any.
+    nats_auth: NatsAuth = msgspec.field(default_factory=NatsAuth)
     db_path: str = "var/ledger/ledger.duckdb"
     consumer_name: str = "ledger"  # durable JetStream consumer; replicas sharing a store share the name
     fetch_batch: int = 5000  # at most this many events written (and acked) per transaction

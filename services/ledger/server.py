@@ -60,7 +60,7 @@ async def create_server(
         listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc, tracing=tracing
     )
     pb_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(store, metrics), base.server)  # type: ignore[no-untyped-call]
-    nc = await connect([config.nats_url], logger, name="bourse-ledger")
+    nc = await connect([config.nats_url], logger, name="bourse-ledger", auth=config.nats_auth)
     consumers = LedgerConsumers(
         js=nc.jetstream(),
         store=store,

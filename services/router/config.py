@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from shared.events.credentials import NatsAuth
+
 ENV_PREFIX = "BOURSE_ROUTER"
 
 
@@ -22,6 +24,8 @@ class BudgetRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     listen: str = "127.0.0.1:50051"
     nats_url: str = "nats://127.0.0.1:4222"
+    # NATS user, password file and TLS files (docs/nats-permissions.md); the default connects without any.
+    nats_auth: NatsAuth = msgspec.field(default_factory=NatsAuth)
     adapter_target: str = "127.0.0.1:50052"
     cache_target: str = ""  # "" = no cache tier
     inference_target: str = ""  # "" = no local tier

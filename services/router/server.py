@@ -118,7 +118,7 @@ async def create_router(
     )
     selector = Selector(book, stats, estimator, availability, clock=clock)
 
-    nc = await connect([config.nats_url], logger, name="bourse-router")
+    nc = await connect([config.nats_url], logger, name="bourse-router", auth=config.nats_auth)
     js = nc.jetstream()
     await streams.ensure_streams(js)
     sharing = await _share_availability(config, nc, retry_after, circuits, logger=logger, registry=registry)

@@ -11,6 +11,8 @@ import nats.errors
 import structlog
 from nats.aio.client import Client as NATS
 
+from shared.events.credentials import NatsAuth, connect_options
+
 
 async def connect(
     servers: Sequence[str],
@@ -18,6 +20,7 @@ async def connect(
     *,
     name: str,
     connect_timeout_s: float = 2.0,
+    auth: NatsAuth | None = None,
 ) -> NATS:
     async def on_disconnect() -> None:
         logger.warning("nats_disconnected")
@@ -26,7 +29,11 @@ async def connect(
         logger.info("nats_reconnected")
 
     async def on_error(error: Exception) -> None:
-        logger.debug("nats_error", error=str(error))
+        # A refused publish or subscription is a misconfigured or misbehaving client: worth a warning.
+        if "permissions violation" in str(error).lower():
+            logger.warning("nats_permission_denied", error=str(error))
+        else:
+            logger.debug("nats_error", error=str(error))
 
     return await nats.connect(
         servers=list(servers),
@@ -39,6 +46,7 @@ async def connect(
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        **connect_options(auth or NatsAuth()),
     )
 
 
