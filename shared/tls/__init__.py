@@ -1,0 +1,1 @@
+"""TLS for Bourse: the development certificate authority and the credentials services load from files."""
