@@ -66,7 +66,7 @@ def test_compiled_rules_are_cached_and_bounded() -> None:
     validator = OutputValidator(max_cached=2)
     for i in range(5):
         assert validator.check(_rules(pattern=rf"x{i}"), _answer(f"x{i}")).ok
-    assert len(validator._patterns) == 2
+    assert len(validator.patterns) == 2
 
 
 def test_tool_calls_without_text_pass() -> None:

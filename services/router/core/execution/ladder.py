@@ -100,7 +100,12 @@ class RouteExecutor:
         """
         book = self._book.current
         validate_request(
-            inp.chat, inp.constraints, inp.context or _NO_CONTEXT, has_chat=inp.has_chat, knows_model=book.knows
+            inp.chat,
+            inp.constraints,
+            inp.context or _NO_CONTEXT,
+            has_chat=inp.has_chat,
+            knows_model=book.knows,
+            patterns=self._validator.patterns,
         )
         profile = profile_from_request(inp.chat, inp.constraints, self._estimator, stream=inp.stream)
         return profile, self._selector.select(profile, now=time.monotonic(), limit=limit)

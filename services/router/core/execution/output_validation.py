@@ -3,6 +3,7 @@
 Rules, from the request: a JSON object or JSON Schema response_format (the answer parses, and matches the
 schema), classification labels (the answer is exactly one label), an extraction pattern (the whole answer
 matches). Compiled schemas and patterns are kept, bounded, so repeated requests compile nothing.
+Patterns run on RE2 (linear time); a schema check stops after `schema_budget_s` and fails the answer.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 from bourse.common.v1 import chat_pb2
+
+from services.router.core.execution.schema_check import BoundedSchema, SchemaTimeout
+from services.router.core.execution.user_regex import PatternCompiler, UnsafePattern
 
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 
@@ -48,10 +51,11 @@ class Verdict:
 class OutputValidator:
     """Validates answers against OutputRules, caching compiled schemas and patterns (LRU, bounded)."""
 
-    def __init__(self, max_cached: int = 256) -> None:
+    def __init__(self, max_cached: int = 256, schema_budget_s: float = 0.05) -> None:
         self._max = max_cached
-        self._schemas: OrderedDict[str, jsonschema.protocols.Validator] = OrderedDict()
-        self._patterns: OrderedDict[str, re.Pattern[str]] = OrderedDict()
+        self._schema_budget_s = schema_budget_s
+        self._schemas: OrderedDict[str, BoundedSchema] = OrderedDict()
+        self.patterns = PatternCompiler(max_cached)
 
     def check(self, rules: OutputRules, completion: chat_pb2.ChatCompletion) -> Verdict:
         content = completion.content
@@ -65,8 +69,9 @@ class OutputValidator:
             if label is None:
                 return Verdict(False, content, f"answer is not one of the {len(rules.labels)} labels")
             text = label
-        if rules.pattern and self._pattern(rules.pattern).fullmatch(text) is None:
-            return Verdict(False, content, "answer does not match output_pattern")
+        problem = self._pattern_problem(rules.pattern, text) if rules.pattern else ""
+        if problem:
+            return Verdict(False, content, problem)
         if rules.format_type in (chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT, chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA):
             return self._check_json(rules, content, text)
         return Verdict(True, text)
@@ -82,36 +87,34 @@ class OutputValidator:
         if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT and not isinstance(value, dict):
             return Verdict(False, content, "answer is not a JSON object")
         if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
-            error = jsonschema.exceptions.best_match(self._schema(rules.json_schema).iter_errors(value))
+            try:
+                error = self._schema(rules.json_schema).best_error(value, self._schema_budget_s)
+            except SchemaTimeout:
+                return Verdict(False, content, f"schema check took over {self._schema_budget_s * 1000:.0f} ms")
+            except UnsafePattern as refused:
+                return Verdict(False, content, f"schema pattern refused: {refused}")
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(root)"
                 return Verdict(False, content, f"answer does not match the schema at {where}: {error.message}")
         return Verdict(True, text)
 
-    def _schema(self, text: str) -> jsonschema.protocols.Validator:
+    def _pattern_problem(self, pattern: str, text: str) -> str:
+        try:
+            matched = self.patterns.compile(pattern).fullmatch(text) is not None
+        except UnsafePattern as error:
+            return f"output_pattern refused: {error}"
+        return "" if matched else "answer does not match output_pattern"
+
+    def _schema(self, text: str) -> BoundedSchema:
         validator = self._schemas.get(text)
         if validator is None:
-            schema = json.loads(text)
-            cls = jsonschema.validators.validator_for(schema)
-            validator = cls(schema)
-            self._remember(self._schemas, text, validator)
+            validator = BoundedSchema(json.loads(text), self.patterns)
+            self._schemas[text] = validator
+            if len(self._schemas) > self._max:
+                self._schemas.popitem(last=False)
         else:
             self._schemas.move_to_end(text)
         return validator
-
-    def _pattern(self, text: str) -> re.Pattern[str]:
-        pattern = self._patterns.get(text)
-        if pattern is None:
-            pattern = re.compile(text)
-            self._remember(self._patterns, text, pattern)
-        else:
-            self._patterns.move_to_end(text)
-        return pattern
-
-    def _remember(self, cache: OrderedDict[str, Any], key: str, value: Any) -> None:
-        cache[key] = value
-        if len(cache) > self._max:
-            cache.popitem(last=False)
 
 
 def _match_label(text: str, labels: tuple[str, ...]) -> str | None:

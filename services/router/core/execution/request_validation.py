@@ -13,6 +13,8 @@ from collections.abc import Callable
 from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2
 
+from services.router.core.execution.schema_check import schema_problems
+from services.router.core.execution.user_regex import PatternCompiler, UnsafePattern
 from shared.errors import FieldViolation, InvalidRequest
 
 _ROLES = frozenset(v for v in chat_pb2.Role.values() if v != chat_pb2.ROLE_UNSPECIFIED)
@@ -36,17 +38,23 @@ def validate_request(
     *,
     has_chat: bool,
     knows_model: Callable[[str], bool],
+    patterns: PatternCompiler | None = None,
 ) -> None:
-    """Raise InvalidRequest naming every bad field, or return. `knows_model` checks allow-list entries."""
+    """Raise InvalidRequest naming every bad field, or return. `knows_model` checks allow-list entries.
+
+    `patterns` compiles user regexes on RE2 (the router passes its cached compiler): a pattern RE2 refuses is
+    a bad field, so no request's regex ever reaches a backtracking engine.
+    """
     violations: list[FieldViolation] = []
     add = violations.append
+    patterns = patterns or PatternCompiler(max_cached=0)
     if not has_chat:
         add(FieldViolation("chat", "required"))
     _check_messages(chat, add)
     _check_tools(chat, add)
-    _check_format(chat.response_format, add)
+    _check_format(chat.response_format, add, patterns)
     _check_sampling(chat.sampling, add)
-    _check_constraints(constraints, add, knows_model)
+    _check_constraints(constraints, add, knows_model, patterns)
     _check_context(context, add)
     if violations:
         fields = ", ".join(v.field for v in violations)
@@ -100,11 +108,15 @@ def _check_tools(chat: chat_pb2.ChatRequest, add: Add) -> None:
         add(FieldViolation("chat.tool_choice.mode", "requires chat.tools"))
 
 
-def _check_format(fmt: chat_pb2.ResponseFormat, add: Add) -> None:
+def _check_format(fmt: chat_pb2.ResponseFormat, add: Add, patterns: PatternCompiler) -> None:
     if fmt.type not in _FORMATS:
         add(FieldViolation("chat.response_format.type", f"unknown type {fmt.type}"))
-    elif fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA and not _is_json_object(fmt.json_schema):
-        add(FieldViolation("chat.response_format.json_schema", "a JSON Schema object is required for JSON_SCHEMA"))
+    elif fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
+        if not _is_json_object(fmt.json_schema):
+            add(FieldViolation("chat.response_format.json_schema", "a JSON Schema object is required for JSON_SCHEMA"))
+            return
+        for where, problem in schema_problems(json.loads(fmt.json_schema), patterns):
+            add(FieldViolation("chat.response_format.json_schema", f"{where}: {problem}"))
 
 
 def _check_sampling(sampling: chat_pb2.SamplingParams, add: Add) -> None:
@@ -119,7 +131,10 @@ def _check_sampling(sampling: chat_pb2.SamplingParams, add: Add) -> None:
 
 
 def _check_constraints(
-    constraints: router_service_pb2.RoutingConstraints, add: Add, knows_model: Callable[[str], bool]
+    constraints: router_service_pb2.RoutingConstraints,
+    add: Add,
+    knows_model: Callable[[str], bool],
+    patterns: PatternCompiler,
 ) -> None:
     path = "constraints"
     if constraints.task_kind not in _TASK_KINDS:
@@ -133,6 +148,11 @@ def _check_constraints(
     if constraints.max_attempts > MAX_ATTEMPTS_LIMIT:
         add(FieldViolation(f"{path}.max_attempts", f"at most {MAX_ATTEMPTS_LIMIT}"))
     _check_lists(constraints, add, knows_model)
+    if constraints.output_pattern:
+        try:
+            patterns.compile(constraints.output_pattern)
+        except UnsafePattern as error:
+            add(FieldViolation(f"{path}.output_pattern", f"not a usable regular expression: {error}"))
 
 
 def _check_lists(
@@ -153,11 +173,6 @@ def _check_lists(
         add(FieldViolation(f"{path}.labels", "give at least two labels (or none)"))
     if len(set(constraints.labels)) != len(constraints.labels):
         add(FieldViolation(f"{path}.labels", "labels must be distinct"))
-    if constraints.output_pattern:
-        try:
-            re.compile(constraints.output_pattern)
-        except re.error as error:
-            add(FieldViolation(f"{path}.output_pattern", f"not a valid regular expression: {error}"))
 
 
 def _check_context(context: router_service_pb2.RequestContext, add: Add) -> None:

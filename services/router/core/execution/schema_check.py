@@ -1,0 +1,144 @@
+"""JSON Schema validation of answers, with user regexes on RE2 and a time budget.
+
+jsonschema's own `pattern`, `patternProperties` and `additionalProperties` call Python's backtracking `re`;
+here they use RE2 (services/router/core/execution/user_regex.py). Every keyword checks a deadline before it
+runs, so validating one answer stops within its budget plus one keyword's work (which RE2 keeps linear): a
+schema built to be slow (deep `anyOf` nests, `uniqueItems` over a long array) fails the answer instead of
+holding the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from services.router.core.execution.user_regex import PatternCompiler, UnsafePattern
+
+Keyword = Callable[[Any, Any, Any, Mapping[str, Any]], Iterator[ValidationError]]
+MAX_SCHEMA_NODES = 10_000  # schemas are walked once per distinct schema, iteratively
+
+
+class SchemaTimeout(Exception):
+    """Validating one answer took longer than its budget."""
+
+
+class _Deadline:
+    """When the current validation must stop (validation is synchronous: one at a time per validator)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = float("inf")
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise SchemaTimeout
+
+
+class BoundedSchema:
+    """One compiled schema; `errors(value, budget_s)` is jsonschema's `iter_errors`, bounded in time."""
+
+    def __init__(self, schema: Any, patterns: PatternCompiler) -> None:
+        self._deadline = _Deadline()
+        base = jsonschema.validators.validator_for(schema)
+        keywords = {**base.VALIDATORS, **_re2_keywords(patterns)}
+        timed = {name: _timed(function, self._deadline) for name, function in keywords.items()}
+        self._validator = jsonschema.validators.extend(base, timed)(schema)
+
+    def best_error(self, value: Any, budget_s: float) -> ValidationError | None:
+        """The most relevant error, or None; raises SchemaTimeout past the budget."""
+        self._deadline.at = time.monotonic() + budget_s
+        try:
+            return jsonschema.exceptions.best_match(self._validator.iter_errors(value))
+        finally:
+            self._deadline.at = float("inf")
+
+
+def _timed(function: Keyword, deadline: _Deadline) -> Keyword:
+    def keyword(validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+        deadline.check()
+        yield from function(validator, value, instance, schema)
+
+    return keyword
+
+
+def _re2_keywords(patterns: PatternCompiler) -> dict[str, Keyword]:
+    def pattern(validator: Any, regex: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and patterns.compile(regex).search(instance) is None:
+            yield ValidationError(f"{instance!r} does not match {regex!r}")
+
+    def pattern_properties(
+        validator: Any, by_pattern: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        for regex, subschema in by_pattern.items():
+            compiled = patterns.compile(regex)
+            for key, item in instance.items():
+                if compiled.search(key) is not None:
+                    yield from validator.descend(item, subschema, path=key, schema_path=regex)
+
+    def additional_properties(
+        validator: Any, additional: Any, instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        known = schema.get("properties", {})
+        compiled = [patterns.compile(regex) for regex in schema.get("patternProperties", {})]
+        extras = [
+            key for key in instance if key not in known and not any(regex.search(key) is not None for regex in compiled)
+        ]
+        if validator.is_type(additional, "object"):
+            for key in extras:
+                yield from validator.descend(instance[key], additional, path=key)
+        elif not additional and extras:
+            listed = ", ".join(repr(key) for key in sorted(extras, key=str)[:10])
+            yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+    return {"pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties}
+
+
+def schema_problems(schema: Any, patterns: PatternCompiler) -> list[tuple[str, str]]:
+    """(JSON pointer, problem) for each pattern RE2 refuses and each construct that would reach Python's `re`.
+
+    `unevaluatedProperties` in a schema with `patternProperties` is refused: jsonschema evaluates that pair
+    with `re`.
+    """
+    problems: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [("", schema)]
+    seen = 0
+    keywords: set[str] = set()
+    while stack:
+        path, node = stack.pop()
+        seen += 1
+        if seen > MAX_SCHEMA_NODES:
+            problems.append(("", f"more than {MAX_SCHEMA_NODES} schema nodes"))
+            break
+        if isinstance(node, list):
+            stack.extend((f"{path}/{i}", item) for i, item in enumerate(node) if isinstance(item, dict | list))
+            continue
+        if not isinstance(node, dict):
+            continue
+        regex = node.get("pattern")
+        if isinstance(regex, str):
+            _try(patterns, regex, f"{path}/pattern", problems)
+        by_pattern = node.get("patternProperties")
+        if isinstance(by_pattern, dict):
+            for key in by_pattern:
+                _try(patterns, key, f"{path}/patternProperties", problems)
+        keywords.update(key for key in ("patternProperties", "unevaluatedProperties") if key in node)
+        stack.extend((f"{path}/{key}", value) for key, value in node.items() if isinstance(value, dict | list))
+    if keywords == {"patternProperties", "unevaluatedProperties"}:
+        problems.append(("/", "unevaluatedProperties in a schema with patternProperties is not supported"))
+    return problems
+
+
+def _try(patterns: PatternCompiler, regex: str, where: str, problems: list[tuple[str, str]]) -> None:
+    try:
+        patterns.compile(regex)
+    except UnsafePattern as error:
+        problems.append((where, f"pattern refused: {error}"))
