@@ -54,6 +54,9 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sweep_interval_s: float = 30.0
     # Replicas share stores, invalidations and bad hits through the BOURSE_CACHE stream.
     replication: bool = True
+    # 64 hex digits (32 bytes), the same file on every replica: store messages (prompts and answers) are sealed
+    # with AES-256-GCM. "" publishes them in clear, readable by any NATS user the permission matrix lets in.
+    replication_key_file: str = ""
     # Names this replica in the stream; "" means host name and process id.
     replica_id: str = ""
 

@@ -8,7 +8,9 @@ applies the whole stream, its own messages included, in stream order:
 Applying is idempotent (entries are keyed by their deterministic entry key and creation time) and the last applied
 stream sequence is committed in the same SQLite transaction as the change, so a restarted replica resumes exactly
 where it stopped and a new one replays the stream (bounded by the longest TTL).
-The store messages carry cached answers: the stream holds the same data as the cache's own disk, and its
+The store messages carry prompts and cached answers: with `replication_key_file` set they are sealed with
+AES-256-GCM (services/cache/core/replication_seal.py), so NATS and its other users see only ciphertext; the
+NATS permission matrix also lets only the cache's user read the stream (docs/nats-permissions.md). The stream's
 retention is the maximum TTL.
 """
 
@@ -25,6 +27,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from services.cache.core.cache import ResponseCache, StoreRecord
+from services.cache.core.replication_seal import ReplicationSeal, SealError
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.streams import DAY_S, GIB, StreamSpec, ensure_streams
@@ -92,8 +95,10 @@ class CacheEvents:
         replica_id: str,
         replicate: bool,
         max_ttl_s: float,
+        seal: ReplicationSeal | None = None,
     ) -> None:
         self._nc = nc
+        self._seal = seal
         self._publisher = publisher
         self._cache = cache
         self._logger = logger
@@ -102,6 +107,7 @@ class CacheEvents:
         self._max_ttl_s = max_ttl_s
         self._subscription: Subscription | None = None
         self.applied = 0
+        self.unreadable = 0  # store messages this replica could not unseal (another key, altered, not sealed)
 
     async def start(self) -> None:
         await ensure_streams(self._nc.jetstream(), (cache_stream(self._max_ttl_s),))
@@ -127,7 +133,10 @@ class CacheEvents:
         if self.replicate:
             payload = _msgpack.encode(ReplicatedStore(origin=self.replica_id, record=record))
             msg_id = f"store:{record.entry_key}:{record.created_ms}"
-            self._publisher.enqueue_raw(f"{STORE}.{subjects.token(record.tenant)}", payload, msg_id)
+            subject = f"{STORE}.{subjects.token(record.tenant)}"
+            if self._seal is not None:
+                payload = self._seal.seal(payload, subject)
+            self._publisher.enqueue_raw(subject, payload, msg_id)
 
     def invalidated(self, *, entry_key: str = "", tenant: str = "", namespace: str = "", before_ms: int = 0) -> None:
         if self.replicate:
@@ -149,10 +158,15 @@ class CacheEvents:
             self.applied += 1
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             self._logger.warning("cache_replication_bad_message", subject=msg.subject, error=str(error))
+        except SealError as error:
+            self.unreadable += 1
+            self._logger.warning("cache_replication_unreadable", subject=msg.subject, error=str(error))
 
     def _apply(self, subject: str, data: bytes, sequence: int) -> None:
         cache = self._cache
         if subject.startswith(f"{STORE}."):
+            if self._seal is not None:
+                data = self._seal.open(data, subject)
             cache.apply_store(_store_decoder.decode(data).record, sequence)
         elif subject.startswith(f"{INVALIDATE}."):
             event = _invalidation_decoder.decode(data)

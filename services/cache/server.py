@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from services.cache.config import CacheConfig
 from services.cache.core.cache import ResponseCache
+from services.cache.core.replication_seal import ReplicationSeal
 from services.cache.events import CacheEvents
 from services.cache.registration import add_cache_service
 from services.cache.servicer import CacheServicer
@@ -154,7 +155,10 @@ async def _load(
             replica_id=config.replica_id or f"{socket.gethostname()}-{os.getpid()}",
             replicate=config.replication,
             max_ttl_s=config.max_ttl_s,
+            seal=ReplicationSeal.from_file(config.replication_key_file) if config.replication_key_file else None,
         )
+        if config.replication and not config.replication_key_file:
+            logger.warning("cache_replication_in_clear", hint="set replication_key_file to seal prompts and answers")
         await events.start()
         holder.events = events
         Gauge("bourse_cache_entries", "Entries in the cache", registry=registry).set_function(lambda: cache.entries)
