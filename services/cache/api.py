@@ -9,6 +9,7 @@ from services.cache.core.alignment import Analysis, align, analyse
 from services.cache.core.cache import CachePolicy, ResponseCache, StoreRecord
 from services.cache.core.exact_terms import mismatch
 from services.cache.core.namespace import view_request
+from services.cache.core.replication_seal import write_key as write_replication_key
 from services.cache.core.vector_index import VectorIndex
 from services.cache.core.verifier import (
     FEATURE_SIGNS,
@@ -44,4 +45,5 @@ __all__ = [
     "pair_features",
     "structure_refusal",
     "view_request",
+    "write_replication_key",
 ]

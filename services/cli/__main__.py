@@ -14,6 +14,7 @@ SUBCOMMANDS: Sequence[str] = (
     "services.cli.pricing",
     "services.cli.models",
     "services.cli.keys",
+    "services.cli.nats_accounts",
     "services.cli.report",
 )
 

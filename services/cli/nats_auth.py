@@ -46,5 +46,5 @@ def auth_from_args(args: argparse.Namespace, environ: Any = None) -> NatsAuth:
 
 def _stack_ca(accounts: Path) -> str:
     """The CA `bourse up` gave its nats-server, when it runs with TLS."""
-    candidate = accounts / "ca.pem"
+    candidate = accounts / "tls" / "ca.crt"
     return str(candidate) if candidate.exists() else ""

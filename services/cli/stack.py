@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.cli.nats_security import SERVICE_USERS, NatsSecurity
 from services.provider_adapter.api import builtin_registry_path, load_registry
 from shared.processes import Child, Launch, NatsServer, free_port, python_module, wait_healthy, wait_http_healthy
 
@@ -92,6 +93,8 @@ class StackOptions:
     skip: frozenset[str] = frozenset()
     log_level: str = "info"
     start_timeout_s: float = 60.0
+    # NATS users, the permission matrix and TLS (services/cli/nats_security.py); False: an open NATS for debugging.
+    nats_security: bool = True
 
 
 @dataclass
@@ -99,6 +102,7 @@ class StackPlan:
     nats: NatsServer
     launches: list[Launch]
     addresses: dict[str, str]  # service name -> address (host:port, or http://host:port for HTTP services)
+    nats_security: NatsSecurity | None = None  # written by `prepare()` before nats-server starts
 
 
 def wants_simulator(mode: str, environ: Mapping[str, str]) -> bool:
@@ -153,7 +157,14 @@ def plan_stack(
     if not wants_simulator(options.simulator, environ):
         chosen = [s for s in chosen if s is not SIMULATOR]
     nats_host, nats_port = _host_port(_choose(options.listen.get("nats", options.nats_listen), options.ephemeral_ports))
-    nats = NatsServer(data_dir=options.data_dir, host=nats_host, port=nats_port, log_dir=options.log_dir)
+    security = NatsSecurity(options.data_dir.parent / "nats-accounts") if options.nats_security else None
+    nats = NatsServer(
+        data_dir=options.data_dir,
+        host=nats_host,
+        port=nats_port,
+        log_dir=options.log_dir,
+        config_file=security.server_config if security else None,
+    )
     listens = {s.name: _choose(options.listen.get(s.name, s.listen), options.ephemeral_ports) for s in chosen}
     addresses = {s.name: (f"http://{listens[s.name]}" if s.is_http else listens[s.name]) for s in chosen}
     launches = []
@@ -163,6 +174,8 @@ def plan_stack(
             env[f"{spec.env_prefix}_METRICS_LISTEN"] = ""
         if spec.uses_nats:
             env[f"{spec.env_prefix}_NATS_URL"] = nats.url
+            if security is not None and spec.name in SERVICE_USERS:
+                env.update(security.service_env(spec.name, spec.env_prefix))
         for config_field, default in spec.extra_listens.items():
             extra = _choose(options.listen.get(f"{spec.name}.{config_field}", default), options.ephemeral_ports)
             env[f"{spec.env_prefix}_{config_field.upper()}"] = extra
@@ -176,4 +189,4 @@ def plan_stack(
             env["BOURSE_ADAPTER_SIMULATOR_URL"] = addresses[SIMULATOR.name]
         launches.append(launch_service(spec, listens[spec.name], env, timeout_s=options.start_timeout_s))
     addresses["nats"] = nats.url
-    return StackPlan(nats=nats, launches=launches, addresses=addresses)
+    return StackPlan(nats=nats, launches=launches, addresses=addresses, nats_security=security)

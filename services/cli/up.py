@@ -215,6 +215,10 @@ class UpRun:
 
     async def _start(self, stopped: asyncio.Event) -> None:
         nats = self.plan.nats
+        security = self.plan.nats_security
+        if security is not None:
+            await asyncio.to_thread(security.prepare)
+            self.console.say(f"NATS users, permissions and TLS: {security.directory} (--nats-open turns them off)")
         self.console.say(f"starting nats-server on {nats.url} (JetStream, data in {nats.data_dir})")
         self.stack.adopt(nats.spawn())  # in the stack before anything can interrupt: it is always stopped
         await _until_stopped(asyncio.to_thread(nats.wait_ready), stopped)
@@ -231,7 +235,9 @@ class UpRun:
         if router is not None:
             self.console.say(f"try: bourse route --router {router} 'Say hello in French'")
         if "gateway" in self.plan.addresses:
-            self.console.say(f"gateway API key: bourse keys --nats-url {nats} create --tenant me")
+            accounts = self.plan.nats_security
+            prefix = f"BOURSE_NATS_ACCOUNTS={accounts.directory} " if accounts is not None else ""
+            self.console.say(f"gateway API key: {prefix}bourse keys --nats-url {nats} create --tenant me")
 
     def _stop(self) -> None:
         if not self.stack.children:
@@ -266,6 +272,7 @@ def options_from_args(args: argparse.Namespace) -> StackOptions:
         skip=frozenset(args.skip),
         log_level=args.log_level,
         start_timeout_s=args.start_timeout,
+        nats_security=not args.nats_open,
     )
 
 
@@ -312,4 +319,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--skip", action="append", default=[], metavar="NAME", help=f"do not run a service ({names})")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--start-timeout", type=float, default=60.0, help="seconds each service has to get healthy")
+    parser.add_argument(
+        "--nats-open",
+        action="store_true",
+        help="NATS without users, permissions or TLS, for local debugging (docs/nats-permissions.md)",
+    )
     parser.set_defaults(func=up)

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import grpc
+import msgspec
 
 from services.cache.config import CacheConfig
 from services.cache.server import SERVICE_NAME as CACHE_SERVICE
@@ -36,6 +37,9 @@ from services.router.config import RouterConfig
 from services.router.server import RouterParts, create_router
 from services.simulator.config import SimulatorConfig
 from services.simulator.server import create_server as create_simulator
+from shared.events import permissions
+from shared.events.accounts import Accounts
+from shared.events.credentials import NatsAuth
 from shared.lifecycle import Service
 from shared.logging import get_logger
 from shared.processes import wait_healthy
@@ -46,14 +50,25 @@ READY_TIMEOUT_S = 120.0  # loading SmolLM2 and MiniLM on a machine shared with o
 
 Stop = Callable[[], Awaitable[None]]
 S = TypeVar("S", bound=Service)
+C = TypeVar("C", RouterConfig, CacheConfig, LedgerConfig, GatewayConfig)
 
 
 class Services:
     """The services one test (or one session) started; `close()` stops them, last started first."""
 
-    def __init__(self, grace_s: float = 0.5) -> None:
+    def __init__(self, grace_s: float = 0.5, accounts: Accounts | None = None) -> None:
         self._stops: list[Stop] = []
         self._grace_s = grace_s
+        self._accounts = accounts
+
+    def _as_user(self, config: C, user: str) -> C:
+        """The config with the service's own NATS user, when the session's NATS has users and none is set.
+
+        Tests that isolate themselves in a bucket of their own (a random name outside the matrix) keep the
+        anonymous test user."""
+        if self._accounts is None or config.nats_auth != NatsAuth() or not _matrix_buckets(config):
+            return config
+        return msgspec.structs.replace(config, nats_auth=self._accounts.auth(user))
 
     async def simulator(self, config: SimulatorConfig | None = None) -> str:
         """The provider simulator over HTTP; returns its base URL."""
@@ -73,11 +88,13 @@ class Services:
 
         `clock` (seconds since the epoch) dates prices and retirements; tests pass their own.
         """
+        config = self._as_user(config, "router")
         service, parts = await create_router(config, get_logger("test-router"), clock=clock)
         return await self._start(service), parts
 
     async def cache(self, config: CacheConfig, *, wait: bool = True) -> CacheService:
         """The semantic cache; with `wait`, returns once its loading finished and health says SERVING."""
+        config = self._as_user(config, "cache")
         cache = await self._start(await create_cache(config, get_logger("test-cache")))
         if wait:
             await self._loaded(cache, CACHE_SERVICE)
@@ -92,10 +109,12 @@ class Services:
 
     async def ledger(self, config: LedgerConfig, *, clock: Callable[[], float] = time.time) -> LedgerServer:
         """The ledger (gRPC and dashboard), SERVING; `clock` (seconds since the epoch) is the one it reports on."""
+        config = self._as_user(config, "ledger")
         return await self._start(await create_ledger(config, get_logger("test-ledger"), clock=clock))
 
     async def gateway(self, config: GatewayConfig) -> GatewayServer:
         """The HTTP gateway, taking requests."""
+        config = self._as_user(config, "gateway")
         return await self._start(await create_gateway(config, get_logger("test-gateway")))
 
     def channel(self, target: str) -> grpc.aio.Channel:
@@ -129,9 +148,20 @@ class Services:
         await wait_healthy(f"127.0.0.1:{service.port}", health_name, timeout_s=READY_TIMEOUT_S)
 
 
+def _matrix_buckets(config: RouterConfig | CacheConfig | LedgerConfig | GatewayConfig) -> bool:
+    if isinstance(config, RouterConfig):
+        return config.budget_bucket == permissions.BUDGET_BUCKET
+    if isinstance(config, GatewayConfig):
+        return (config.keys_bucket, config.responses_bucket) == (
+            permissions.KEYS_BUCKET,
+            permissions.RESPONSES_BUCKET,
+        )
+    return True
+
+
 @asynccontextmanager
-async def running_services(grace_s: float = 0.5) -> AsyncIterator[Services]:
-    services = Services(grace_s)
+async def running_services(grace_s: float = 0.5, accounts: Accounts | None = None) -> AsyncIterator[Services]:
+    services = Services(grace_s, accounts)
     try:
         yield services
     finally:
