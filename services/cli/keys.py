@@ -83,8 +83,10 @@ async def _run(args: argparse.Namespace) -> int:
         await nc.drain()
 
 
-async def _quiet(_error: Exception) -> None:
-    return None
+async def _quiet(error: Exception) -> None:
+    # Connection failures are reported once by the caller; a refusal names what this credential may not do.
+    if "permissions violation" in str(error).lower():
+        print(f"bourse keys: NATS refused it: {error}", file=sys.stderr)
 
 
 async def _create(store: KeyStore, args: argparse.Namespace) -> int:

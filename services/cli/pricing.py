@@ -134,3 +134,6 @@ async def publish_updates(args: argparse.Namespace, updates: list[PriceUpdate]) 
 
 async def _quiet(error: Exception) -> None:
     """The command reports connection failures itself (once, on stderr)."""
+    # A refusal names what this credential may not do (only the pricing user publishes prices).
+    if "permissions violation" in str(error).lower():
+        print(f"bourse pricing: NATS refused it: {error}", file=sys.stderr)

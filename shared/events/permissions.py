@@ -45,8 +45,8 @@ class Role:
     subscribe: tuple[str, ...] = ()  # core NATS subscriptions (live, no history)
     read_streams: tuple[str, ...] = ()  # JetStream consumers on these streams
     manage_streams: tuple[str, ...] = ()  # create / update / info (idempotent start-up)
-    read_buckets: tuple[str, ...] = ()
-    write_buckets: tuple[str, ...] = ()  # read, write and create
+    read_buckets: tuple[str, ...] = ()  # read, watch, and create empty when missing
+    write_buckets: tuple[str, ...] = ()  # read, watch, create and write
 
 
 def _dead_letters(service: str) -> str:
@@ -160,13 +160,20 @@ def _stream_manage(stream: str) -> list[str]:
 
 
 def _bucket_read(bucket: str) -> list[str]:
+    """Read and watch a bucket, and create it empty when missing (a reader may start first; it writes nothing)."""
     stream = f"KV_{bucket}"
     publish, _ = _stream_read(stream)
-    return [*publish, _js(f"DIRECT.GET.{stream}"), _js(f"DIRECT.GET.{stream}.>"), _js(f"STREAM.MSG.GET.{stream}")]
+    return [
+        *publish,
+        _js(f"DIRECT.GET.{stream}"),
+        _js(f"DIRECT.GET.{stream}.>"),
+        _js(f"STREAM.MSG.GET.{stream}"),
+        _js(f"STREAM.CREATE.{stream}"),
+    ]
 
 
 def _bucket_write(bucket: str) -> list[str]:
-    return [*_bucket_read(bucket), f"$KV.{bucket}.>", _js(f"STREAM.CREATE.KV_{bucket}")]
+    return [*_bucket_read(bucket), f"$KV.{bucket}.>"]
 
 
 def allow_lists(grant: Role) -> tuple[list[str], list[str]]:

@@ -1,0 +1,142 @@
+"""Attacks on the event log, against nats-server running the production permission matrix: a forged price
+update, forged feedback and wildcard tenants are refused by the server, and nothing they carry is applied."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import nats.js.api as js_api
+import pytest
+
+from services.cli.__main__ import main as bourse_main
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.market import MarketFeed
+from shared.events import streams, subjects
+from shared.events.schemas import Feedback, PriceUpdate
+from shared.logging import get_logger
+from shared.pricing.price_table import PriceBook
+from shared.pricing.prices import encode_update
+from tests.router.model_entries import entry, manifest
+from tests.security.locked_nats import Client, LockedNats, connect_as, locked_nats
+from tests.support.eventually import eventually
+
+Connect = Callable[[str], Awaitable[Client]]
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockedNats]:
+    with locked_nats(tmp_path_factory.mktemp("locked-nats")) as server:
+        yield server
+
+
+@pytest.fixture
+async def connect(locked: LockedNats) -> AsyncIterator[Connect]:
+    clients: list[Client] = []
+
+    async def open_as(user: str) -> Client:
+        clients.append(await connect_as(locked, user))
+        return clients[-1]
+
+    yield open_as
+    for client in clients:
+        await client.nc.close()
+
+
+@pytest.fixture(scope="module")
+async def core_streams(locked: LockedNats) -> None:
+    router = await connect_as(locked, "router")
+    try:
+        await streams.ensure_streams(router.nc.jetstream())
+    finally:
+        await router.nc.close()
+
+
+async def test_a_forged_price_update_is_refused_and_never_applied(connect: Connect, core_streams: None) -> None:
+    model = f"m-{uuid.uuid4().hex[:10]}"
+    book = PriceBook.from_manifest(
+        manifest(entry("acme", model, prices={"input_per_mtok": 1.0, "output_per_mtok": 2.0}))
+    )
+    router = await connect("router")
+    feed = MarketFeed(router.nc, book, LiveStats(book), TokenEstimator(), get_logger("test"), telemetry_replay_s=0)
+    await feed.start()
+    try:
+        subject = subjects.pricing("acme", model)
+        forged = encode_update(PriceUpdate(provider="acme", model=model, input_per_mtok=0.0001, as_of="2025-08-01"))
+        for attacker_name in ("gateway", "tenant-acme", "cost-reader", "router"):
+            attacker = await connect(attacker_name)
+            await attacker.nc.publish(subject, forged)
+            await attacker.refused("publish", subject)
+        pricing = await connect("pricing")
+        genuine = PriceUpdate(provider="acme", model=model, input_per_mtok=2.0, as_of="2025-08-02")
+        await pricing.nc.jetstream().publish(subject, encode_update(genuine))
+        await eventually(lambda: book.current.get("acme", model).prices.input_per_mtok == 2.0)  # type: ignore[union-attr]
+        assert feed.applied == 1  # the genuine update only: the forged ones never reached the stream
+        info = await pricing.nc.jetstream().stream_info(streams.PRICING.name, subjects_filter=subject)
+        assert info.state.subjects == {subject: 1}
+    finally:
+        await feed.close()
+
+
+async def test_forged_feedback_is_refused_and_never_stored(connect: Connect, core_streams: None) -> None:
+    request_id = uuid.uuid4().hex
+    acme, cost_reader, cache = await connect("tenant-acme"), await connect("cost-reader"), await connect("cache")
+    forged = msgspec.json.encode(Feedback(request_id=request_id, tenant="globex", score=0.0))
+    await acme.nc.publish(subjects.feedback("globex"), forged)  # acme scoring globex's answers
+    await acme.refused("publish", subjects.feedback("globex"))
+    for attacker in (cost_reader, cache):
+        await attacker.nc.publish(subjects.feedback("acme"), forged)
+        await attacker.refused("publish", subjects.feedback("acme"))
+    genuine = msgspec.json.encode(Feedback(request_id=request_id, tenant="acme", score=1.0))
+    await acme.nc.jetstream().publish(subjects.feedback("acme"), genuine)
+
+    ledger = await connect("ledger")
+    sub = await ledger.nc.jetstream().subscribe(
+        f"{subjects.FEEDBACK_PREFIX}.>",
+        ordered_consumer=True,
+        config=js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.ALL),
+    )
+    stored = []
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=5)
+            stored.append(msgspec.json.decode(msg.data, type=Feedback))
+            if msg.metadata.num_pending == 0:
+                break
+    finally:
+        await sub.unsubscribe()
+    assert [(f.tenant, f.score) for f in stored if f.request_id == request_id] == [("acme", 1.0)]
+
+
+@pytest.mark.parametrize("tenant", ["*", ">"])
+async def test_a_wildcard_tenant_is_one_literal_subject(connect: Connect, core_streams: None, tenant: str) -> None:
+    assert subjects.cost(tenant) in ("bourse.cost.%2A", "bourse.cost.%3E")
+    wildcard = await connect(f"tenant-{subjects.token(tenant)}")
+    acme, router = await connect("tenant-acme"), await connect("router")
+    for pattern in ("bourse.cost.*", "bourse.cost.>", "bourse.cost.acme"):
+        await wildcard.nc.subscribe(pattern)
+        await wildcard.refused("subscription", pattern)
+    own = await wildcard.nc.subscribe(subjects.cost(tenant))
+    acme_own = await acme.nc.subscribe(subjects.cost("acme"))
+    await wildcard.nc.flush()
+    await acme.nc.flush()
+    await router.nc.publish(subjects.cost("acme"), b"acme")
+    await router.nc.publish(subjects.cost(tenant), b"wildcard")
+    assert (await own.next_msg(timeout=5)).data == b"wildcard"  # acme's event, sent first, never reached it
+    assert (await acme_own.next_msg(timeout=5)).data == b"acme"
+    assert own.pending_msgs == 0 and acme_own.pending_msgs == 0
+
+
+def test_the_cli_uses_its_role_and_a_wrong_role_fails_clearly(
+    locked: LockedNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOURSE_NATS_ACCOUNTS", str(locked.accounts.directory))
+    assert bourse_main(["keys", "--nats-url", locked.url, "create", "--tenant", "acme"]) == 0
+    assert capsys.readouterr().out.startswith("bsk_")
+    gateway_password = str(locked.accounts.password_file("gateway"))
+    argv = ["keys", "--nats-url", locked.url, "--nats-user", "gateway", "--nats-password-file", gateway_password]
+    assert bourse_main([*argv, "create", "--tenant", "acme"]) == 1  # gateways only read key records
+    assert "NATS refused it" in capsys.readouterr().err
