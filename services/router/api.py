@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.router.config import ENV_PREFIX, RouterConfig
+from services.router.core.execution.user_regex import PatternCompiler
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
@@ -42,6 +43,7 @@ __all__ = [
     "MarketError",
     "MarketFeed",
     "ModelEntry",
+    "PatternCompiler",
     "PriceBook",
     "PriceTable",
     "RequestProfile",

@@ -15,6 +15,7 @@ from services.gateway.core.http_errors import http_status
 from services.gateway.core.responses_types import ResponsesRequest
 from services.gateway.http_api import decode
 from shared.errors import BourseError
+from tests.support.fuzz import fuzz_examples
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -85,19 +86,19 @@ def _client_error_only(translate: Any, decoder: Any, raw: bytes) -> None:
         assert 400 <= http_status(error) < 500
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=_anthropic_bodies)
 def test_any_messages_body_fails_only_with_client_errors(body: dict[str, Any]) -> None:
     _client_error_only(anthropic_messages.to_chat_request, _anthropic_decoder, json.dumps(body).encode())
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=_responses_bodies)
 def test_any_responses_body_fails_only_with_client_errors(body: dict[str, Any]) -> None:
     _client_error_only(responses_api.to_chat_request, _responses_decoder, json.dumps(body).encode())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=fuzz_examples(100), deadline=None)
 @given(raw=st.binary(max_size=64))
 def test_any_bytes_fail_only_with_client_errors(raw: bytes) -> None:
     _client_error_only(anthropic_messages.to_chat_request, _anthropic_decoder, raw)

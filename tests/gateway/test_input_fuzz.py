@@ -17,6 +17,7 @@ from services.gateway.core.openai_types import ChatCompletionRequest
 from services.gateway.core.routing_options import layered, options_for_model, options_from_headers, to_constraints
 from services.gateway.http_api import decode
 from shared.errors import BourseError
+from tests.support.fuzz import fuzz_examples
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -80,7 +81,7 @@ def _process(raw: bytes, headers: dict[str, str]) -> Any:
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=_bodies, headers=_headers)
 def test_any_body_and_headers_fail_only_with_client_errors(body: dict[str, Any], headers: dict[str, str]) -> None:
     try:
@@ -89,7 +90,7 @@ def test_any_body_and_headers_fail_only_with_client_errors(body: dict[str, Any],
         assert 400 <= http_status(error) < 500
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(raw=st.binary(max_size=64))
 def test_any_bytes_fail_only_with_client_errors(raw: bytes) -> None:
     try:

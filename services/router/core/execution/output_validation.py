@@ -16,7 +16,7 @@ from typing import Any
 
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.execution.schema_check import BoundedSchema, SchemaTimeout
+from services.router.core.execution.schema_check import BoundedSchema, SchemaTimeout, SchemaUnusable
 from services.router.core.execution.user_regex import PatternCompiler, UnsafePattern
 
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
@@ -91,8 +91,8 @@ class OutputValidator:
                 error = self._schema(rules.json_schema).best_error(value, self._schema_budget_s)
             except SchemaTimeout:
                 return Verdict(False, content, f"schema check took over {self._schema_budget_s * 1000:.0f} ms")
-            except UnsafePattern as refused:
-                return Verdict(False, content, f"schema pattern refused: {refused}")
+            except (UnsafePattern, SchemaUnusable) as refused:
+                return Verdict(False, content, f"schema unusable: {refused}")
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(root)"
                 return Verdict(False, content, f"answer does not match the schema at {where}: {error.message}")

@@ -1,10 +1,10 @@
 """JSON Schema validation of answers, with user regexes on RE2 and a time budget.
 
 jsonschema's own `pattern`, `patternProperties` and `additionalProperties` call Python's backtracking `re`;
-here they use RE2 (services/router/core/execution/user_regex.py). Every keyword checks a deadline before it
-runs, so validating one answer stops within its budget plus one keyword's work (which RE2 keeps linear): a
-schema built to be slow (deep `anyOf` nests, `uniqueItems` over a long array) fails the answer instead of
-holding the event loop.
+here they use RE2 (services/router/core/execution/user_regex.py), and `uniqueItems` (quadratic there) hashes a
+canonical form instead. Every keyword checks a deadline before it runs, so validating one answer stops within
+its budget plus one keyword's work, which these replacements keep linear in the answer: a schema built to be
+slow (deep `anyOf` nests over a long answer) fails the answer instead of holding the event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError
+import referencing.exceptions
+from jsonschema.exceptions import SchemaError, UnknownType, ValidationError
 
 from services.router.core.execution.user_regex import PatternCompiler, UnsafePattern
 
@@ -24,6 +25,10 @@ MAX_SCHEMA_NODES = 10_000  # schemas are walked once per distinct schema, iterat
 
 class SchemaTimeout(Exception):
     """Validating one answer took longer than its budget."""
+
+
+class SchemaUnusable(Exception):
+    """The schema cannot judge answers (a reference to nowhere, an unknown type); the message says why."""
 
 
 class _Deadline:
@@ -54,6 +59,10 @@ class BoundedSchema:
         self._deadline.at = time.monotonic() + budget_s
         try:
             return jsonschema.exceptions.best_match(self._validator.iter_errors(value))
+        except (referencing.exceptions.Unresolvable, UnknownType, SchemaError) as error:
+            raise SchemaUnusable(str(error).splitlines()[0]) from error
+        except RecursionError as error:  # {"$ref": "#"} refers to itself without end
+            raise SchemaUnusable("the schema's references loop without end") from error
         finally:
             self._deadline.at = float("inf")
 
@@ -99,14 +108,47 @@ def _re2_keywords(patterns: PatternCompiler) -> dict[str, Keyword]:
             listed = ", ".join(repr(key) for key in sorted(extras, key=str)[:10])
             yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
 
-    return {"pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties}
+    def unique_items(
+        validator: Any, unique: Any, instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if unique and validator.is_type(instance, "array"):
+            seen: set[Any] = set()
+            for item in instance:
+                key = _canonical(item)
+                if key in seen:
+                    yield ValidationError(f"{item!r} is not unique in the array")
+                    return
+                seen.add(key)
+
+    return {
+        "pattern": pattern,
+        "patternProperties": pattern_properties,
+        "additionalProperties": additional_properties,
+        "uniqueItems": unique_items,
+    }
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable form under JSON Schema equality: 1 == 1.0, but true != 1; key order does not matter."""
+    if isinstance(value, bool) or value is None:
+        return ("b", value)
+    if isinstance(value, int | float):
+        return ("n", int(value) if isinstance(value, float) and value.is_integer() else value)
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, list):
+        return ("l", tuple(_canonical(item) for item in value))
+    if isinstance(value, dict):
+        return ("d", frozenset((key, _canonical(item)) for key, item in value.items()))
+    return ("o", repr(value))
 
 
 def schema_problems(schema: Any, patterns: PatternCompiler) -> list[tuple[str, str]]:
     """(JSON pointer, problem) for each pattern RE2 refuses and each construct that would reach Python's `re`.
 
     `unevaluatedProperties` in a schema with `patternProperties` is refused: jsonschema evaluates that pair
-    with `re`.
+    with `re`. A `$ref` must be local (`#...`): nothing is ever fetched. Last, the schema must be valid against
+    its metaschema.
     """
     problems: list[tuple[str, str]] = []
     stack: list[tuple[str, Any]] = [("", schema)]
@@ -131,9 +173,19 @@ def schema_problems(schema: Any, patterns: PatternCompiler) -> list[tuple[str, s
             for key in by_pattern:
                 _try(patterns, key, f"{path}/patternProperties", problems)
         keywords.update(key for key in ("patternProperties", "unevaluatedProperties") if key in node)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            problems.append((f"{path}/$ref", "only local references (#...) are allowed"))
         stack.extend((f"{path}/{key}", value) for key, value in node.items() if isinstance(value, dict | list))
     if keywords == {"patternProperties", "unevaluatedProperties"}:
         problems.append(("/", "unevaluatedProperties in a schema with patternProperties is not supported"))
+    if not problems:
+        try:
+            jsonschema.validators.validator_for(schema).check_schema(schema)
+        except SchemaError as error:
+            problems.append(
+                ("/".join(str(p) for p in error.absolute_path) or "/", f"not a valid schema: {error.message}")
+            )
     return problems
 
 
