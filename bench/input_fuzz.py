@@ -1,5 +1,5 @@
 """The long run of the input property tests: gateway request decoding and router request validation, with
-BOURSE_FUZZ_SCALE times the examples `make test` runs (default 20: about 25,000 examples).
+BOURSE_FUZZ_SCALE times the examples `make test` runs (1,300; default scale 20: about 26,000).
 
     python -m bench.input_fuzz [--scale 20]
 

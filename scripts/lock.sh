@@ -2,7 +2,9 @@
 # Re-resolve every hash-locked requirement set from pyproject.toml. Run after changing dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-compile() { uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes "$@"; }
+# LOCK_UPGRADE="--upgrade-package cryptography" (or "--upgrade") moves pins; without it current pins are kept.
+# shellcheck disable=SC2086
+compile() { uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes ${LOCK_UPGRADE:-} "$@"; }
 compile pyproject.toml --extra dev -o requirements/dev.txt
 for extra in router provider-adapter simulator gateway ledger cache local-inference stack; do
   compile pyproject.toml --extra "$extra" -o "requirements/${extra}.txt"

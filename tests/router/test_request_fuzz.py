@@ -101,7 +101,7 @@ _answers = st.sampled_from(
 ) | st.text(max_size=60)
 
 
-@settings(max_examples=fuzz_examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chat=_chats, constraints=_constraints, context=_contexts, answer=_answers)
 def test_any_request_is_accepted_or_invalid_and_answers_are_judged(
     chat: chat_pb2.ChatRequest, constraints: pb.RoutingConstraints, context: pb.RequestContext, answer: str
@@ -121,7 +121,7 @@ def test_any_request_is_accepted_or_invalid_and_answers_are_judged(
     assert verdict.ok or verdict.problem
 
 
-@settings(max_examples=fuzz_examples(100), deadline=None)
+@settings(max_examples=fuzz_examples(60), deadline=None)
 @given(raw=st.binary(max_size=200))
 def test_any_wire_bytes_decode_or_fail_cleanly(raw: bytes) -> None:
     from google.protobuf.message import DecodeError
@@ -142,7 +142,7 @@ def test_any_wire_bytes_decode_or_fail_cleanly(raw: bytes) -> None:
         assert error.kind is Kind.INVALID_ARGUMENT
 
 
-@settings(max_examples=fuzz_examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(90), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=_schema_text, answer=_answers)
 def test_any_schema_is_refused_at_the_door_or_judges_answers(schema: str, answer: str) -> None:
     chat = chat_pb2.ChatRequest(
