@@ -10,7 +10,9 @@ from pathlib import Path
 import nats.errors
 import nats.js.api as js_api
 import pytest
+import yaml
 
+from services.cli.nats_accounts import helm_authorization, password_variable
 from shared.events import permissions, streams, subjects
 from shared.events.permissions import matrix_markdown
 from tests.security.locked_nats import Client, LockedNats, connect_as, locked_nats
@@ -223,3 +225,13 @@ async def test_every_allowed_path_works(connect: Connect, streams_ready: None) -
 
 def test_the_documented_matrix_is_the_enforced_one() -> None:
     assert matrix_markdown() in DOCS.read_text(encoding="utf-8"), "run `bourse nats matrix` into the docs"
+
+
+def test_the_helm_values_carry_the_same_matrix() -> None:
+    values = yaml.safe_load((DOCS.parents[1] / "deploy" / "nats" / "values.yaml").read_text(encoding="utf-8"))
+    assert values["config"]["merge"]["authorization"] == helm_authorization(list(permissions.ROLES))
+    env = values["container"]["env"]
+    for grant in permissions.ROLES:
+        secret = env[password_variable(grant.name)]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": "bourse-nats-users", "key": grant.name}
+    assert values["config"]["nats"]["tls"]["enabled"] is True
