@@ -1,4 +1,5 @@
-"""Regex attacks on a running router (real simulator, adapter, NATS with the router's own user): a pattern RE2
+"""Regex attacks on a running router (real simulator and adapter; a nats-server of its own running the permission
+matrix, so these answers' telemetry teaches no other test's router; the router as its own user): a pattern RE2
 cannot run is refused as INVALID_ARGUMENT naming the field; a pattern built to backtrack, in `output_pattern`
 or in a JSON Schema, is judged at once, while other tenants' requests and the health check go on."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
@@ -19,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.provider_adapter.config import AdapterConfig
 from services.router.config import RouterConfig
 from services.simulator.config import SimulatorConfig
+from tests.security.locked_nats import LockedNats, locked_nats
 from tests.support.requests import route
 from tests.support.services import LOOPBACK_ANY_PORT, Services, running_services
 
@@ -35,9 +37,22 @@ async def adapter_target() -> AsyncIterator[str]:
         yield f"127.0.0.1:{adapter.port}"
 
 
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockedNats]:
+    with locked_nats(tmp_path_factory.mktemp("regex-nats")) as server:
+        yield server
+
+
 @pytest.fixture
-async def router(nats_url: str, adapter_target: str, services: Services) -> tuple[router_grpc.RouterServiceStub, str]:
-    config = RouterConfig(listen=LOOPBACK_ANY_PORT, nats_url=nats_url, adapter_target=adapter_target)
+async def router(
+    locked: LockedNats, adapter_target: str, services: Services
+) -> tuple[router_grpc.RouterServiceStub, str]:
+    config = RouterConfig(
+        listen=LOOPBACK_ANY_PORT,
+        nats_url=locked.url,
+        nats_auth=locked.accounts.auth("router"),
+        adapter_target=adapter_target,
+    )
     service, _ = await services.router(config)
     target = f"127.0.0.1:{service.port}"
     return router_grpc.RouterServiceStub(services.channel(target)), target
