@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import grpc
 import pytest
 from bourse.common.v1 import chat_pb2, routing_pb2
@@ -17,10 +18,14 @@ from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.gateway.config import GatewayConfig
+from services.gateway.core.api_keys import issue_key
+from services.gateway.key_store import KeyStore, open_bucket
 from services.provider_adapter.config import AdapterConfig
 from services.router.config import RouterConfig
 from services.simulator.config import SimulatorConfig
-from tests.security.locked_nats import LockedNats, locked_nats
+from shared.logging import get_logger
+from tests.security.locked_nats import LockedNats, connect_as, locked_nats
 from tests.support.requests import route
 from tests.support.services import LOOPBACK_ANY_PORT, Services, running_services
 
@@ -128,3 +133,42 @@ async def test_backtracking_patterns_are_judged_at_once_and_others_are_served(ro
         assert details == "no model produced an answer that passed validation"
     assert answer.completion.content
     assert status.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture
+async def gateway_url(locked: LockedNats, router, services: Services) -> str:
+    """The HTTP gateway in front of that router, as its own NATS user; its key written by the key admin's user."""
+    _, router_target = router
+    config = GatewayConfig(
+        listen=LOOPBACK_ANY_PORT,
+        router=router_target,
+        nats_url=locked.url,
+        nats_auth=locked.accounts.auth("gateway"),
+        request_timeout_s=60.0,
+    )
+    gateway = await services.gateway(config)
+    keys_user = await connect_as(locked, "keys")
+    try:
+        store = KeyStore(await open_bucket(keys_user.nc.jetstream(), config.keys_bucket), get_logger("test"))
+        issued = issue_key("acme", "regex-attacks")
+        await store.put(issued.record)
+    finally:
+        await keys_user.nc.close()
+    return f"{gateway.base_url}|{issued.key}"
+
+
+async def test_through_the_gateway_a_refused_pattern_is_a_400_in_the_api_shape(gateway_url: str) -> None:
+    base_url, key = gateway_url.split("|")
+    body = {"model": "bourse/cheapest", "messages": [{"role": "user", "content": "hi"}], "bourse": {}}
+    headers = {"authorization": f"Bearer {key}"}
+    async with aiohttp.ClientSession() as session:
+        body["bourse"] = {"output_pattern": r"(a)\1"}
+        async with session.post(f"{base_url}/chat/completions", json=body, headers=headers) as response:
+            refused = response.status, await response.json()
+        body["bourse"] = {"output_pattern": BACKTRACKING_ANSWER_PATTERN}
+        async with session.post(f"{base_url}/chat/completions", json=body, headers=headers) as response:
+            backtracking = response.status, await response.json()
+    assert refused[0] == 400, refused
+    assert refused[1]["error"]["param"] == "constraints.output_pattern"
+    assert backtracking[0] == 400, backtracking  # judged at once: every answer fails the pattern
+    assert backtracking[1]["error"]["code"] == "invalid_output"
