@@ -4,6 +4,7 @@ the server, and every allowed path works end to end (docs/nats-permissions.md)."
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import yaml
 from services.cli.nats_accounts import helm_authorization, password_variable
 from shared.events import permissions, streams, subjects
 from shared.events.permissions import matrix_markdown
+from tests.deploy.test_manifests import rendered
 from tests.security.locked_nats import Client, LockedNats, connect_as, locked_nats
 
 Connect = Callable[[str], Awaitable[Client]]
@@ -235,3 +237,15 @@ def test_the_helm_values_carry_the_same_matrix() -> None:
         secret = env[password_variable(grant.name)]["valueFrom"]["secretKeyRef"]
         assert secret == {"name": "bourse-nats-users", "key": grant.name}
     assert values["config"]["nats"]["tls"]["enabled"] is True
+
+
+def test_each_kubernetes_service_connects_as_its_own_user() -> None:
+    deployments = {d["metadata"]["name"]: d for d in rendered("overlays/production") if d["kind"] == "Deployment"}
+    for name in ("router", "gateway", "ledger", "cache"):
+        spec = deployments[name]["spec"]["template"]["spec"]
+        env = {item["name"]: item.get("value", "") for item in spec["containers"][0]["env"]}
+        auth = json.loads(env[f"BOURSE_{name.upper()}_NATS_AUTH"])
+        volumes = {volume["name"]: volume for volume in spec["volumes"]}
+        assert auth["user"] == name and auth["tls_ca_file"]
+        assert volumes["nats-password"]["secret"]["items"] == [{"key": name, "path": "password"}]
+    assert "BOURSE_CACHE_REPLICATION_KEY_FILE" in str(deployments["cache"])
