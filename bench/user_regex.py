@@ -3,16 +3,23 @@
     python -m bench.user_regex
 
 `(a+)+$` on "a" * n + "!": `re` doubles its time with each character (measured up to n = 24 only), RE2 stays
-linear (measured up to 50,000 characters). Results in docs/nats-permissions.md ("Regexes").
+linear (measured up to 50,000 characters). Then what the router does with such input, in process: refusing a
+pattern RE2 cannot run, and judging a 50,000-character answer against `(a+)+$` and a uniqueItems schema.
+Results in docs/nats-permissions.md ("Regexes").
 """
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import time
 
-from services.router.api import PatternCompiler
+from bourse.common.v1 import chat_pb2
+from bourse.router.v1 import router_service_pb2 as pb
+
+from services.router.api import OutputRules, OutputValidator, PatternCompiler, validate_request
+from shared.errors import InvalidRequest
 
 PATTERN = r"(a+)+$"
 
@@ -39,5 +46,30 @@ def main() -> None:
         print(f"  n={n:>9}  re (not run: 2^n steps)   RE2 {_ms(lambda t=text: linear.search(t)):8.3f} ms")
 
 
+def _refuse(chat: chat_pb2.ChatRequest, constraints: pb.RoutingConstraints) -> None:
+    try:
+        validate_request(chat, constraints, pb.RequestContext(), has_chat=True, knows_model=lambda _: True)
+    except InvalidRequest:
+        return
+    raise AssertionError("not refused")
+
+
+def router_paths() -> None:
+    user = chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text="x")])
+    chat = chat_pb2.ChatRequest(messages=[user])
+    backref = pb.RoutingConstraints(output_pattern=r"(a)\1")
+    print(f"refuse output_pattern (a)\\1 at the door      {_ms(lambda: _refuse(chat, backref), 50):8.3f} ms")
+    validator = OutputValidator()
+    answer = chat_pb2.ChatCompletion(content="a" * 50_000 + "!")
+    nested = OutputRules(pattern=PATTERN)
+    print(f"judge a 50k answer against (a+)+$              {_ms(lambda: validator.check(nested, answer), 50):8.3f} ms")
+    unique = OutputRules(
+        format_type=chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA, json_schema=json.dumps({"uniqueItems": True})
+    )
+    items = chat_pb2.ChatCompletion(content=json.dumps([{"n": i} for i in range(50_000)]))
+    print(f"judge 50k objects against uniqueItems          {_ms(lambda: validator.check(unique, items), 5):8.1f} ms")
+
+
 if __name__ == "__main__":
     main()
+    router_paths()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.router.config import ENV_PREFIX, RouterConfig
+from services.router.core.execution.output_validation import OutputRules, OutputValidator
+from services.router.core.execution.request_validation import validate_request
 from services.router.core.execution.user_regex import PatternCompiler
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
@@ -43,6 +45,8 @@ __all__ = [
     "MarketError",
     "MarketFeed",
     "ModelEntry",
+    "OutputRules",
+    "OutputValidator",
     "PatternCompiler",
     "PriceBook",
     "PriceTable",
@@ -59,4 +63,5 @@ __all__ = [
     "message_id",
     "parse_price_file",
     "read_price_history",
+    "validate_request",
 ]

@@ -3,8 +3,9 @@
 jsonschema's own `pattern`, `patternProperties` and `additionalProperties` call Python's backtracking `re`;
 here they use RE2 (services/router/core/execution/user_regex.py), and `uniqueItems` (quadratic there) hashes a
 canonical form instead. Every keyword checks a deadline before it runs, so validating one answer stops within
-its budget plus one keyword's work, which these replacements keep linear in the answer: a schema built to be
-slow (deep `anyOf` nests over a long answer) fails the answer instead of holding the event loop.
+its budget plus one keyword's work, which these replacements keep linear in the answer and interrupt every
+512 items: a schema built to be slow (deep `anyOf` nests over a long answer) fails the answer instead of
+holding the event loop.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class BoundedSchema:
     def __init__(self, schema: Any, patterns: PatternCompiler) -> None:
         self._deadline = _Deadline()
         base = jsonschema.validators.validator_for(schema)
-        keywords = {**base.VALIDATORS, **_re2_keywords(patterns)}
+        keywords = {**base.VALIDATORS, **_re2_keywords(patterns, self._deadline)}
         timed = {name: _timed(function, self._deadline) for name, function in keywords.items()}
         self._validator = jsonschema.validators.extend(base, timed)(schema)
 
@@ -75,7 +76,10 @@ def _timed(function: Keyword, deadline: _Deadline) -> Keyword:
     return keyword
 
 
-def _re2_keywords(patterns: PatternCompiler) -> dict[str, Keyword]:
+CHECK_EVERY = 512  # items between deadline checks inside one keyword's loop
+
+
+def _re2_keywords(patterns: PatternCompiler, deadline: _Deadline) -> dict[str, Keyword]:
     def pattern(validator: Any, regex: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
         if validator.is_type(instance, "string") and patterns.compile(regex).search(instance) is None:
             yield ValidationError(f"{instance!r} does not match {regex!r}")
@@ -87,7 +91,9 @@ def _re2_keywords(patterns: PatternCompiler) -> dict[str, Keyword]:
             return
         for regex, subschema in by_pattern.items():
             compiled = patterns.compile(regex)
-            for key, item in instance.items():
+            for i, (key, item) in enumerate(instance.items()):
+                if i % CHECK_EVERY == 0:
+                    deadline.check()
                 if compiled.search(key) is not None:
                     yield from validator.descend(item, subschema, path=key, schema_path=regex)
 
@@ -113,7 +119,9 @@ def _re2_keywords(patterns: PatternCompiler) -> dict[str, Keyword]:
     ) -> Iterator[ValidationError]:
         if unique and validator.is_type(instance, "array"):
             seen: set[Any] = set()
-            for item in instance:
+            for i, item in enumerate(instance):
+                if i % CHECK_EVERY == 0:
+                    deadline.check()
                 key = _canonical(item)
                 if key in seen:
                     yield ValidationError(f"{item!r} is not unique in the array")
