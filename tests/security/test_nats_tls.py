@@ -3,8 +3,10 @@ client that does not trust the server's CA, and a client with TLS but no credent
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import nats
@@ -12,6 +14,7 @@ import nats.errors
 import pytest
 
 from services.cli.nats_security import NatsSecurity
+from services.cli.stack import StackOptions, plan_stack, provider_key_envs
 from shared.config import ConfigError
 from shared.events.credentials import NatsAuth, connect_options
 from shared.processes import NatsServer
@@ -73,3 +76,19 @@ def test_a_credential_without_its_files_is_a_config_error(tmp_path: Path) -> Non
         connect_options(NatsAuth(tls_cert_file="client.crt"))
     with pytest.raises(ConfigError, match="TLS files"):
         connect_options(NatsAuth(tls_ca_file=str(tmp_path / "missing-ca.crt")))
+
+
+def test_bourse_up_plans_each_service_with_its_own_user_unless_nats_is_open(tmp_path: Path) -> None:
+    every_key = {name: "x" for names in provider_key_envs() for name in names}  # no simulator needed
+    options = StackOptions(data_dir=tmp_path / "nats", ephemeral_ports=True)
+    plan = plan_stack(options, environ=every_key)
+    assert plan.nats_security is not None and plan.nats.config_file == tmp_path / "nats-accounts" / "nats.conf"
+    env = {launch.name: dict(launch.env) for launch in plan.launches}
+    for service, prefix in (("router", "ROUTER"), ("gateway", "GATEWAY"), ("ledger", "LEDGER"), ("cache", "CACHE")):
+        auth = json.loads(env[service][f"BOURSE_{prefix}_NATS_AUTH"])
+        assert auth["user"] == service and auth["tls_ca_file"].endswith("tls/ca.crt")
+    assert env["cache"]["BOURSE_CACHE_REPLICATION_KEY_FILE"].endswith("cache-replication.key")
+    assert not any(key.endswith("_NATS_AUTH") for key in env["provider_adapter"])
+    open_plan = plan_stack(replace(options, nats_security=False), environ=every_key)
+    assert open_plan.nats_security is None and open_plan.nats.config_file is None
+    assert not any(key.endswith("_NATS_AUTH") for launch in open_plan.launches for key in launch.env)
