@@ -10,11 +10,15 @@ from pathlib import Path
 import msgspec
 import nats.js.api as js_api
 import pytest
+from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
 from services.cli.__main__ import main as bourse_main
+from services.provider_adapter.config import AdapterConfig
+from services.router.config import RouterConfig
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.market import MarketFeed
+from services.simulator.config import SimulatorConfig
 from shared.events import streams, subjects
 from shared.events.schemas import Feedback, PriceUpdate
 from shared.logging import get_logger
@@ -23,6 +27,8 @@ from shared.pricing.prices import encode_update
 from tests.router.model_entries import entry, manifest
 from tests.security.locked_nats import Client, LockedNats, connect_as, locked_nats
 from tests.support.eventually import eventually
+from tests.support.requests import route
+from tests.support.services import LOOPBACK_ANY_PORT, Services, running_services
 
 Connect = Callable[[str], Awaitable[Client]]
 
@@ -140,3 +146,36 @@ def test_the_cli_uses_its_role_and_a_wrong_role_fails_clearly(
     argv = ["keys", "--nats-url", locked.url, "--nats-user", "gateway", "--nats-password-file", gateway_password]
     assert bourse_main([*argv, "create", "--tenant", "acme"]) == 1  # gateways only read key records
     assert "NATS refused it" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+async def adapter_target() -> AsyncIterator[str]:
+    async with running_services() as started:
+        simulator = await started.simulator(SimulatorConfig(listen=LOOPBACK_ANY_PORT, seed=11))
+        adapter = await started.adapter(AdapterConfig(listen=LOOPBACK_ANY_PORT, simulator_url=simulator))
+        yield f"127.0.0.1:{adapter.port}"
+
+
+@pytest.mark.parametrize("tenant", ["*", ">"])
+async def test_a_router_charges_a_wildcard_tenant_on_its_literal_subject_only(
+    locked: LockedNats, connect: Connect, adapter_target: str, services: Services, tenant: str
+) -> None:
+    config = RouterConfig(
+        listen=LOOPBACK_ANY_PORT,
+        nats_url=locked.url,
+        nats_auth=locked.accounts.auth("router"),
+        adapter_target=adapter_target,
+    )
+    service, _ = await services.router(config)
+    stub = router_grpc.RouterServiceStub(services.channel(f"127.0.0.1:{service.port}"))
+    wildcard, acme = await connect(f"tenant-{subjects.token(tenant)}"), await connect("tenant-acme")
+    own = await wildcard.nc.subscribe(subjects.cost(tenant))
+    acme_costs = await acme.nc.subscribe(subjects.cost("acme"))
+    await wildcard.nc.flush()
+    await acme.nc.flush()
+    await stub.Route(route(tenant=tenant), timeout=30)
+    await stub.Route(route(tenant="acme"), timeout=30)
+    charged = msgspec.json.decode((await own.next_msg(timeout=10)).data)
+    assert charged["tenant"] == tenant  # the exact name in the payload, the escaped token in the subject
+    assert msgspec.json.decode((await acme_costs.next_msg(timeout=10)).data)["tenant"] == "acme"
+    assert own.pending_msgs == 0 and acme_costs.pending_msgs == 0  # acme's cost never reached the wildcard
