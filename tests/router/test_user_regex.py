@@ -24,6 +24,13 @@ def _answer(text: str) -> chat_pb2.ChatCompletion:
     return chat_pb2.ChatCompletion(content=text)
 
 
+def _nested(keyword: str, levels: int) -> dict[str, object]:
+    schema: dict[str, object] = {}
+    for _ in range(levels):
+        schema = {keyword: schema}
+    return schema
+
+
 def _violations(constraints: pb.RoutingConstraints, fmt: chat_pb2.ResponseFormat | None = None) -> dict[str, str]:
     chat = chat_pb2.ChatRequest(
         messages=[chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text="x")])],
@@ -71,6 +78,9 @@ def test_schema_patterns_are_checked_at_the_door() -> None:
         ({"$ref": "http://127.0.0.1:9/schema.json"}, "only local references"),
         ({"type": "nope"}, "not a valid schema"),
         ({"patternProperties": {"a": {}}, "unevaluatedProperties": False}, "unevaluatedProperties"),
+        ({"not": {"$ref": "#"}}, "never reaches into the answer"),
+        ({"anyOf": [{"$ref": "#/anyOf/1"}, {"$ref": "#/anyOf/0"}]}, "never reaches into the answer"),
+        (_nested("items", 80), "nested deeper than 64"),
     ],
 )
 def test_schemas_that_would_fetch_break_or_backtrack_are_refused(schema: object, problem: str) -> None:
@@ -112,3 +122,19 @@ def test_a_schema_that_cannot_judge_fails_the_answer_not_the_router() -> None:
     for schema, why in (({"$ref": "#"}, "loop"), ({"$ref": "#/nope"}, "nope")):
         verdict = validator.check(_schema_rules(schema), _answer("{}"))
         assert not verdict.ok and verdict.problem.startswith("schema unusable") and why in verdict.problem
+
+
+def test_recursive_schemas_that_descend_are_fine_and_deep_answers_fail_cleanly() -> None:
+    tree = {"type": "array", "items": {"$ref": "#"}}
+    fmt = chat_pb2.ResponseFormat(type=chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA, json_schema=json.dumps(tree))
+    chat = chat_pb2.ChatRequest(
+        messages=[chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text="x")])],
+        response_format=fmt,
+    )
+    validate_request(chat, pb.RoutingConstraints(), pb.RequestContext(), has_chat=True, knows_model=lambda _: True)
+    validator = OutputValidator()
+    assert validator.check(_schema_rules(tree), _answer("[[[]], []]")).ok
+    deep = validator.check(_schema_rules(tree), _answer("[" * 100 + "]" * 100))
+    assert deep.problem == "answer JSON is nested deeper than 64 levels"
+    deeper = validator.check(_schema_rules(tree), _answer("[" * 100_000 + "]" * 100_000))
+    assert deeper.problem == "answer JSON is nested too deeply"

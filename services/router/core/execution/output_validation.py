@@ -16,9 +16,15 @@ from typing import Any
 
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.execution.schema_check import BoundedSchema, SchemaTimeout, SchemaUnusable
+from services.router.core.execution.schema_check import (
+    BoundedSchema,
+    SchemaTimeout,
+    SchemaUnusable,
+    nested_deeper_than,
+)
 from services.router.core.execution.user_regex import PatternCompiler, UnsafePattern
 
+MAX_ANSWER_DEPTH = 64
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 
 
@@ -84,19 +90,29 @@ class OutputValidator:
             value: Any = json.loads(text)
         except ValueError:
             return Verdict(False, content, "answer is not valid JSON")
+        except RecursionError:  # "[[[[...": nested deeper than the parser goes
+            return Verdict(False, content, "answer JSON is nested too deeply")
         if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT and not isinstance(value, dict):
             return Verdict(False, content, "answer is not a JSON object")
         if rules.format_type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
-            try:
-                error = self._schema(rules.json_schema).best_error(value, self._schema_budget_s)
-            except SchemaTimeout:
-                return Verdict(False, content, f"schema check took over {self._schema_budget_s * 1000:.0f} ms")
-            except (UnsafePattern, SchemaUnusable) as refused:
-                return Verdict(False, content, f"schema unusable: {refused}")
-            if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                return Verdict(False, content, f"answer does not match the schema at {where}: {error.message}")
+            problem = self._schema_problem(rules.json_schema, value)
+            if problem:
+                return Verdict(False, content, problem)
         return Verdict(True, text)
+
+    def _schema_problem(self, schema: str, value: Any) -> str:
+        if nested_deeper_than(value, MAX_ANSWER_DEPTH):  # jsonschema recurses per level of the answer
+            return f"answer JSON is nested deeper than {MAX_ANSWER_DEPTH} levels"
+        try:
+            error = self._schema(schema).best_error(value, self._schema_budget_s)
+        except SchemaTimeout:
+            return f"schema check took over {self._schema_budget_s * 1000:.0f} ms"
+        except (UnsafePattern, SchemaUnusable) as refused:
+            return f"schema unusable: {refused}"
+        if error is None:
+            return ""
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return f"answer does not match the schema at {where}: {error.message}"
 
     def _pattern_problem(self, pattern: str, text: str) -> str:
         try:

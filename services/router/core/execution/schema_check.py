@@ -22,6 +22,9 @@ from services.router.core.execution.user_regex import PatternCompiler, UnsafePat
 
 Keyword = Callable[[Any, Any, Any, Mapping[str, Any]], Iterator[ValidationError]]
 MAX_SCHEMA_NODES = 10_000  # schemas are walked once per distinct schema, iteratively
+MAX_SCHEMA_DEPTH = 64  # jsonschema recurses per level; far below Python's recursion limit
+_IN_PLACE_LISTS = ("allOf", "anyOf", "oneOf")
+_IN_PLACE_ONE = ("not", "if", "then", "else")
 
 
 class SchemaTimeout(Exception):
@@ -159,34 +162,34 @@ def schema_problems(schema: Any, patterns: PatternCompiler) -> list[tuple[str, s
     its metaschema.
     """
     problems: list[tuple[str, str]] = []
-    stack: list[tuple[str, Any]] = [("", schema)]
+    stack: list[tuple[str, Any, int]] = [("", schema, 0)]
     seen = 0
     keywords: set[str] = set()
     while stack:
-        path, node = stack.pop()
+        path, node, depth = stack.pop()
         seen += 1
         if seen > MAX_SCHEMA_NODES:
             problems.append(("", f"more than {MAX_SCHEMA_NODES} schema nodes"))
             break
+        if depth > MAX_SCHEMA_DEPTH:
+            problems.append((path, f"nested deeper than {MAX_SCHEMA_DEPTH} levels"))
+            break
         if isinstance(node, list):
-            stack.extend((f"{path}/{i}", item) for i, item in enumerate(node) if isinstance(item, dict | list))
+            stack.extend(
+                (f"{path}/{i}", item, depth + 1) for i, item in enumerate(node) if isinstance(item, dict | list)
+            )
             continue
         if not isinstance(node, dict):
             continue
-        regex = node.get("pattern")
-        if isinstance(regex, str):
-            _try(patterns, regex, f"{path}/pattern", problems)
-        by_pattern = node.get("patternProperties")
-        if isinstance(by_pattern, dict):
-            for key in by_pattern:
-                _try(patterns, key, f"{path}/patternProperties", problems)
+        problems += _node_problems(path, node, patterns)
         keywords.update(key for key in ("patternProperties", "unevaluatedProperties") if key in node)
-        ref = node.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
-            problems.append((f"{path}/$ref", "only local references (#...) are allowed"))
-        stack.extend((f"{path}/{key}", value) for key, value in node.items() if isinstance(value, dict | list))
+        stack.extend(
+            (f"{path}/{key}", value, depth + 1) for key, value in node.items() if isinstance(value, dict | list)
+        )
     if keywords == {"patternProperties", "unevaluatedProperties"}:
         problems.append(("/", "unevaluatedProperties in a schema with patternProperties is not supported"))
+    if not problems and _loops_in_place(schema):
+        problems.append(("/", "a $ref loop that never reaches into the answer (it would never end)"))
     if not problems:
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
@@ -197,8 +200,93 @@ def schema_problems(schema: Any, patterns: PatternCompiler) -> list[tuple[str, s
     return problems
 
 
+def _node_problems(path: str, node: dict[str, Any], patterns: PatternCompiler) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    regex = node.get("pattern")
+    if isinstance(regex, str):
+        _try(patterns, regex, f"{path}/pattern", problems)
+    by_pattern = node.get("patternProperties")
+    if isinstance(by_pattern, dict):
+        for key in by_pattern:
+            _try(patterns, key, f"{path}/patternProperties", problems)
+    ref = node.get("$ref")
+    if isinstance(ref, str) and not ref.startswith("#"):
+        problems.append((f"{path}/$ref", "only local references (#...) are allowed"))
+    return problems
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether a decoded JSON value nests lists/objects deeper than `limit` (iterative: any depth is safe)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
 def _try(patterns: PatternCompiler, regex: str, where: str, problems: list[tuple[str, str]]) -> None:
     try:
         patterns.compile(regex)
     except UnsafePattern as error:
         problems.append((where, f"pattern refused: {error}"))
+
+
+def _resolve(root: Any, ref: str) -> Any:
+    """The node a local `$ref` names ("#" or "#/a/0/b"), or None."""
+    if ref == "#":
+        return root
+    if not ref.startswith("#/"):
+        return None
+    node = root
+    for raw in ref[2:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _in_place(root: Any, node: Any) -> list[Any]:
+    """Subschemas applied to the same instance (not to a part of it): where a reference loop never ends."""
+    if not isinstance(node, dict):
+        return []
+    found = [item for key in _IN_PLACE_LISTS if isinstance(node.get(key), list) for item in node[key]]
+    found += [node[key] for key in _IN_PLACE_ONE if key in node]
+    dependent = node.get("dependentSchemas")
+    if isinstance(dependent, dict):
+        found += list(dependent.values())
+    for key in ("$ref", "$recursiveRef", "$dynamicRef"):
+        ref = node.get(key)
+        if isinstance(ref, str):
+            target = _resolve(root, "#" if key != "$ref" and ref.startswith("#") else ref)
+            if target is not None:
+                found.append(target)
+    return [item for item in found if isinstance(item, dict)]
+
+
+def _loops_in_place(root: Any) -> bool:
+    """Whether following only in-place subschemas and references comes back to a schema (iterative DFS)."""
+    state: dict[int, int] = {}  # id(node): 1 on the current path, 2 finished
+    for start in [root]:
+        work: list[tuple[Any, Iterator[Any]]] = [(start, iter(_in_place(root, start)))]
+        state[id(start)] = 1
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                state[id(node)] = 2
+                work.pop()
+            elif state.get(id(child)) == 1:
+                return True
+            elif id(child) not in state:
+                state[id(child)] = 1
+                work.append((child, iter(_in_place(root, child))))
+    return False
