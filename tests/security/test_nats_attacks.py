@@ -3,16 +3,17 @@ update, forged feedback and wildcard tenants are refused by the server, and noth
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 
 import msgspec
 import nats.js.api as js_api
 import pytest
 from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
-from services.cli.__main__ import main as bourse_main
 from services.provider_adapter.config import AdapterConfig
 from services.router.config import RouterConfig
 from services.router.core.selection.estimate import TokenEstimator
@@ -136,16 +137,18 @@ async def test_a_wildcard_tenant_is_one_literal_subject(connect: Connect, core_s
     assert own.pending_msgs == 0 and acme_own.pending_msgs == 0
 
 
-def test_the_cli_uses_its_role_and_a_wrong_role_fails_clearly(
-    locked: LockedNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("BOURSE_NATS_ACCOUNTS", str(locked.accounts.directory))
-    assert bourse_main(["keys", "--nats-url", locked.url, "create", "--tenant", "acme"]) == 0
-    assert capsys.readouterr().out.startswith("bsk_")
-    gateway_password = str(locked.accounts.password_file("gateway"))
-    argv = ["keys", "--nats-url", locked.url, "--nats-user", "gateway", "--nats-password-file", gateway_password]
-    assert bourse_main([*argv, "create", "--tenant", "acme"]) == 1  # gateways only read key records
-    assert "NATS refused it" in capsys.readouterr().err
+def test_the_cli_uses_its_role_and_a_wrong_role_fails_clearly(locked: LockedNats) -> None:
+    def keys(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "services.cli", "keys", "--nats-url", locked.url, *argv]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("BOURSE_NATS_")} | env
+        return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60, check=False)
+
+    created = keys("create", "--tenant", "acme", BOURSE_NATS_ACCOUNTS=str(locked.accounts.directory))
+    assert created.returncode == 0 and created.stdout.startswith("bsk_"), created.stderr
+    password = str(locked.accounts.password_file("gateway"))
+    refused = keys("--nats-user", "gateway", "--nats-password-file", password, "create", "--tenant", "acme")
+    assert refused.returncode == 1  # gateways only read key records
+    assert "NATS refused it" in refused.stderr
 
 
 @pytest.fixture(scope="module")
