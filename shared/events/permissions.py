@@ -68,6 +68,7 @@ ROLES: tuple[Role, ...] = (
         subscribe=(f"{subjects.CIRCUIT_PREFIX}.>", f"{subjects.CACHE_PREFIX}.bad_hit.>"),
         read_streams=(TELEMETRY, PRICING, FEEDBACK, QUALITY),
         manage_streams=(*CORE_STREAMS, QUALITY),
+        read_buckets=(KEYS_BUCKET,),  # callers of Route present virtual keys (checked against hashed records)
         write_buckets=(BUDGET_BUCKET, USAGE_BUCKET),
     ),
     Role(
@@ -83,6 +84,7 @@ ROLES: tuple[Role, ...] = (
         publish=(_dead_letters("ledger"),),
         read_streams=(TELEMETRY, FEEDBACK),
         manage_streams=CORE_STREAMS,
+        read_buckets=(KEYS_BUCKET,),  # report callers present virtual keys
     ),
     Role(
         "cache",

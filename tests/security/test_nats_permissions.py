@@ -197,11 +197,12 @@ async def test_every_allowed_path_works(connect: Connect, streams_ready: None) -
     await acme.nc.jetstream().publish(subjects.feedback("acme"), b'{"score": 1}')
     assert await _first(ledger, subjects.feedback("acme"), streams.FEEDBACK.name) == b'{"score": 1}'
 
-    # Key records: the key admin writes, gateways read.
+    # Key records: the key admin writes; gateways, routers and the ledger read.
     written = await keys.nc.jetstream().create_key_value(js_api.KeyValueConfig(bucket=permissions.KEYS_BUCKET))
     await written.put("0123456789abcdef", b"record")
-    read = await gateway.nc.jetstream().key_value(permissions.KEYS_BUCKET)
-    assert (await read.get("0123456789abcdef")).value == b"record"
+    for reader in (gateway, router, ledger):  # the gateway, and routers and the ledger for callers' keys
+        read = await reader.nc.jetstream().key_value(permissions.KEYS_BUCKET)
+        assert (await read.get("0123456789abcdef")).value == b"record"
 
     # Usage counters: gateways and routers write; budgets: routers.
     usage = await gateway.nc.jetstream().create_key_value(js_api.KeyValueConfig(bucket=permissions.USAGE_BUCKET))
