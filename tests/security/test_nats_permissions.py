@@ -14,10 +14,12 @@ import pytest
 import yaml
 
 from services.cli.nats_accounts import helm_authorization, password_variable
+from services.router.config import RouterConfig
 from shared.events import permissions, streams, subjects
 from shared.events.permissions import matrix_markdown
 from tests.deploy.test_manifests import rendered
 from tests.security.locked_nats import Client, LockedNats, connect_as, locked_nats
+from tests.support.services import LOOPBACK_ANY_PORT, Services
 
 Connect = Callable[[str], Awaitable[Client]]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "nats-permissions.md"
@@ -250,3 +252,9 @@ def test_each_kubernetes_service_connects_as_its_own_user() -> None:
         assert auth["user"] == name and auth["tls_ca_file"]
         assert volumes["nats-password"]["secret"]["items"] == [{"key": name, "path": "password"}]
     assert "BOURSE_CACHE_REPLICATION_KEY_FILE" in str(deployments["cache"])
+
+
+async def test_the_test_harness_runs_services_as_their_own_users(nats_url: str, services: Services) -> None:
+    config = RouterConfig(listen=LOOPBACK_ANY_PORT, nats_url=nats_url, adapter_target="127.0.0.1:1")
+    _, parts = await services.router(config)
+    assert parts.publisher.nc.options["user"] == "router"  # the session's nats-server enforces its grants
