@@ -25,10 +25,9 @@ def choice_requests(route: R, n: int) -> list[R]:
         copy = type(route)()
         copy.CopyFrom(route)
         copy.constraints.cache.no_cache = True
-        if i:
-            copy.context.request_id = f"{route.context.request_id}-{i}"
-            if copy.chat.sampling.HasField("seed"):
-                copy.chat.sampling.seed += i
+        # Each choice gets its own id from the router; the client's correlation id stays as given.
+        if i and copy.chat.sampling.HasField("seed"):
+            copy.chat.sampling.seed += i
         requests.append(copy)
     return requests
 
