@@ -307,7 +307,7 @@ async def test_a_router_killed_outright_loses_no_client_request(
     replicas.routers[1].kill()
     answers, errors = await load
     assert errors == []
-    assert {answer.request_id for answer in answers} == {request.context.request_id for request in requests}
+    assert {answer.client_request_id for answer in answers} == {request.context.request_id for request in requests}
     await replicas.restart_router(1)
 
 
