@@ -91,6 +91,7 @@ _KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 # A JSON string (escapes included) or a bracket; strings are skipped whole, in C.
 _JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _OPENERS = frozenset(b"[{")
+_REST = "..."  # the field of the entry counting the violations not listed
 
 
 def check_tenant_id(value: str, field: str = "tenant_id") -> list[FieldViolation]:
@@ -197,10 +198,10 @@ def encodable(text: str) -> bool:
 def cap_violations(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
     """The first `max_violations`, and one more entry counting the rest (an error must fit a gRPC header)."""
     limit = BOUNDS.max_violations
-    if len(violations) <= limit:
-        return list(violations)
+    if len(violations) <= limit or (len(violations) == limit + 1 and violations[-1].field == _REST):
+        return list(violations)  # within the cap, or capped already
     rest = len(violations) - limit
-    return [*violations[:limit], FieldViolation("...", f"{rest} more violations not listed")]
+    return [*violations[:limit], FieldViolation(_REST, f"{rest} more violations not listed")]
 
 
 def clip_message(text: str) -> str:
