@@ -93,6 +93,7 @@ class LedgerConsumers:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subs: list[JetStreamContext.PushSubscription] = field(default_factory=list)
     _stopping: bool = False
+    _inboxes: tuple[_Inbox, _Inbox] = field(default_factory=lambda: (_Inbox(1), _Inbox(1)))
     _telemetry_decoder: msgspec.json.Decoder[TelemetryEvent] = field(
         default_factory=lambda: msgspec.json.Decoder(TelemetryEvent)
     )
@@ -101,15 +102,30 @@ class LedgerConsumers:
     async def start(self) -> None:
         await streams.ensure_streams(self.js)
         telemetry, feedback = _Inbox(self.fetch_batch), _Inbox(self.fetch_batch)
-        self._subs = [
-            await self._subscribe(streams.TELEMETRY, self.consumer_name, telemetry),
-            await self._subscribe(streams.FEEDBACK, f"{self.consumer_name}-feedback", feedback),
-        ]
+        self._inboxes = (telemetry, feedback)
+        await self._subscribe_all()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._consume(telemetry, self._write_telemetry), name="ledger-telemetry"),
             loop.create_task(self._consume(feedback, self._write_feedback), name="ledger-feedback"),
         ]
+
+    async def rebind(self, js: JetStreamContext) -> None:
+        """Consume through a new client (shared.events.healing replaced a closed one): the durable consumers are
+        bound again; what was delivered but not acked on the old client is redelivered after ack_wait_s."""
+        self.js = js
+        await self._subscribe_all()
+
+    async def _subscribe_all(self) -> None:
+        telemetry, feedback = self._inboxes
+        self._subs = [
+            await self._subscribe(streams.TELEMETRY, self.consumer_name, telemetry),
+            await self._subscribe(streams.FEEDBACK, f"{self.consumer_name}-feedback", feedback),
+        ]
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     async def close(self) -> None:
         # Let the loops finish the batch in hand (written and acked) and see the flag.

@@ -97,13 +97,13 @@ class HealingConnection:
         """`hook(new_client)` after a replacement, before `on_state(True)`: move subscriptions and handles over."""
         self._replaced_hooks.append(hook)
 
-    async def close(self) -> None:
+    async def close(self, *, timeout_s: float = 5.0) -> None:
         self._closing = True
         if self._healer is not None:
             self._healer.cancel()
             await asyncio.gather(self._healer, return_exceptions=True)
         if self._nc is not None:
-            await close_nats(self._nc, self._logger)
+            await close_nats(self._nc, self._logger, timeout_s=timeout_s)
 
     async def _connect(self) -> NATS:
         return await connect(self._servers, self._logger, name=self._name, on_closed=self._closed)
