@@ -181,8 +181,8 @@ def _check_context(context: router_service_pb2.RequestContext, add: Add) -> None
 
 def _check_schema(text: str, field: str, description: str, add: Add) -> None:
     """A JSON object, nested at most schema_max_depth (checked before parsing, so parsing cannot recurse away)."""
-    if input_bounds.json_depth(text, BOUNDS.schema_max_depth) > BOUNDS.schema_max_depth:
-        add(FieldViolation(field, f"JSON nested deeper than {BOUNDS.schema_max_depth} levels"))
+    if too_deep := input_bounds.check_json_depth(text, field, BOUNDS.schema_max_depth):
+        add(too_deep[0])
     elif not _is_json_object(text):
         add(FieldViolation(field, description))
 
