@@ -1,6 +1,8 @@
 """Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
 
 Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build).
+It turns NOT_SERVING again while the NATS client is closed and being replaced (shared/events/healing.py), and
+SERVING once the replacement carries the events, budgets and feeds again.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
+from services.router.nats_health import NatsMetrics, follow_replacements
 from services.router.servicer import RouterServicer
 from shared.events import streams
-from shared.events.connect import close_nats, connect
+from shared.events.healing import HealingConnection
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.instrumentation import NoInstruments
@@ -67,6 +70,7 @@ class RouterParts:
     cache: CacheClient | None
     registry: CollectorRegistry
     sharing: AvailabilitySharing | None = None
+    connection: HealingConnection | None = None
 
 
 async def create_server(
@@ -105,40 +109,21 @@ async def create_router(
     book = PriceBook.from_manifest(manifest)
     stats = LiveStats(book)
     estimator = TokenEstimator()
-    circuits = CircuitBreakers(
-        failure_threshold=config.circuit_failure_threshold,
-        open_s=config.circuit_open_s,
-        half_open_probes=config.circuit_half_open_probes,
-    )
-    retry_after = RetryAfterBook()
-    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share) if config.rate_limit_share else None
-    availability = ModelAvailability(circuits, retry_after, headroom)
-    policy = FailoverPolicy(
-        circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
-    )
+    circuits, retry_after, availability, policy = _resilience(config, book)
     selector = Selector(book, stats, estimator, availability, clock=clock)
 
-    nc = await connect([config.nats_url], logger, name="bourse-router", auth=config.nats_auth)
+    connection = await HealingConnection.open([config.nats_url], logger, name="bourse-router", auth=config.nats_auth)
+    nc = connection.nc
     js = nc.jetstream()
     await streams.ensure_streams(js)
     sharing = await _share_availability(config, nc, retry_after, circuits, logger=logger, registry=registry)
     spool = EventSpool(config.event_spool_path) if config.event_spool_path else None
-    publisher = EventPublisher(nc=nc, logger=logger, spool=spool)
+    nats_metrics = NatsMetrics.create(registry)
+    publisher = EventPublisher(nc=nc, logger=logger, spool=spool, on_dead_letter=nats_metrics.dead_lettered)
     publisher.start()
     events = RouterEvents(publisher, RouteMetrics.create(registry))
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
-    budgets = Budgets(
-        [
-            (r.tenant, r.key_id, Limits(r.daily_micro_usd, r.monthly_micro_usd, r.requests_per_minute))
-            for r in config.budgets
-        ],
-        store,
-        on_alert=events.alert,
-        thresholds_pct=config.budget_alert_thresholds_pct,
-        clock=time.time,
-        logger=logger,
-        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
-    )
+    budgets = _budgets(config, store, events, registry, logger)
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True, tracing=tracing))
     cache = (
         CacheClient(
@@ -197,7 +182,7 @@ async def create_router(
         await close_sharing(sharing)
         await market.close()
         await publisher.close()
-        await close_nats(nc, logger)
+        await connection.close()
 
     async def close_metrics() -> None:
         if metrics_server is not None:
@@ -211,8 +196,56 @@ async def create_router(
         logger.info("router_ready", port=service.port, models=len(book.current.entries))
 
     service.startup.append(recover_prices)
+    follow_replacements(
+        connection,
+        service,
+        nats_metrics,
+        publisher=publisher,
+        store=store,
+        bucket=config.budget_bucket,
+        sharing=sharing,
+        market=market,
+    )
     return service, RouterParts(
-        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing
+        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing, connection
+    )
+
+
+def _resilience(
+    config: RouterConfig, book: PriceBook
+) -> tuple[CircuitBreakers, RetryAfterBook, ModelAvailability, FailoverPolicy]:
+    circuits = CircuitBreakers(
+        failure_threshold=config.circuit_failure_threshold,
+        open_s=config.circuit_open_s,
+        half_open_probes=config.circuit_half_open_probes,
+    )
+    retry_after = RetryAfterBook()
+    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share) if config.rate_limit_share else None
+    availability = ModelAvailability(circuits, retry_after, headroom)
+    policy = FailoverPolicy(
+        circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
+    )
+    return circuits, retry_after, availability, policy
+
+
+def _budgets(
+    config: RouterConfig,
+    store: KvCounterStore | None,
+    events: RouterEvents,
+    registry: CollectorRegistry,
+    logger: structlog.typing.FilteringBoundLogger,
+) -> Budgets:
+    return Budgets(
+        [
+            (r.tenant, r.key_id, Limits(r.daily_micro_usd, r.monthly_micro_usd, r.requests_per_minute))
+            for r in config.budgets
+        ],
+        store,
+        on_alert=events.alert,
+        thresholds_pct=config.budget_alert_thresholds_pct,
+        clock=time.time,
+        logger=logger,
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
     )
 
 

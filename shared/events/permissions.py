@@ -30,8 +30,8 @@ RESPONSES_BUCKET = "BOURSE_RESPONSES"
 BUDGET_BUCKET = "bourse_budgets"
 
 QUALITY_PREFIX = "bourse.quality"
-DEAD_LETTER_PREFIX = "bourse.dead_letter"
-CORE_STREAMS = (TELEMETRY, PRICING, COST, FEEDBACK)  # created by routers and the ledger at start-up
+# Created by routers and the ledger at start-up (shared/events/streams.py ALL).
+CORE_STREAMS = (TELEMETRY, PRICING, COST, FEEDBACK, DEAD_LETTER)
 TENANT_PREFIX = "tenant-"
 
 
@@ -49,8 +49,9 @@ class Role:
     write_buckets: tuple[str, ...] = ()  # read, watch, create and write
 
 
-def _dead_letters(service: str) -> str:
-    return f"{DEAD_LETTER_PREFIX}.{service}.>"
+def _dead_letters(*sources: str) -> tuple[str, ...]:
+    """Dead letters of events of these kinds (`bourse.deadletter.<kind>`, shared/events/dead_letters.py)."""
+    return tuple(subjects.dead_letter(source) for source in sources)
 
 
 ROLES: tuple[Role, ...] = (
@@ -63,7 +64,7 @@ ROLES: tuple[Role, ...] = (
             f"{subjects.BUDGET_ALERT_PREFIX}.>",
             f"{subjects.CIRCUIT_PREFIX}.>",
             f"{QUALITY_PREFIX}.>",
-            _dead_letters("router"),
+            *_dead_letters("telemetry", "cost", "alerts", "quality"),
         ),
         subscribe=(f"{subjects.CIRCUIT_PREFIX}.>", f"{subjects.CACHE_PREFIX}.bad_hit.>"),
         read_streams=(TELEMETRY, PRICING, FEEDBACK, QUALITY),
@@ -74,14 +75,13 @@ ROLES: tuple[Role, ...] = (
     Role(
         "gateway",
         "every gateway replica",
-        publish=(_dead_letters("gateway"),),
         read_buckets=(KEYS_BUCKET,),
         write_buckets=(RESPONSES_BUCKET, USAGE_BUCKET),
     ),
     Role(
         "ledger",
         "the ledger",
-        publish=(_dead_letters("ledger"),),
+        publish=_dead_letters("telemetry", "feedback"),  # consumed events it can never store
         read_streams=(TELEMETRY, FEEDBACK),
         manage_streams=CORE_STREAMS,
         read_buckets=(KEYS_BUCKET,),  # report callers present virtual keys
@@ -89,7 +89,7 @@ ROLES: tuple[Role, ...] = (
     Role(
         "cache",
         "every cache replica",
-        publish=(f"{subjects.CACHE_PREFIX}.>", _dead_letters("cache")),
+        publish=(f"{subjects.CACHE_PREFIX}.>", *_dead_letters("cache")),
         read_streams=(CACHE,),
         manage_streams=(CACHE,),
     ),

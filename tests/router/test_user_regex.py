@@ -80,7 +80,7 @@ def test_schema_patterns_are_checked_at_the_door() -> None:
         ({"patternProperties": {"a": {}}, "unevaluatedProperties": False}, "unevaluatedProperties"),
         ({"not": {"$ref": "#"}}, "never reaches into the answer"),
         ({"anyOf": [{"$ref": "#/anyOf/1"}, {"$ref": "#/anyOf/0"}]}, "never reaches into the answer"),
-        (_nested("items", 80), "nested deeper than 64"),
+        (_nested("items", 80), "JSON nested deeper than 32 levels"),  # shared/input_bounds.py, before parsing
     ],
 )
 def test_schemas_that_would_fetch_break_or_backtrack_are_refused(schema: object, problem: str) -> None:

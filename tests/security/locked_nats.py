@@ -13,13 +13,10 @@ from nats.aio.client import Client as NATS
 
 from shared.events.accounts import Accounts, write_accounts
 from shared.events.credentials import connect_options
-from shared.events.permissions import Role
 from shared.processes import NatsServer
 from tests.support.eventually import eventually
 
 TENANTS = ("acme", "globex", "*", ">")
-# Creates the streams no service owns yet (dead letters); the matrix's users cannot.
-STREAM_ADMIN = Role("stream-admin", "the tests' operator", publish=("$JS.API.STREAM.CREATE.>", "$JS.API.STREAM.INFO.>"))
 
 
 @dataclass
@@ -52,7 +49,7 @@ class Client:
 
 @contextmanager
 def locked_nats(directory: Path) -> Iterator[LockedNats]:
-    accounts = write_accounts(directory / "accounts", tenants=TENANTS, extra=(STREAM_ADMIN,))
+    accounts = write_accounts(directory / "accounts", tenants=TENANTS)
     server = NatsServer(data_dir=directory / "data", config_file=accounts.server_config)
     server.start()
     try:

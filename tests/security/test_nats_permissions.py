@@ -45,6 +45,10 @@ FORBIDDEN_PUBLISH = [
     ("tenant-acme", "bourse.cost.acme"),
     ("router", "bourse.cache.store.acme"),
     ("gateway", "bourse.cache.invalidate.acme"),
+    # Dead letters: each service parks only the kinds of events it handles.
+    ("cache", "bourse.deadletter.telemetry"),
+    ("gateway", "bourse.deadletter.telemetry"),
+    ("tenant-acme", "bourse.deadletter.feedback"),
     # JetStream administration beyond a user's own streams.
     ("router", "$JS.API.STREAM.DELETE.BOURSE_PRICING"),
     ("cache", "$JS.API.STREAM.PURGE.BOURSE_TELEMETRY"),
@@ -98,10 +102,9 @@ async def connect(locked: LockedNats) -> AsyncIterator[Connect]:
 
 @pytest.fixture(scope="module")
 async def streams_ready(locked: LockedNats) -> None:
-    """The streams exist, created by their owners (routers create the core four, caches their own)."""
+    """The streams exist, created by their owners (routers the core ones and dead letters, caches their own)."""
     router = await connect_as(locked, "router")
     cache = await connect_as(locked, "cache")
-    admin = await connect_as(locked, "stream-admin")
     try:
         await streams.ensure_streams(router.nc.jetstream())
         await streams.ensure_streams(
@@ -110,10 +113,8 @@ async def streams_ready(locked: LockedNats) -> None:
         await streams.ensure_streams(
             cache.nc.jetstream(), (streams.StreamSpec(permissions.CACHE, ("bourse.cache.>",), 0, 1 << 20),)
         )
-        dead = streams.StreamSpec(permissions.DEAD_LETTER, (f"{permissions.DEAD_LETTER_PREFIX}.>",), 0, 1 << 20)
-        await streams.ensure_streams(admin.nc.jetstream(), (dead,))
     finally:
-        for client in (router, cache, admin):
+        for client in (router, cache):
             await client.nc.close()
 
 
@@ -220,8 +221,8 @@ async def test_every_allowed_path_works(connect: Connect, streams_ready: None) -
     assert await _first(cache, "bourse.cache.store.acme", permissions.CACHE) == b"sealed"
     await router.nc.jetstream().publish("bourse.quality.acme", b"evidence")
     assert await _first(other_router, "bourse.quality.acme", permissions.QUALITY) == b"evidence"
-    await router.nc.jetstream().publish("bourse.dead_letter.router.telemetry", b"dead")
-    assert await _first(ops, "bourse.dead_letter.router.telemetry", permissions.DEAD_LETTER) == b"dead"
+    await router.nc.jetstream().publish(subjects.dead_letter("telemetry"), b"dead")
+    assert await _first(ops, subjects.dead_letter("telemetry"), permissions.DEAD_LETTER) == b"dead"
 
     await asyncio.gather(*(c.nc.flush() for c in (router, gateway, ledger, cache, pricing, keys, acme, ops)))
     for client in (router, other_router, gateway, ledger, cache, pricing, keys, cost_reader, acme, ops):
