@@ -22,6 +22,7 @@ from services.router.core.selection.live_stats import LiveStats
 from services.router.market import MarketFeed
 from services.simulator.config import SimulatorConfig
 from shared.events import streams, subjects
+from shared.events.healing import Backoff, HealingConnection
 from shared.events.schemas import Feedback, PriceUpdate
 from shared.logging import get_logger
 from shared.pricing.price_table import PriceBook
@@ -29,6 +30,7 @@ from shared.pricing.prices import encode_update
 from tests.router.model_entries import entry, manifest
 from tests.security.locked_nats import Client, LockedNats, connect_as, locked_nats
 from tests.support.eventually import eventually
+from tests.support.nats_faults import close_by_control_line
 from tests.support.requests import route
 from tests.support.services import LOOPBACK_ANY_PORT, Services, running_services
 
@@ -183,3 +185,21 @@ async def test_a_router_refuses_a_wildcard_tenant_and_charges_only_literal_subje
     charged = await costs.next_msg(timeout=10)  # the refused request charged nobody: acme's is the first
     assert charged.subject == subjects.cost("acme")
     assert msgspec.json.decode(charged.data)["tenant"] == "acme"
+
+
+async def test_a_replaced_nats_client_keeps_its_user(locked: LockedNats) -> None:
+    connection = await HealingConnection.open(
+        [locked.url],
+        get_logger("test"),
+        name="test-healing",
+        auth=locked.accounts.auth("router"),
+        backoff=Backoff(0.01, 0.05),
+    )
+    try:
+        first = connection.nc
+        await close_by_control_line(first)
+        await eventually(lambda: connection.nc is not first and connection.connected, what="a replacement client")
+        assert connection.nc.options["user"] == "router"
+        await connection.nc.jetstream().publish(subjects.telemetry("openai", "gpt-4o"), b"{}")  # its grants hold
+    finally:
+        await connection.close()
