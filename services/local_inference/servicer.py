@@ -15,11 +15,16 @@ from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from services.local_inference.core.chat_template import ChatTurn
 from services.local_inference.core.decoding import Finish, Generation
 from services.local_inference.core.embedding import Embedder
-from services.local_inference.core.inference import LocalInference, Sampling
+from services.local_inference.core.inference import Guidance, LocalInference, Sampling
 from services.local_inference.metrics import InferenceMetrics
 from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
 
 _ROLES = {chat_pb2.ROLE_SYSTEM: "system", chat_pb2.ROLE_USER: "user", chat_pb2.ROLE_ASSISTANT: "assistant"}
+_METHODS = {
+    "free": pb.ANSWER_METHOD_FREE,
+    "guided": pb.ANSWER_METHOD_GUIDED,
+    "exact_match": pb.ANSWER_METHOD_EXACT_MATCH,
+}
 _FINISH = {Finish.STOP: chat_pb2.FINISH_REASON_STOP, Finish.LENGTH: chat_pb2.FINISH_REASON_LENGTH}
 
 
@@ -52,9 +57,13 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     ) -> pb.GenerateResponse:
         inference = self._inference()
         turns = chat_turns(request.chat)
-        generation = await inference.generate(turns, sampling(request.chat), _deadline(context))
+        answer = await inference.answer(turns, sampling(request.chat), guidance(request), _deadline(context))
+        generation = answer.generation
         self._count(generation)
-        return _response(generation, inference.model_name, content=generation.text)
+        response = _response(generation, inference.model_name, content=generation.text)
+        response.method = _METHODS[answer.method]
+        response.confidence = answer.confidence
+        return response
 
     async def GenerateStream(
         self, request: pb.GenerateStreamRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -145,6 +154,16 @@ def sampling(chat: chat_pb2.ChatRequest) -> Sampling:
         top_p=params.top_p if params.HasField("top_p") else None,
         max_tokens=params.max_tokens if params.HasField("max_tokens") else None,
         stop=tuple(params.stop),
+    )
+
+
+def guidance(request: pb.GenerateRequest) -> Guidance:
+    fmt = request.chat.response_format
+    return Guidance(
+        pattern=request.output_pattern,
+        copy_from_input=request.copy_from_input,
+        json_schema=fmt.json_schema if fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA else "",
+        json_object=fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT,
     )
 
 

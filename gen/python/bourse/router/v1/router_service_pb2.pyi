@@ -98,7 +98,7 @@ class RequestContext(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., key_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Attempt(_message.Message):
-    __slots__ = ("provider", "model", "outcome", "error_reason", "latency_us", "cost_micro_usd", "served_from")
+    __slots__ = ("provider", "model", "outcome", "error_reason", "latency_us", "cost_micro_usd", "served_from", "served_from_detail", "confidence")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,8 @@ class Attempt(_message.Message):
     LATENCY_US_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     SERVED_FROM_FIELD_NUMBER: _ClassVar[int]
+    SERVED_FROM_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     outcome: AttemptOutcome
@@ -113,7 +115,9 @@ class Attempt(_message.Message):
     latency_us: int
     cost_micro_usd: int
     served_from: _routing_pb2.ServedFrom
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., error_reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ..., served_from: _Optional[_Union[_routing_pb2.ServedFrom, str]] = ...) -> None: ...
+    served_from_detail: str
+    confidence: float
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., error_reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ..., served_from: _Optional[_Union[_routing_pb2.ServedFrom, str]] = ..., served_from_detail: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class LatencyBreakdown(_message.Message):
     __slots__ = ("total_us", "selection_us", "upstream_us", "time_to_first_token_us")
