@@ -146,6 +146,7 @@ async def create_router(
             default_max_attempts=config.default_max_attempts,
             total_deadline_s=config.total_deadline_s,
             local_deadline_s=config.local_deadline_s,
+            local_min_confidence=dict(config.local_min_confidence),
         ),
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]

@@ -166,6 +166,8 @@ def _attempt(attempt: AttemptResult) -> pb.Attempt:
         latency_us=int(attempt.latency_s * 1e6),
         cost_micro_usd=attempt.cost_micro_usd,
         served_from=_SERVED_FROM.get(attempt.served_from, routing_pb2.SERVED_FROM_UNSPECIFIED),
+        served_from_detail=attempt.served_from_detail,
+        confidence=attempt.confidence,
     )
 
 

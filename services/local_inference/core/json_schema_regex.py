@@ -122,7 +122,7 @@ def _choices(schema: dict[str, Any], keys: set[str], where: str) -> str:
     return "(" + "|".join(re.escape(json.dumps(value)) for value in values) + ")"
 
 
-def _only(keys: set[str], allowed: set[str], where: str) -> None:
+def _only(keys: set[str], allowed: set[str] | frozenset[str], where: str) -> None:
     extra = sorted(keys - allowed)
     if extra:
         raise GuidanceUnsupported(f"{where}: keyword {extra[0]!r} is beyond the guided-decoding subset")

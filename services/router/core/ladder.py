@@ -66,7 +66,12 @@ class RouteExecutor:
         self._settings = settings
         self._validator = OutputValidator()
         self._tiers = CheapTiers(
-            book, self._validator, local=local, cache=cache, local_deadline_s=settings.local_deadline_s
+            book,
+            self._validator,
+            local=local,
+            cache=cache,
+            local_deadline_s=settings.local_deadline_s,
+            local_min_confidence=settings.local_min_confidence,
         )
         self._background: set[asyncio.Task[None]] = set()
 

@@ -4,9 +4,11 @@ deadline, skipped when down). A failure here never fails the request: the ladder
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
+from bourse.inference.v1 import inference_service_pb2
 
 from services.router.core.cost import cost_micro_usd
 from services.router.core.failover import AttemptResult
@@ -15,6 +17,21 @@ from services.router.core.price_table import PriceBook
 from services.router.core.route_types import TIER_VALUES, AnswerCache, LocalModel, Plan, RouteInput, RouteOutcome, Tier
 from services.router.core.selection import Candidate
 from shared.errors import BourseError
+
+# Per task kind, the confidence a local answer needs to be served: the lowest thresholds at which served answers
+# were right >= 97% of the time on the tune split of bench/local_eval_data (python -m bench.local_eval --split
+# tune; docs/local-inference.md has the figures on the frozen test split). Overridable in the router config.
+LOCAL_MIN_CONFIDENCE = {"classification": 1.0, "extraction": 1.0, "formatting": 1.0}
+_METHODS = {
+    inference_service_pb2.ANSWER_METHOD_FREE: "free",
+    inference_service_pb2.ANSWER_METHOD_GUIDED: "guided",
+    inference_service_pb2.ANSWER_METHOD_EXACT_MATCH: "exact_match",
+}
+
+
+def label_confidence(scored: inference_service_pb2.ScoreResponse) -> float:
+    """The chosen label's probability among the labels (the measure calibrated for classification)."""
+    return scored.scores[0].probability if scored.scores else 0.0
 
 
 class CheapTiers:
@@ -26,12 +43,15 @@ class CheapTiers:
         local: LocalModel | None,
         cache: AnswerCache | None,
         local_deadline_s: float,
+        local_min_confidence: Mapping[str, float] | None = None,
     ) -> None:
         self._book = book
         self._validator = validator
         self.local = local
         self.cache = cache
         self._local_deadline_s = local_deadline_s
+        # A kind without a threshold serves only certain answers (exact matches); see LOCAL_MIN_CONFIDENCE.
+        self._min_confidence = {**LOCAL_MIN_CONFIDENCE, **(local_min_confidence or {})}
 
     async def try_local(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> bool:
         local = plan.selection.local
@@ -49,9 +69,18 @@ class CheapTiers:
                     usage=usage,
                 )
                 model = scored.model or local.model
+                attempt.served_from_detail, attempt.confidence = "score", label_confidence(scored)
             else:
-                generated = await self.local.generate(inp.chat, inp.request_id, timeout)
+                generated = await self.local.generate(
+                    inp.chat,
+                    inp.request_id,
+                    timeout,
+                    output_pattern=plan.rules.pattern,
+                    copy_from_input=plan.profile.task_kind == "extraction",
+                )
                 completion, model = generated.completion, generated.model or local.model
+                attempt.served_from_detail = _METHODS.get(generated.method, "")
+                attempt.confidence = generated.confidence
         except BourseError as error:
             attempt.outcome, attempt.error_reason = "error", error.reason
             attempt.latency_s = time.perf_counter() - t0
@@ -62,6 +91,10 @@ class CheapTiers:
         verdict = self._validator.check(plan.rules, completion)
         if not verdict.ok:
             attempt.outcome, attempt.error_reason = "invalid_output", "INVALID_OUTPUT"
+            outcome.attempts.append(attempt)
+            return False
+        if attempt.confidence < self._min_confidence.get(plan.profile.task_kind, 1.0):
+            attempt.outcome, attempt.error_reason = "invalid_output", "LOW_CONFIDENCE"
             outcome.attempts.append(attempt)
             return False
         outcome.attempts.append(attempt)
