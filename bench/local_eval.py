@@ -82,7 +82,7 @@ def is_right(answer: str, item: dict[str, Any]) -> bool:
             return bool(json.loads(answer) == item["gold"])
         except ValueError:
             return False
-    return answer.strip() == item["gold"]
+    return bool(answer.strip() == item["gold"])
 
 
 async def ask(inference: LocalInference, kind: str, item: dict[str, Any]) -> Scored:
@@ -213,6 +213,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--intra-threads", type=int, default=2)
     parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--items", type=Path, default=None, help="also write every item's answer and confidences")
     args = parser.parse_args()
     if args.model_dir is None:
         from services.local_inference.convert.smollm2 import ensure_smollm2
@@ -247,6 +248,9 @@ def main() -> None:
             for s in scored:
                 if not s.right:
                     print(kind, s.item, s.method, repr(s.answer), {k: round(v, 3) for k, v in s.confidences.items()})
+    if args.items:
+        rows = [{"kind": kind, **vars(s)} for kind, scored in results.items() for s in scored]
+        args.items.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     if tune:
         payload = {"measured": time.strftime("%Y-%m-%d"), "target": TARGET, "split": "tune", "kinds": thresholds}
         args.thresholds.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

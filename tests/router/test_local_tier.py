@@ -14,6 +14,7 @@ from bourse.router.v1 import router_service_pb2 as pb
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.gguf_to_ct2 import convert_gguf
 from services.local_inference.server import create_server as create_inference
+from services.simulator.engine import _WORDS as SIMULATOR_WORDS
 from shared.logging import get_logger
 from shared.processes import free_port, wait_healthy
 from tests.local_inference.tiny_model import write_tiny_gguf
@@ -52,13 +53,20 @@ def _classify_free_text() -> pb.RouteRequest:
     return route("Describe the sentiment of: I love it.", constraints=constraints, max_tokens=24)
 
 
+def _classify_low_confidence() -> pb.RouteRequest:
+    """Labels that include every word the simulator answers with (one word at max_tokens 1), so its answer is
+    valid and only the local answer's confidence can send the request on."""
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, labels=SIMULATOR_WORDS)
+    return route("Which word fits best?", constraints=constraints, max_tokens=1)
+
+
 def _classify(text: str) -> pb.RouteRequest:
     constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, labels=LABELS)
     return route(f"Classify the sentiment: {text}", constraints=constraints)
 
 
 async def test_classification_is_answered_locally_by_score(make_router, local_target: str) -> None:
-    stub, _ = await make_router(inference_target=local_target)
+    stub, _ = await make_router(inference_target=local_target, local_min_confidence={"classification": 0.0})
     request = _classify("I love this product, it works great. " * 3)  # the tiny model has a 512-token window
     explained = await stub.Explain(pb.ExplainRequest(chat=request.chat, constraints=request.constraints))
     assert explained.local_first
@@ -66,9 +74,25 @@ async def test_classification_is_answered_locally_by_score(make_router, local_ta
     assert response.served_from == routing_pb2.SERVED_FROM_LOCAL
     assert response.completion.content in LABELS
     assert response.cost_micro_usd == 0 and response.saved_micro_usd > 0
-    assert [(a.served_from, a.outcome) for a in response.attempts] == [
-        (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_SUCCESS)
+    assert [(a.served_from, a.outcome, a.served_from_detail) for a in response.attempts] == [
+        (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_SUCCESS, "score")
     ]
+    assert 1 / len(LABELS) <= response.attempts[0].confidence <= 1.0  # the chosen label's probability
+
+
+async def test_an_answer_below_the_confidence_threshold_escalates(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target, local_min_confidence={"classification": 0.99})
+    response: pb.RouteResponse = await stub.Route(_classify_low_confidence(), timeout=30)
+    local, remote = response.attempts
+    assert (local.served_from, local.outcome, local.error_reason, local.served_from_detail) == (
+        routing_pb2.SERVED_FROM_LOCAL,
+        pb.ATTEMPT_OUTCOME_INVALID_OUTPUT,
+        "LOW_CONFIDENCE",
+        "score",
+    )
+    assert 0.0 < local.confidence < 0.99
+    assert (remote.served_from, remote.outcome) == (routing_pb2.SERVED_FROM_REMOTE, pb.ATTEMPT_OUTCOME_SUCCESS)
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
 
 
 async def test_invalid_local_answer_escalates_to_the_cheapest_remote(make_router, local_target: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from services.local_inference.core.chat_template import ChatTemplate, ChatTurn
@@ -153,6 +154,17 @@ class LocalModel:
             )
         finally:
             relay.release()
+
+    def next_logits(self, ids: Sequence[int]) -> Any:
+        """The vocabulary logits of the token after `ids` (one sequence, one step)."""
+        rows: list[Any] = []
+
+        def keep(step: Any) -> bool:
+            rows.append(np.array(step.logits, dtype=np.float32).reshape(-1))
+            return True
+
+        self.decode_steps([ids], 1, keep)
+        return rows[0]
 
     def token_texts(self) -> list[str | None]:
         """Each token id's text, None for special tokens and pieces of a UTF-8 character (never guided to)."""

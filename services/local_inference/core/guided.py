@@ -30,6 +30,26 @@ TOP_K = 64  # tokens examined per step for the renormalised probability, and fir
 _END = object()  # the state after the end-of-turn token
 
 
+def _row(step: Any) -> np.ndarray | None:
+    """The vocabulary logits of this step's sequence, or None when they cannot be had from the step.
+
+    With several sequences decoding, CTranslate2 hands every callback the logits of all of them; greedy decoding
+    picked the step's token as its row's argmax, so the one row whose argmax is that token is this sequence's.
+    """
+    try:
+        logits = np.asarray(step.logits, dtype=np.float32)
+    except (ValueError, TypeError, RuntimeError):
+        return None
+    if logits.size == 0:
+        return None
+    rows = logits.reshape(-1, logits.shape[-1])
+    hits = [0] if rows.shape[0] == 1 else np.flatnonzero(rows.argmax(axis=1) == int(step.token_id)).tolist()
+    if len(hits) != 1:
+        return None
+    row: np.ndarray = rows[hits[0]]
+    return row
+
+
 @dataclass(eq=False)
 class GuidedTask:
     prompt: Sequence[int]
@@ -43,6 +63,7 @@ class GuidedTask:
     corrections: int = 0
     finish: Finish | None = None
     _resume: bool = False
+    _refetch: bool = False
 
     def __post_init__(self) -> None:
         self.state = self.constraint.start()
@@ -77,23 +98,39 @@ class GuidedDecoder:
                 on_step,
             )
             for task in active:
+                if task._refetch and task.finish is None:
+                    self._refetch(task)
                 if task.finish is None and not task._resume:
                     task.finish = Finish.LENGTH  # the engine ran out of length
             active = [task for task in active if task.finish is None]
 
-    def _on_step(self, task: GuidedTask, step: Any) -> bool:  # noqa: PLR0911 -- one exit per way a step ends
+    def _on_step(self, task: GuidedTask, step: Any) -> bool:
         if task.finish is not None or task._resume:
             return True
         if not task.alive():
             task.finish = Finish.LENGTH
             return True
-        logits = np.asarray(step.logits, dtype=np.float32).reshape(-1)
+        logits = _row(step)
+        if logits is None:  # this step's row cannot be told apart in the batch: ask for it alone
+            task._refetch = True
+            task._resume = True
+            return True
+        return self._apply(task, int(step.token_id), logits)
+
+    def _refetch(self, task: GuidedTask) -> None:
+        """The step for a task whose logits were not available in its batch, decoded on its own."""
+        task._refetch = False
+        logits = self._model.next_logits(list(task.prompt) + task.ids)
+        if not self._apply(task, int(np.argmax(logits)), logits):
+            task._resume = True
+
+    def _apply(self, task: GuidedTask, token: int, logits: np.ndarray) -> bool:
+        """Keep the model's token if the constraint allows it, else correct it; True when this run must stop."""
         k = min(TOP_K, logits.shape[0])
         top = np.argpartition(logits, -k)[-k:]
         top = top[np.argsort(-logits[top])]
         peak = float(logits[top[0]])
         log_z = peak + math.log(float(np.exp(logits - peak).sum()))
-        token = int(step.token_id)
         state = self._advance(task, token)
         corrected = state is None
         if corrected:
