@@ -199,6 +199,14 @@ def report(results: dict[str, list[Scored]], thresholds: dict[str, dict[str, Any
     return out
 
 
+def read_items(path: Path) -> dict[str, list[Scored]]:
+    results: dict[str, list[Scored]] = {kind: [] for kind in KINDS}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        results[row.pop("kind")].append(Scored(**row))
+    return results
+
+
 def _rank(measure: dict[str, Any]) -> tuple[float, float]:
     """The measure that serves the most on the tune split at the target precision; AUC breaks ties."""
     area = measure["auc"]
@@ -214,8 +222,9 @@ def main() -> None:
     parser.add_argument("--intra-threads", type=int, default=2)
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--items", type=Path, default=None, help="also write every item's answer and confidences")
+    parser.add_argument("--from-items", type=Path, default=None, help="report on a saved --items file, no model")
     args = parser.parse_args()
-    if args.model_dir is None:
+    if args.model_dir is None and args.from_items is None:
         from services.local_inference.convert.smollm2 import ensure_smollm2
 
         args.model_dir = ensure_smollm2()
@@ -224,9 +233,14 @@ def main() -> None:
     if not tune and args.thresholds.exists():
         thresholds = json.loads(args.thresholds.read_text(encoding="utf-8"))["kinds"]
     started = time.perf_counter()
-    results = asyncio.run(run_split(args.model_dir, args.split, args.intra_threads))
+    results = (
+        read_items(args.from_items)
+        if args.from_items
+        else asyncio.run(run_split(args.model_dir, args.split, args.intra_threads))
+    )
     summary = report(results, thresholds, tune=tune)
-    print(f"model: {args.model_dir.name}   split: {args.split}   ({time.perf_counter() - started:.0f} s)")
+    model_name = args.model_dir.name if args.model_dir else str(args.from_items)
+    print(f"model: {model_name}   split: {args.split}   ({time.perf_counter() - started:.0f} s)")
     for kind, entry in summary.items():
         accuracy = entry["accuracy"]
         print(f"\n{kind}: {entry['items']} items, accuracy without threshold {accuracy:.3f}, {entry['methods']}")

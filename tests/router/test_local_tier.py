@@ -4,16 +4,18 @@ cheapest remote model with both attempts recorded, and a local tier that is down
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bourse.common.v1 import routing_pb2
+from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2 as pb
 
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.gguf_to_ct2 import convert_gguf
 from services.local_inference.server import create_server as create_inference
+from services.router.core.manifest import default_manifest_path
 from services.simulator.engine import _WORDS as SIMULATOR_WORDS
 from shared.logging import get_logger
 from shared.processes import free_port, wait_healthy
@@ -105,9 +107,15 @@ async def test_invalid_local_answer_escalates_to_the_cheapest_remote(make_router
 
 
 async def test_extraction_skips_the_local_tier_its_measured_quality_does_not_qualify(
-    make_router, local_target: str
+    make_router, local_target: str, tmp_path: Path
 ) -> None:
-    stub, _ = await make_router(inference_target=local_target)
+    manifest = json.loads(default_manifest_path().read_text(encoding="utf-8"))
+    for entry in manifest["models"]:
+        if entry["provider"] == "local":
+            entry["quality"]["extraction"] = 0.2
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    stub, _ = await make_router(inference_target=local_target, manifest_path=str(path))
     request = _extract()
     explained = await stub.Explain(pb.ExplainRequest(chat=request.chat, constraints=request.constraints))
     assert not explained.local_first
@@ -115,6 +123,41 @@ async def test_extraction_skips_the_local_tier_its_measured_quality_does_not_qua
     assert [r.constraint for r in local] == ["local_tier"] and "quality" in local[0].detail
     response: pb.RouteResponse = await stub.Route(request, timeout=30)
     assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]
+
+
+async def test_an_exact_match_is_served_locally_without_the_model(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_EXTRACTION, output_pattern=r"INV-\d{5}")
+    response: pb.RouteResponse = await stub.Route(
+        route("Extract the invoice number: 'Invoice INV-20931 is due.'", constraints=constraints), timeout=30
+    )
+    assert response.served_from == routing_pb2.SERVED_FROM_LOCAL and response.completion.content == "INV-20931"
+    (local,) = response.attempts
+    assert (local.outcome, local.served_from_detail, local.confidence) == (
+        pb.ATTEMPT_OUTCOME_SUCCESS,
+        "exact_match",
+        1.0,
+    )
+
+
+async def test_a_schema_beyond_the_guided_subset_escalates_with_the_reason(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    request = route(
+        "Give the colour as JSON.", constraints=pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_FORMATTING)
+    )
+    request.chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
+    request.chat.response_format.schema_name = "colour"
+    request.chat.response_format.json_schema = json.dumps(
+        {"type": "object", "properties": {"answer": {"type": "string", "minLength": 2}}}
+    )
+    response: pb.RouteResponse = await stub.Route(request, timeout=30)
+    local = response.attempts[0]
+    assert (local.served_from, local.outcome, local.error_reason) == (
+        routing_pb2.SERVED_FROM_LOCAL,
+        pb.ATTEMPT_OUTCOME_ERROR,
+        "GUIDANCE_UNSUPPORTED",
+    )
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
 
 
 async def test_local_tier_down_falls_back_to_remote(make_router) -> None:

@@ -30,24 +30,46 @@ TOP_K = 64  # tokens examined per step for the renormalised probability, and fir
 _END = object()  # the state after the end-of-turn token
 
 
-def _row(step: Any) -> np.ndarray | None:
-    """The vocabulary logits of this step's sequence, or None when they cannot be had from the step.
+class _StepLogits:
+    """The logits of one decode call's steps, shared by the callbacks of a step.
 
-    With several sequences decoding, CTranslate2 hands every callback the logits of all of them; greedy decoding
-    picked the step's token as its row's argmax, so the one row whose argmax is that token is this sequence's.
+    CTranslate2 hands each callback of a step the logits of every sequence still in its loop (those still
+    reading their prompt included), ordered longest prompt first; only the first callback of a step can read
+    them (later ones see an empty view), so they are copied once per step. A sequence's row is checked by its
+    argmax, which is the token greedy decoding picked.
     """
-    try:
-        logits = np.asarray(step.logits, dtype=np.float32)
-    except (ValueError, TypeError, RuntimeError):
-        return None
-    if logits.size == 0:
-        return None
-    rows = logits.reshape(-1, logits.shape[-1])
-    hits = [0] if rows.shape[0] == 1 else np.flatnonzero(rows.argmax(axis=1) == int(step.token_id)).tolist()
-    if len(hits) != 1:
-        return None
-    row: np.ndarray = rows[hits[0]]
-    return row
+
+    def __init__(self, lengths: Sequence[int]) -> None:
+        self._order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        self._stopped: dict[int, int] = {}  # batch index -> the step at which its decoding was stopped
+        self._step = -1
+        self._rows: np.ndarray | None = None
+
+    def row(self, step: Any) -> np.ndarray | None:
+        at, index, token = int(step.step), int(step.batch_id), int(step.token_id)
+        if at != self._step:
+            self._step = at
+            try:
+                self._rows = np.array(step.logits, dtype=np.float32, copy=True)
+            except (ValueError, TypeError, RuntimeError):
+                self._rows = None
+        rows = self._rows
+        if rows is None or rows.size == 0:
+            return None
+        rows = rows.reshape(-1, rows.shape[-1])
+        live = [i for i in self._order if self._stopped.get(i, at) >= at]
+        expected = live.index(index) if index in live else -1
+        if 0 <= expected < rows.shape[0] and int(rows[expected].argmax()) == token:
+            found: np.ndarray = rows[expected]
+            return found
+        hits = np.flatnonzero(rows.argmax(axis=1) == token).tolist()
+        if len(hits) != 1:
+            return None
+        matched: np.ndarray = rows[hits[0]]
+        return matched
+
+    def stopped(self, step: Any) -> None:
+        self._stopped.setdefault(int(step.batch_id), int(step.step))
 
 
 @dataclass(eq=False)
@@ -61,6 +83,7 @@ class GuidedTask:
     logprobs: list[float] = field(default_factory=list)  # the model's own, per answer token (end token included)
     guided_logprobs: list[float] = field(default_factory=list)  # renormalised over the allowed tokens
     corrections: int = 0
+    refetches: int = 0  # steps decoded alone because their row of the batch's logits was not found
     finish: Finish | None = None
     _resume: bool = False
     _refetch: bool = False
@@ -88,12 +111,17 @@ class GuidedDecoder:
             for task in active:
                 task._resume = False
             batch = active
+            prompts = [list(task.prompt) + task.ids for task in batch]
+            steps = _StepLogits([len(prompt) for prompt in prompts])
 
-            def on_step(step: Any, batch: list[GuidedTask] = batch) -> bool:
-                return self._on_step(batch[step.batch_id], step)
+            def on_step(step: Any, batch: list[GuidedTask] = batch, steps: _StepLogits = steps) -> bool:
+                stop = self._on_step(batch[step.batch_id], step, steps)
+                if stop:
+                    steps.stopped(step)
+                return stop
 
             self._model.decode_steps(
-                [list(task.prompt) + task.ids for task in batch],
+                prompts,
                 max(task.max_tokens - len(task.ids) for task in batch),
                 on_step,
             )
@@ -104,13 +132,13 @@ class GuidedDecoder:
                     task.finish = Finish.LENGTH  # the engine ran out of length
             active = [task for task in active if task.finish is None]
 
-    def _on_step(self, task: GuidedTask, step: Any) -> bool:
+    def _on_step(self, task: GuidedTask, step: Any, steps: _StepLogits) -> bool:
         if task.finish is not None or task._resume:
             return True
         if not task.alive():
             task.finish = Finish.LENGTH
             return True
-        logits = _row(step)
+        logits = steps.row(step)
         if logits is None:  # this step's row cannot be told apart in the batch: ask for it alone
             task._refetch = True
             task._resume = True
@@ -120,6 +148,7 @@ class GuidedDecoder:
     def _refetch(self, task: GuidedTask) -> None:
         """The step for a task whose logits were not available in its batch, decoded on its own."""
         task._refetch = False
+        task.refetches += 1
         logits = self._model.next_logits(list(task.prompt) + task.ids)
         if not self._apply(task, int(np.argmax(logits)), logits):
             task._resume = True
