@@ -49,8 +49,8 @@ class DemoRequest:
 DEMO_WORKLOAD: tuple[DemoRequest, ...] = (
     DemoRequest(
         routing_pb2.TASK_KIND_CLASSIFICATION,
-        "Is this review positive or negative? 'The battery died after two days.'",
-        labels=("positive", "negative"),
+        "Is a horse an animal or a plant?",
+        labels=("animal", "plant"),
         max_tokens=4,
     ),
     # The local tier: an exact match of the pattern (no model run), a guided JSON answer, and a guided answer
@@ -75,9 +75,11 @@ DEMO_WORKLOAD: tuple[DemoRequest, ...] = (
     ),
     DemoRequest(
         routing_pb2.TASK_KIND_FORMATTING,
-        "Convert 3:45 PM to 24-hour time (HH:MM). Reply with the time only.",
-        max_tokens=8,
-        output_pattern=r"\d{2}:\d{2}",
+        "Rewrite 'the meeting is moved to thursday' politely, as JSON with the key answer.",
+        max_tokens=40,
+        json_schema=json.dumps(
+            {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+        ),
     ),
     DemoRequest(routing_pb2.TASK_KIND_SUMMARIZATION, "Summarise in one sentence: NATS JetStream persists messages."),
     DemoRequest(routing_pb2.TASK_KIND_CODE, "Write a Python function that reverses a string."),
