@@ -69,6 +69,7 @@ def load(split: str, kind: str) -> list[dict[str, Any]]:
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for item in items:
         item.setdefault("template", item.get("task", "?"))
+        item.setdefault("check", "label" if kind == "classification" else "exact")
         if split == "legacy" and kind == "extraction":
             item["copy"] = True
         if split == "legacy" and kind == "formatting":
