@@ -81,4 +81,7 @@ async def test_the_benchmark_runs_end_to_end_on_a_model(tiny_model_dir: Path) ->
     summary = report(results, thresholds, tune=True)
     assert set(thresholds) == set(KINDS)
     for kind in KINDS:
-        assert summary[kind]["served"]["precision"] is None or summary[kind]["served"]["precision"] >= 0.97
+        served_here = summary[kind]["served"]
+        assert served_here["threshold"] == thresholds[kind]["threshold"]
+        if served_here["threshold"] < 1.0:  # a threshold was found: on the rows it was fitted to, it holds 97%
+            assert served_here["precision"] >= 0.97
