@@ -174,3 +174,20 @@ async def test_no_local_constraint_skips_the_local_tier(make_router, local_targe
     request.constraints.no_local = True
     response: pb.RouteResponse = await stub.Route(request, timeout=30)
     assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]
+
+
+def test_local_min_confidence_config_bounds(tmp_path: Path) -> None:
+    from services.router.config import RouterConfig
+    from services.router.core.tiers import LOCAL_MIN_CONFIDENCE
+    from shared.config import ConfigError, load_config
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"local_min_confidence": {"formatting": 0.5}}), encoding="utf-8")
+    config = load_config(RouterConfig, env_prefix="R", path=good, environ={})
+    assert config.local_min_confidence == {"formatting": 0.5}
+    assert set(LOCAL_MIN_CONFIDENCE) == {"classification", "extraction", "formatting"}
+    for bad in (1.5, -0.1):
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps({"local_min_confidence": {"formatting": bad}}), encoding="utf-8")
+        with pytest.raises(ConfigError, match="local_min_confidence"):
+            load_config(RouterConfig, env_prefix="R", path=path, environ={})
