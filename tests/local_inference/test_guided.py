@@ -236,3 +236,13 @@ async def test_label_sets_beyond_the_bounds_are_invalid(
     error = await _rpc_error(tiny_service.stub.Score(pb.ScoreRequest(chat=user_chat("x"), labels=labels)))
     assert error.kind.value == "invalid_argument"
     assert any(problem in v.description for v in error.violations)
+
+
+async def test_a_guided_answer_past_its_deadline_is_deadline_exceeded(inference: LocalInference) -> None:
+    import time
+
+    from shared.errors import DeadlineExceeded
+
+    turns = [ChatTurn("user", "count")]
+    with pytest.raises(DeadlineExceeded):
+        await inference.answer(turns, Sampling(max_tokens=200), Guidance(pattern=r"[a-z ]+"), time.monotonic() + 0.001)
