@@ -26,11 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.confidence import MEASURES
-from services.local_inference.core.engine import EngineOptions, LocalModel
-from services.local_inference.core.inference import Guidance, Limits, LocalInference, Sampling
-from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
+from services.local_inference.api import (
+    MEASURES,
+    ChatTurn,
+    EngineOptions,
+    Guidance,
+    Limits,
+    LocalInference,
+    LocalModel,
+    Sampling,
+    Scheduler,
+    SchedulerOptions,
+)
 from shared.errors import BourseError
 
 DATA_DIR = Path(__file__).parent / "local_eval_data"
@@ -226,7 +233,7 @@ def main() -> None:
     parser.add_argument("--from-items", type=Path, default=None, help="report on a saved --items file, no model")
     args = parser.parse_args()
     if args.model_dir is None and args.from_items is None:
-        from services.local_inference.convert.smollm2 import ensure_smollm2
+        from services.local_inference.api import ensure_smollm2
 
         args.model_dir = ensure_smollm2()
     tune = args.split == "tune"

@@ -27,11 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.constraints import ChoiceConstraint, RegexConstraint
-from services.local_inference.core.engine import EngineOptions, LocalModel
-from services.local_inference.core.guided import GuidedDecoder, GuidedTask
-from services.local_inference.core.json_schema_regex import schema_regex
+from services.local_inference.api import (
+    ChatTurn,
+    ChoiceConstraint,
+    EngineOptions,
+    GuidedDecoder,
+    GuidedTask,
+    LocalModel,
+    RegexConstraint,
+    schema_regex,
+)
 
 ORDER = (
     "Extract the order number. Reply with the order number only.\nText: Your order AB-12345 has shipped.",
@@ -174,7 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from services.local_inference.convert.smollm2 import ensure_smollm2
+    from services.local_inference.api import ensure_smollm2
 
     model = LocalModel(ensure_smollm2(), EngineOptions(intra_threads=2))
     options = Options(model)

@@ -20,12 +20,18 @@ import time
 from typing import Any
 
 from bench.local_eval import load
-from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.constraints import RegexConstraint
-from services.local_inference.core.decoding import DecodeParams
-from services.local_inference.core.engine import EngineOptions, LocalModel
-from services.local_inference.core.inference import Guidance, Limits, LocalInference
-from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
+from services.local_inference.api import (
+    ChatTurn,
+    DecodeParams,
+    EngineOptions,
+    Guidance,
+    Limits,
+    LocalInference,
+    LocalModel,
+    RegexConstraint,
+    Scheduler,
+    SchedulerOptions,
+)
 
 
 def guided_items(count: int) -> list[dict[str, Any]]:
@@ -117,7 +123,7 @@ async def latency(model: LocalModel, scheduler: Scheduler, repeat: int) -> dict[
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from services.local_inference.convert.smollm2 import ensure_smollm2
+    from services.local_inference.api import ensure_smollm2
 
     model = LocalModel(ensure_smollm2(), EngineOptions(intra_threads=2))
     scheduler = Scheduler(model, SchedulerOptions(max_batch_size=8, max_wait_s=0.005, max_queue=1024))

@@ -40,7 +40,7 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cache_deadline_ms: float = 20.0
     local_deadline_s: float = 10.0
     # Per task kind, the confidence a local answer needs to be served (overrides the calibrated defaults in
-    # services/router/core/tiers.py, LOCAL_MIN_CONFIDENCE); below it the request escalates (LOW_CONFIDENCE).
+    # services/router/core/execution/tiers.py, LOCAL_MIN_CONFIDENCE); below it the request escalates (LOW_CONFIDENCE).
     local_min_confidence: dict[str, Annotated[float, msgspec.Meta(ge=0, le=1)]] = msgspec.field(default_factory=dict)
     default_retry_after_s: float = 1.0  # a 429 that named no delay keeps the model out this long
     circuit_failure_threshold: int = 5

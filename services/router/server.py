@@ -1,6 +1,6 @@
 """Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
 
-Health stays NOT_SERVING until NATS is connected and the latest prices are recovered from JetStream.
+Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build).
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ from services.router.clients.cache import CacheClient
 from services.router.clients.inference import InferenceClient
 from services.router.clients.provider import ProviderClient
 from services.router.config import RouterConfig
-from services.router.core.backoff import RetryAfterBook
 from services.router.core.budgets import BudgetMetrics, Budgets, Limits
-from services.router.core.circuit import CircuitBreakers, ModelAvailability
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import FailoverPolicy
-from services.router.core.headroom import RateLimitHeadroom
-from services.router.core.ladder import RouteExecutor
+from services.router.core.execution.ladder import RouteExecutor
+from services.router.core.execution.route_types import ExecutionSettings
 from services.router.core.litellm_import import load_configured_manifest
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import RateLimits, default_manifest_path
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import ExecutionSettings
-from services.router.core.selection import Selector
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
+from services.router.core.resilience.failover import FailoverPolicy
+from services.router.core.resilience.headroom import RateLimitHeadroom
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.servicer import RouterServicer
@@ -41,6 +41,7 @@ from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import RpcMetrics, serve_metrics
+from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, insecure_channel, new_server
 
 SERVICE_NAME = "bourse.router.v1.RouterService"
@@ -68,7 +69,7 @@ async def create_server(
     *,
     registry: CollectorRegistry | None = None,
 ) -> ServiceServer:
-    """Build and start the router; returns once it is SERVING (NATS connected, prices recovered)."""
+    """Build the router (NATS connected); `start()` recovers the prices, then reports SERVING."""
     service, _parts = await create_router(config, logger, registry=registry)
     return service
 
@@ -123,7 +124,7 @@ async def create_router(
         thresholds_pct=config.budget_alert_thresholds_pct,
         clock=time.time,
         logger=logger,
-        metrics=BudgetMetrics.create(registry),
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
     )
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
     cache = (
@@ -182,11 +183,14 @@ async def create_router(
         if metrics_server is not None:
             metrics_server.shutdown()
 
-    service.closers.extend([close_clients, close_events, close_metrics])
-    await service.server.start()
-    await market.start()  # recovers the latest prices before the router says it is ready
-    await service.set_serving()
-    logger.info("router_ready", port=service.port, models=len(book.current.entries))
+    # Run in reverse at stop: clients (in-flight routes drained), then events and NATS, then metrics.
+    service.closers.extend([close_metrics, close_events, close_clients])
+
+    async def recover_prices() -> None:
+        await market.start()  # the latest prices from JetStream, before the router says it is ready
+        logger.info("router_ready", port=service.port, models=len(book.current.entries))
+
+    service.startup.append(recover_prices)
     return service, RouterParts(
         service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing
     )

@@ -37,7 +37,7 @@ async def local_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         listen="127.0.0.1:0", model_dir=str(model_dir), embed_model_dir="off", intra_threads=1, max_batch_wait_ms=0
     )
     service = await create_inference(config, get_logger("test-local"))
-    await service.server.start()
+    await service.start()
     target = f"127.0.0.1:{service.port}"
     await wait_healthy(target, timeout_s=60)
     yield target
@@ -178,7 +178,7 @@ async def test_no_local_constraint_skips_the_local_tier(make_router, local_targe
 
 def test_local_min_confidence_config_bounds(tmp_path: Path) -> None:
     from services.router.config import RouterConfig
-    from services.router.core.tiers import LOCAL_MIN_CONFIDENCE
+    from services.router.core.execution.tiers import LOCAL_MIN_CONFIDENCE
     from shared.config import ConfigError, load_config
 
     good = tmp_path / "good.json"

@@ -17,14 +17,13 @@ import interegular
 import re2
 from interegular.fsm import FSM
 
-from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
+from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 
 
 class GuidanceUnsupported(BourseError):
     """A valid constraint beyond what guided decoding supports: the caller should use a larger model."""
 
-    default_kind = Kind.FAILED_PRECONDITION
-    default_reason = "GUIDANCE_UNSUPPORTED"
+    default_reason = Reason.GUIDANCE_UNSUPPORTED
 
 
 class Constraint(Protocol):

@@ -18,7 +18,7 @@ from services.local_inference.core.decoding import DecodeParams, Finish, Generat
 from services.local_inference.core.engine import LocalModel
 from services.local_inference.core.json_schema_regex import flat_object_regex, parse_schema, schema_regex
 from services.local_inference.core.scheduler import GenerationStream, Scheduler
-from shared.errors import FieldViolation, InvalidRequest
+from shared.errors import FieldViolation, InvalidRequest, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class Answer:
 class ContextLengthExceeded(InvalidRequest):
     """Prompt plus max_tokens do not fit the model's context window (a larger model may succeed)."""
 
-    default_reason = "CONTEXT_LENGTH_EXCEEDED"
+    default_reason = Reason.CONTEXT_LENGTH_EXCEEDED
 
 
 class LocalInference:

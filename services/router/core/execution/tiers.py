@@ -11,12 +11,20 @@ from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.inference.v1 import inference_service_pb2
 
 from services.router.core.cost import cost_micro_usd
-from services.router.core.failover import AttemptResult
-from services.router.core.output_validation import OutputValidator
+from services.router.core.execution.output_validation import OutputValidator
+from services.router.core.execution.route_types import (
+    TIER_VALUES,
+    AnswerCache,
+    LocalModel,
+    Plan,
+    RouteInput,
+    RouteOutcome,
+    Tier,
+)
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import TIER_VALUES, AnswerCache, LocalModel, Plan, RouteInput, RouteOutcome, Tier
-from services.router.core.selection import Candidate
-from shared.errors import BourseError
+from services.router.core.resilience.failover import AttemptResult
+from services.router.core.selection.selection import Candidate
+from shared.errors import BourseError, Reason
 
 # Per task kind, the confidence a local answer needs to be served (overridable in the router config). Measured
 # 2026-12-03 with bench.local_eval (docs/local-inference.md): classification (the label's probability) and
@@ -93,11 +101,11 @@ class CheapTiers:
         attempt.model = model
         verdict = self._validator.check(plan.rules, completion)
         if not verdict.ok:
-            attempt.outcome, attempt.error_reason = "invalid_output", "INVALID_OUTPUT"
+            attempt.outcome, attempt.error_reason = "invalid_output", Reason.INVALID_OUTPUT
             outcome.attempts.append(attempt)
             return False
         if attempt.confidence < self._min_confidence.get(plan.profile.task_kind, 1.0):
-            attempt.outcome, attempt.error_reason = "invalid_output", "LOW_CONFIDENCE"
+            attempt.outcome, attempt.error_reason = "invalid_output", Reason.LOW_CONFIDENCE
             outcome.attempts.append(attempt)
             return False
         outcome.attempts.append(attempt)
