@@ -3,6 +3,7 @@ NATS with JetStream, and a router (gRPC, port 0) per test so circuit and Retry-A
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -60,9 +61,10 @@ async def make_router(nats_url: str, adapter_target: str) -> AsyncIterator[Route
             "adapter_target": adapter_target,
             "total_deadline_s": 10.0,
         }
+        clock = overrides.pop("clock", time.time)  # seconds since the epoch: dates prices and retirements
         fields.update(overrides)
         config = RouterConfig(**fields)  # type: ignore[arg-type]
-        service, parts = await create_router(config, get_logger("test-router"))
+        service, parts = await create_router(config, get_logger("test-router"), clock=clock)  # type: ignore[arg-type]
         await service.start()
         channel = insecure_channel(f"127.0.0.1:{service.port}")
         started.append((service, channel))
