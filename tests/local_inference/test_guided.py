@@ -27,7 +27,8 @@ from services.local_inference.core.json_schema_regex import parse_schema, schema
 from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
 from shared.errors import BourseError, InvalidRequest
 from shared.grpc_errors import from_rpc_error
-from tests.local_inference.conftest import RunningService, user_chat
+from tests.local_inference.conftest import RunningService
+from tests.support.requests import chat as user_chat
 
 PERSON = {
     "type": "object",
