@@ -70,7 +70,12 @@ class SentenceEncoder:
         """Return float32 unit vectors of shape (len(texts), dimensions)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        ids = self.token_ids(texts)
+        return self.embed_ids(self.token_ids(texts))
+
+    def embed_ids(self, ids: list[list[int]]) -> npt.NDArray[np.float32]:
+        """`embed` for texts already tokenised (a caller may shorten them first, keeping the final [SEP])."""
+        if not ids:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
         output = self._encoder.forward_batch(ids)
         hidden = np.asarray(output.last_hidden_state, dtype=np.float32)  # (n, longest, dimensions)
         lengths = np.array([len(row) for row in ids], dtype=np.int64)
