@@ -3,8 +3,9 @@
     python -m bench.router_quality [LABELS.jsonl] [--embedding-tokens 64]
 
 For each of the five frozen leave-subjects-out folds (services/router/core/quality/folds.py) the regularisation
-is chosen by inner leave-subjects-out CV on the fold's training subjects only, the two heads are fitted on those
-subjects, and the held-out subjects are scored. The held-out figures are never used to choose anything.
+and the length blend are chosen by inner leave-subjects-out CV on the fold's training subjects only, the two
+heads are fitted on those subjects, and the held-out subjects are scored. The held-out figures are never used
+to choose anything.
 Also runs the same protocol with surface features only (no embedding), to show what the embedding adds.
 """
 
@@ -20,7 +21,7 @@ from services.router.core.quality.dataset import Matrices, cached_embeddings, ma
 from services.router.core.quality.folds import EXCLUDED_SUBJECTS, fold_masks, subject_folds
 from services.router.core.quality.labels import read_labels
 from services.router.core.quality.metrics import routing_metrics
-from services.router.core.quality.model_selection import choose_l2, evaluate, fit
+from services.router.core.quality.model_selection import choose, evaluate, fit
 
 DEFAULT_LABELS = Path("../shared/data/routing/mmlu_mixtral_gpt4.jsonl")
 
@@ -28,18 +29,19 @@ DEFAULT_LABELS = Path("../shared/data/routing/mmlu_mixtral_gpt4.jsonl")
 def run_folds(data: Matrices, *, dims: int, cut: int, label: str) -> list[tuple[float, float, float]]:
     folds = subject_folds(data.subjects)
     print(f"\n{label}")
-    print("fold  subjects prompts  L2      APGR  CPT50  CPT80 | length APGR  CPT50  CPT80 | beats length")
+    print("fold  subjects prompts  L2     blend  APGR  CPT50  CPT80 | length APGR  CPT50  CPT80 | beats length")
     out = []
     for number, (train, test) in enumerate(fold_masks(data.subjects, folds)):
-        l2, _ = choose_l2(data, train, encoder="all-minilm-l6-v2", dims=dims, cut=cut, seed=number + 1)
-        predictor = fit(data, train, l2, encoder="all-minilm-l6-v2", dims=dims, cut=cut)
+        (l2, blend), _ = choose(data, train, encoder="all-minilm-l6-v2", dims=dims, cut=cut, seed=number + 1)
+        predictor = fit(data, train, l2, encoder="all-minilm-l6-v2", dims=dims, cut=cut, length_blend=blend)
         ours = evaluate(predictor, data, test)
         index = np.asarray(test)
         length = routing_metrics(data.lengths[index], data.cheap[index], data.strong[index])
         out.append((ours.apgr, ours.cpt50, length.apgr))
         print(
-            f"{number:>4}  {len(folds[number]):>8} {len(test):>7}  {l2:<6g} {ours.apgr:6.3f} {ours.cpt50:6.1%}"
-            f" {ours.cpt80:6.1%} | {length.apgr:11.3f} {length.cpt50:6.1%} {length.cpt80:6.1%} |"
+            f"{number:>4}  {len(folds[number]):>8} {len(test):>7}  {l2:<6g} {blend:<5g}"
+            f" {ours.apgr:6.3f} {ours.cpt50:6.1%} {ours.cpt80:6.1%} |"
+            f" {length.apgr:11.3f} {length.cpt50:6.1%} {length.cpt80:6.1%} |"
             f" {'yes' if ours.apgr > length.apgr else 'NO'}"
         )
     mean = np.mean(out, axis=0)

@@ -15,7 +15,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("routing", help="Train and evaluate the difficulty predictor of quality routing.")
     actions = parser.add_subparsers(dest="routing_command", required=True, metavar="ACTION")
     train = actions.add_parser("train", help="Fit the predictor on labelled prompts and write its weights file.")
-    train.add_argument("labels", type=Path, help='JSON lines {"prompt", "cheap_correct", "strong_correct"[, "subject"]}')
+    train.add_argument(
+        "labels", type=Path, help='JSON lines {"prompt", "cheap_correct", "strong_correct"[, "subject"]}'
+    )
     train.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help=f"weights file (default {DEFAULT_WEIGHTS})")
     train.add_argument("--embedding-tokens", type=int, default=DEFAULT_EMBEDDING_TOKENS, help="encoder token cut")
     train.add_argument("--cache-dir", type=Path, default=Path("var/quality"), help="embedding cache (not committed)")
@@ -41,7 +43,7 @@ def run_train(args: argparse.Namespace) -> int:
     from services.router.core.quality.dataset import cached_embeddings, matrices
     from services.router.core.quality.folds import EXCLUDED_SUBJECTS
     from services.router.core.quality.labels import LabelsError, read_labels
-    from services.router.core.quality.model_selection import choose_l2
+    from services.router.core.quality.model_selection import choose
     from services.router.core.quality.training import fit_predictor
 
     try:
@@ -56,10 +58,12 @@ def run_train(args: argparse.Namespace) -> int:
     data = matrices(rows, embeddings)
     everything = list(range(len(rows)))
     encoder_name = encoder.name.rsplit("-", 1)[0]
-    l2, scores = choose_l2(
+    (l2, blend), scores = choose(
         data, everything, encoder=encoder_name, dims=encoder.dimensions, cut=args.embedding_tokens, seed=1
     )
-    print("L2 by leave-subjects-out CV (mean APGR): " + ", ".join(f"{k:g}: {v:.3f}" for k, v in scores.items()))
+    print("leave-subjects-out CV, mean APGR by (L2, length blend):")
+    for (k2, kb), value in scores.items():
+        print(f"  {k2:>7g} {kb:>5g}  {value:.3f}")
     weights = fit_predictor(
         data.features,
         data.cheap,
@@ -68,11 +72,14 @@ def run_train(args: argparse.Namespace) -> int:
         encoder=encoder_name,
         embedding_dimensions=encoder.dimensions,
         embedding_max_tokens=args.embedding_tokens,
-        trained_on=f"{args.labels.name}: {len(rows)} prompts, {len(set(data.subjects))} subjects, L2 {l2:g}",
+        length_blend=blend,
+        trained_on=f"{args.labels.name}: {len(rows)} prompts, {len(set(data.subjects))} subjects, L2 {l2:g},"
+        f" length blend {blend:g}",
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(msgspec.json.format(msgspec.json.encode(weights), indent=1) + b"\n")
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes); mean training need {np.mean(data.strong - data.cheap):.3f}")
+    gap = float(np.mean(data.strong - data.cheap))
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes); training gap strong - cheap {gap:.3f}")
     return 0
 
 
@@ -91,7 +98,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     scorer = PromptScorer(predictor, _encoder() if predictor.embedding_dimensions else None)
-    scores = [scorer.predict(row.prompt).need for row in rows]
+    scores = [scorer.predict(row.prompt).score for row in rows]
     if args.scores_out is not None:
         encoder = msgspec.json.Encoder()
         with args.scores_out.open("wb") as out:

@@ -5,6 +5,7 @@ Health stays NOT_SERVING until NATS is connected and the latest prices are recov
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,10 +32,12 @@ from services.router.core.litellm_import import load_configured_manifest
 from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import RateLimits, default_manifest_path
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import ExecutionSettings
+from services.router.core.route_types import ExecutionSettings, RouteOutcome
 from services.router.core.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
+from services.router.quality_events import QualityEvents
+from services.router.quality_setup import load_quality
 from services.router.servicer import RouterServicer
 from shared.events import streams
 from shared.events.connect import close_nats, connect
@@ -60,6 +63,7 @@ class RouterParts:
     cache: CacheClient | None
     registry: CollectorRegistry
     sharing: AvailabilitySharing | None = None
+    quality: QualityEvents | None = None
 
 
 async def create_server(
@@ -102,7 +106,8 @@ async def create_router(
     policy = FailoverPolicy(
         circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
     )
-    selector = Selector(book, stats, estimator, availability)
+    quality = await load_quality(config.quality)
+    selector = Selector(book, stats, estimator, availability, quality)
 
     nc = await connect([config.nats_url], logger, name="bourse-router")
     js = nc.jetstream()
@@ -112,6 +117,9 @@ async def create_router(
     publisher = EventPublisher(nc=nc, logger=logger, spool=spool)
     publisher.start()
     events = RouterEvents(publisher, RouteMetrics.create(registry))
+    quality_events = QualityEvents(
+        nc, quality, book, logger, registry=registry, retention_s=config.quality.evidence_retention_s
+    )
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
     budgets = Budgets(
         [
@@ -141,12 +149,13 @@ async def create_router(
         remote=provider,
         local=local,
         cache=cache,
-        record=events.record,
+        record=_recorder(events, quality_events),
         settings=ExecutionSettings(
             default_max_attempts=config.default_max_attempts,
             total_deadline_s=config.total_deadline_s,
             local_deadline_s=config.local_deadline_s,
         ),
+        quality=quality,
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RouterServicer(executor, book, stats, availability), service.server
@@ -160,19 +169,13 @@ async def create_router(
         registry=registry,
         poll_url=config.pricing_poll_url,
         poll_interval_s=config.pricing_poll_interval_s,
+        telemetry_observers=(quality_events.observe_telemetry,),
     )
     metrics_server = serve_metrics(registry, config.metrics_listen)
 
-    async def close_clients() -> None:
-        await executor.drain()
-        await provider.close()
-        if cache is not None:
-            await cache.close()
-        if local is not None:
-            await local.close()
-
     async def close_events() -> None:
         await close_sharing(sharing)
+        await quality_events.close()
         await market.close()
         await publisher.close()
         await close_nats(nc, logger)
@@ -181,13 +184,16 @@ async def create_router(
         if metrics_server is not None:
             metrics_server.shutdown()
 
-    service.closers.extend([close_clients, close_events, close_metrics])
+    service.closers.extend(
+        [functools.partial(_close_clients, executor, provider, cache, local), close_events, close_metrics]
+    )
     await service.server.start()
     await market.start()  # recovers the latest prices before the router says it is ready
+    await quality_events.start()  # replays the shared quality evidence
     await service.set_serving()
     logger.info("router_ready", port=service.port, models=len(book.current.entries))
     return service, RouterParts(
-        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing
+        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing, quality_events
     )
 
 
@@ -208,6 +214,25 @@ async def _share_availability(
     )
     await sharing.start()
     return sharing
+
+
+async def _close_clients(
+    executor: RouteExecutor, provider: ProviderClient, cache: CacheClient | None, local: InferenceClient | None
+) -> None:
+    await executor.drain()
+    await provider.close()
+    if cache is not None:
+        await cache.close()
+    if local is not None:
+        await local.close()
+
+
+def _recorder(events: RouterEvents, quality: QualityEvents) -> Callable[[RouteOutcome], None]:
+    def record(outcome: RouteOutcome) -> None:
+        events.record(outcome)
+        quality.observe_outcome(outcome)
+
+    return record
 
 
 def _rate_limits(book: PriceBook) -> Callable[[str, str], RateLimits | None]:

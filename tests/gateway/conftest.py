@@ -103,7 +103,7 @@ class RealStack:
 async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     from services.provider_adapter.config import AdapterConfig
     from services.provider_adapter.server import create_server as create_adapter
-    from services.router.config import BudgetRule, RouterConfig
+    from services.router.config import BudgetRule, QualityConfig, RouterConfig
     from services.router.server import create_server as create_router
     from services.simulator.config import SimulatorConfig
     from services.simulator.server import start_simulator
@@ -123,6 +123,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
             adapter_target=f"127.0.0.1:{adapter.port}",
             budgets=[BudgetRule(tenant="capped", requests_per_minute=1)],
             budget_bucket=f"e2e_budgets_{secrets.token_hex(4)}",
+            quality=QualityConfig(default_policy="cheapest", use_predictor=False),
         ),
         get_logger("e2e-router"),
     )

@@ -11,7 +11,7 @@ from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
 from services.provider_adapter.config import AdapterConfig
 from services.provider_adapter.server import create_server as create_adapter
-from services.router.config import RouterConfig
+from services.router.config import QualityConfig, RouterConfig
 from services.router.server import RouterParts, create_router
 from services.simulator.config import SimulatorConfig
 from services.simulator.server import start_simulator
@@ -46,6 +46,7 @@ async def adapter_target(router_sim_url: str) -> AsyncIterator[str]:
     await service.stop(0.5)
 
 
+CHEAPEST_ROUTING = QualityConfig(default_policy="cheapest", use_predictor=False)
 RouterFactory = Callable[..., Awaitable[tuple[router_grpc.RouterServiceStub, RouterParts]]]
 
 
@@ -60,6 +61,8 @@ async def make_router(nats_url: str, adapter_target: str) -> AsyncIterator[Route
             "nats_url": nats_url,
             "adapter_target": adapter_target,
             "total_deadline_s": 10.0,
+            # These tests pin cost-ranked routing; quality-aware routing has its own tests (test_quality_*).
+            "quality": CHEAPEST_ROUTING,
         }
         fields.update(overrides)
         config = RouterConfig(**fields)  # type: ignore[arg-type]

@@ -63,13 +63,9 @@ def test_bad_counts_are_refused() -> None:
 def test_estimate_combines_prior_evidence_and_difficulty() -> None:
     book = EvidenceBook(half_life_s=DAY, max_keys=10)
     estimator = QualityEstimator(book, prior_strength=20.0)
-    plain = estimator.estimate(
-        tenant="acme", task_kind="code", model_key=KEY[2], prior=0.8, difficulty=0.0, now_s=0.0
-    )
+    plain = estimator.estimate(tenant="acme", task_kind="code", model_key=KEY[2], prior=0.8, difficulty=0.0, now_s=0.0)
     assert plain.probability == pytest.approx(0.8) and plain.counts.total == 0
-    harder = estimator.estimate(
-        tenant="acme", task_kind="code", model_key=KEY[2], prior=0.8, difficulty=1.0, now_s=0.0
-    )
+    harder = estimator.estimate(tenant="acme", task_kind="code", model_key=KEY[2], prior=0.8, difficulty=1.0, now_s=0.0)
     assert harder.probability == pytest.approx(1 / (1 + math.exp(-(math.log(4) - 1.0))))
     book.add(KEY, successes=0.0, failures=20.0, at_s=0.0)
     failed = estimator.estimate(tenant="acme", task_kind="code", model_key=KEY[2], prior=0.8, difficulty=0, now_s=0)

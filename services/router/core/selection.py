@@ -41,6 +41,7 @@ CONSTRAINT_ORDER: tuple[str, ...] = (
     "rate_limit_headroom",
     "latency_budget",
     "max_cost",
+    "quality_target",
 )
 _STAGE = {name: index for index, name in enumerate(CONSTRAINT_ORDER)}
 # Task kinds the local tier may answer, and the longest answer it is trusted with.
@@ -54,6 +55,12 @@ LOCAL_MIN_QUALITY = 0.5
 class Availability(Protocol):
     def unavailable_reason(self, provider: str, model: str, now: float) -> str | None:
         """None, or a constraint name: "circuit_open", "retry_after", "rate_limit_headroom"."""
+        ...
+
+
+class QualityGate(Protocol):
+    def probability(self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float) -> float:
+        """The chance the model answers this request acceptably (services/router/core/quality)."""
         ...
 
 
@@ -131,8 +138,14 @@ _SMALL_SET = 24
 
 class Selector:
     def __init__(
-        self, book: PriceBook, stats: LiveStats, estimator: TokenEstimator, availability: Availability
+        self,
+        book: PriceBook,
+        stats: LiveStats,
+        estimator: TokenEstimator,
+        availability: Availability,
+        quality: QualityGate | None = None,
     ) -> None:
+        self._quality = quality
         self._book = book
         self._stats = stats
         self._estimator = estimator
@@ -312,6 +325,12 @@ class Selector:
         if profile.max_cost_micro_usd and cost > profile.max_cost_micro_usd:
             detail = f"estimated {cost} micro-USD > max {profile.max_cost_micro_usd}"
             return Rejection(row.provider, row.model, "max_cost", detail)
+        if profile.quality_target > 0.0 and self._quality is not None:
+            prior = row.quality.get(profile.task_kind, 0.0)
+            chance = self._quality.probability(profile.tenant, profile.task_kind, row.key, prior, profile.difficulty)
+            if chance < profile.quality_target:
+                detail = f"estimated quality {chance:.2f} < target {profile.quality_target:.2f}"
+                return Rejection(row.provider, row.model, "quality_target", detail)
         tie = 0.0 if profile.background else (p95 if budget else p50)
         return (units, tie, row.key, Candidate(row.entry, region, cost, completion, p50, p95))
 

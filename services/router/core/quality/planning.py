@@ -33,7 +33,7 @@ def quality_profile(
     quality: QualityRouting,
     prediction: Prediction,
 ) -> RequestProfile:
-    if constraints.quality_policy == router_service_pb2.QUALITY_POLICY_CHEAPEST:
+    if quality.cheapest(constraints):
         return profile
     target = constraints.quality_target or quality.targets.target(tenant, profile.task_kind)
     return msgspec.structs.replace(profile, tenant=tenant, quality_target=target, difficulty=prediction.difficulty)

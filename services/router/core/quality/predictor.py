@@ -41,6 +41,13 @@ class PredictorWeights(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     cheap: HeadWeights
     mean_logit_strong: float  # mean logit of each head over the training prompts: difficulty 0
     mean_logit_cheap: float
+    # The score blends the standardised need with the standardised log length of the prompt, by `length_blend`
+    # (0 = the heads alone), chosen by leave-subjects-out cross-validation; the statistics are the training set's.
+    length_blend: float = 0.0
+    need_mean: float = 0.0
+    need_scale: float = 1.0
+    length_mean: float = 0.0
+    length_scale: float = 1.0
     trained_on: str = ""  # a line saying what data and which command
 
 
@@ -49,10 +56,11 @@ class Prediction:
     p_strong: float
     p_cheap: float
     difficulty: float  # logits above the average training prompt
+    score: float = 0.0  # the routing score (higher = stronger): the need, blended with length as trained
 
     @property
     def need(self) -> float:
-        """The predicted need for a strong model (higher = stronger): P(strong right) - P(cheap right)."""
+        """The heads' need for a strong model: P(strong right) - P(cheap right)."""
         return self.p_strong - self.p_cheap
 
 
@@ -80,6 +88,7 @@ class DifficultyPredictor:
         self._matrix = matrix.T.astype(np.float32)  # (dims, 2)
         self._bias = np.array([weights.strong.bias, weights.cheap.bias]) - matrix @ mean
         self._mean_logits = (weights.mean_logit_strong, weights.mean_logit_cheap)
+        self._length_column = weights.embedding_dimensions + FEATURE_NAMES.index("log_chars")
 
     @classmethod
     def load(cls, path: Path) -> DifficultyPredictor:
@@ -106,15 +115,32 @@ class DifficultyPredictor:
         return out
 
     def predict(self, text: str, embedding: npt.NDArray[np.float32] | None) -> Prediction:
-        strong, cheap = (float(v) for v in self.logits(self.features(text, embedding)))
+        features = self.features(text, embedding)
+        strong, cheap = (float(v) for v in self.logits(features))
         difficulty = ((self._mean_logits[0] - strong) + (self._mean_logits[1] - cheap)) / 2.0
-        return Prediction(p_strong=_sigmoid(strong), p_cheap=_sigmoid(cheap), difficulty=difficulty)
+        p_strong, p_cheap = _sigmoid(strong), _sigmoid(cheap)
+        score = self.blend(p_strong - p_cheap, float(features[self._length_column]))
+        return Prediction(p_strong=p_strong, p_cheap=p_cheap, difficulty=difficulty, score=score)
 
-    def need_scores(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        """Batch form of `Prediction.need` (used by evaluation; same arithmetic as `predict`)."""
-        logits = self.logits(features)
-        probabilities = 1.0 / (1.0 + np.exp(-logits))
+    def blend(self, need: float, log_length: float) -> float:
+        info = self.info
+        alpha = info.length_blend
+        return (1.0 - alpha) * (need - info.need_mean) / info.need_scale + alpha * (
+            log_length - info.length_mean
+        ) / info.length_scale
+
+    def raw_needs(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """P(strong right) - P(cheap right) for a (n, dims) batch."""
+        probabilities = 1.0 / (1.0 + np.exp(-self.logits(features)))
         result: npt.NDArray[np.float64] = probabilities[:, 0] - probabilities[:, 1]
+        return result
+
+    def scores(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """Batch form of `Prediction.score` (same arithmetic as `predict`)."""
+        info = self.info
+        needs = (self.raw_needs(features) - info.need_mean) / info.need_scale
+        lengths = (features[:, self._length_column].astype(np.float64) - info.length_mean) / info.length_scale
+        result: npt.NDArray[np.float64] = (1.0 - info.length_blend) * needs + info.length_blend * lengths
         return result
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bourse.common.v1 import chat_pb2
+from bourse.router.v1 import router_service_pb2
 
 from services.router.core.quality.estimate import QualityEstimate, QualityEstimator
 from services.router.core.quality.evidence_event import QualityEvidence
@@ -40,8 +41,10 @@ class QualityRouting:
         targets: QualityTargets,
         estimator: QualityEstimator,
         served: ServedRequests,
+        default_cheapest: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.default_cheapest = default_cheapest
         self.scorer = scorer
         self.targets = targets
         self.estimator = estimator
@@ -49,6 +52,13 @@ class QualityRouting:
         self._clock = clock
 
     # ---- per request ----------------------------------------------------------------------------------------
+    def cheapest(self, constraints: router_service_pb2.RoutingConstraints) -> bool:
+        """Whether the request asked (or defaults) to ignore quality estimates."""
+        policy = constraints.quality_policy
+        if policy == router_service_pb2.QUALITY_POLICY_UNSPECIFIED:
+            return self.default_cheapest
+        return bool(policy == router_service_pb2.QUALITY_POLICY_CHEAPEST)
+
     def assess(self, chat: chat_pb2.ChatRequest) -> Prediction:
         if self.scorer is None:
             return NO_PREDICTION
@@ -58,9 +68,7 @@ class QualityRouting:
     def probability(self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float) -> float:
         return self.explain(tenant, task_kind, model_key, prior, difficulty).probability
 
-    def explain(
-        self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float
-    ) -> QualityEstimate:
+    def explain(self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float) -> QualityEstimate:
         return self.estimator.estimate(
             tenant=tenant,
             task_kind=task_kind,

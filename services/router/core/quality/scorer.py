@@ -52,7 +52,9 @@ class PromptScorer:
         """Embeddings of the prompts as the predictor wants them (None when it uses none)."""
         if self._encoder is None:
             return None
-        ids = [cut_tokens(row, self._max_tokens) for row in self._encoder.token_ids([t[:MAX_PROMPT_CHARS] for t in texts])]
+        ids = [
+            cut_tokens(row, self._max_tokens) for row in self._encoder.token_ids([t[:MAX_PROMPT_CHARS] for t in texts])
+        ]
         return self._encoder.embed_ids(ids)
 
     def predict(self, text: str) -> Prediction:

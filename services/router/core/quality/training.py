@@ -1,7 +1,7 @@
 """Fitting the difficulty predictor in numpy: two L2-regularised logistic heads, P(strong right) and P(cheap right).
 
-Newton's method on standardised features (a few hundred columns, some thousand rows: each step is one small
-linear solve). No randomness: the same data gives the same weights.
+Fitted on standardised features with Boehning's fixed-Hessian iteration (see `fit_logistic`).
+No randomness: the same data gives the same weights.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from services.router.core.quality.predictor import WEIGHTS_VERSION, HeadWeights,
 from services.router.core.quality.text_features import FEATURE_NAMES
 
 Matrix = npt.NDArray[np.float64]
-_NEWTON_STEPS = 30
-_TOLERANCE = 1e-7
+_MAX_STEPS = 500
+_TOLERANCE = 1e-5
 
 
 def standardise(features: npt.ArrayLike) -> tuple[Matrix, Matrix, Matrix]:
@@ -27,25 +27,38 @@ def standardise(features: npt.ArrayLike) -> tuple[Matrix, Matrix, Matrix]:
     return (x - mean) / scale, mean, scale
 
 
-def fit_logistic(z: Matrix, y: npt.ArrayLike, l2: float) -> tuple[Matrix, float]:
-    """Weights and bias minimising log loss + l2/2 |w|^2 (bias unpenalised) on standardised `z`."""
+def fit_logistic(z: Matrix, y: npt.ArrayLike, l2: float, gram: Matrix | None = None) -> tuple[Matrix, float]:
+    """Weights and bias minimising log loss + l2/2 |w|^2 (bias unpenalised) on standardised `z`.
+
+    Boehning's bound: the logistic Hessian never exceeds X'X / 4, so iterating with that fixed matrix (factored
+    inverted once) decreases the loss at every step and converges to the same optimum as Newton's method, at the cost of
+    one matrix-vector product per step instead of one X'WX per step. `gram` (X'X with the bias column) can be
+    shared by fits on the same rows.
+    """
     target = np.asarray(y, dtype=np.float64)
     n, d = z.shape
     design = np.hstack((z, np.ones((n, 1))))
     penalty = np.full(d + 1, l2)
     penalty[-1] = 0.0
+    bound = (design.T @ design if gram is None else gram) / 4.0 + np.diag(penalty) + 1e-9 * np.eye(d + 1)
+    inverse = np.linalg.inv(bound)  # once per fit; each step is then two matrix-vector products
     theta = np.zeros(d + 1)
     rate = float(np.clip(target.mean(), 1e-3, 1 - 1e-3))
     theta[-1] = np.log(rate / (1 - rate))
-    for _ in range(_NEWTON_STEPS):
+    for _ in range(_MAX_STEPS):
         p = 1.0 / (1.0 + np.exp(-(design @ theta)))
         gradient = design.T @ (p - target) + penalty * theta
-        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
+        step = inverse @ gradient
         theta -= step
         if float(np.abs(step).max()) < _TOLERANCE:
             break
     return theta[:-1], float(theta[-1])
+
+
+def gram_matrix(z: Matrix) -> Matrix:
+    design = np.hstack((z, np.ones((z.shape[0], 1))))
+    result: Matrix = design.T @ design
+    return result
 
 
 def fit_predictor(
@@ -57,11 +70,15 @@ def fit_predictor(
     encoder: str,
     embedding_dimensions: int,
     embedding_max_tokens: int,
+    length_blend: float = 0.0,
     trained_on: str = "",
 ) -> PredictorWeights:
     z, mean, scale = standardise(features)
-    w_strong, b_strong = fit_logistic(z, strong_correct, l2)
-    w_cheap, b_cheap = fit_logistic(z, cheap_correct, l2)
+    gram = gram_matrix(z)
+    w_strong, b_strong = fit_logistic(z, strong_correct, l2, gram)
+    w_cheap, b_cheap = fit_logistic(z, cheap_correct, l2, gram)
+    need = 1.0 / (1.0 + np.exp(-(z @ w_strong + b_strong))) - 1.0 / (1.0 + np.exp(-(z @ w_cheap + b_cheap)))
+    length = np.asarray(features, dtype=np.float64)[:, embedding_dimensions + FEATURE_NAMES.index("log_chars")]
     return PredictorWeights(
         version=WEIGHTS_VERSION,
         encoder=encoder,
@@ -74,6 +91,11 @@ def fit_predictor(
         cheap=HeadWeights(weights=_rounded(w_cheap), bias=round(b_cheap, 7)),
         mean_logit_strong=round(float((z @ w_strong + b_strong).mean()), 7),
         mean_logit_cheap=round(float((z @ w_cheap + b_cheap).mean()), 7),
+        length_blend=length_blend,
+        need_mean=round(float(need.mean()), 7),
+        need_scale=round(max(float(need.std()), 1e-6), 7),
+        length_mean=round(float(length.mean()), 7),
+        length_scale=round(max(float(length.std()), 1e-6), 7),
         trained_on=trained_on,
     )
 
