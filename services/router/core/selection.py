@@ -63,6 +63,14 @@ class QualityGate(Protocol):
         """The chance the model answers this request acceptably (services/router/core/quality)."""
         ...
 
+    def required_prior(self, target: float, difficulty: float) -> float:
+        """The lowest prior that can meet `target` for a model without evidence (a pre-filter, never tighter)."""
+        ...
+
+    def keys_with_evidence(self, tenant: str, task_kind: str) -> frozenset[str]:
+        """Models with outcome evidence for this tenant and task kind (their estimate is not their prior's)."""
+        ...
+
 
 class AlwaysAvailable:
     """Availability when no circuit breaker or rate-limit state is kept (Explain in tests, benchmarks)."""
@@ -203,6 +211,8 @@ class Selector:
         mask = self._static_mask(index, profile) & index.context_at_least.at_least(
             prompt + (profile.max_tokens or floor)
         )
+        if profile.quality_target > 0.0 and self._quality is not None:
+            mask &= self._quality_mask(index, profile)
         rows = index.rows
         found: list[_Ranked] = []
         rejections: list[Rejection] = []
@@ -260,6 +270,16 @@ class Selector:
             elif result[0] < -best[0]:
                 heapq.heapreplace(best, -result[0])
         return found, rejections
+
+    def _quality_mask(self, index: SelectionIndex, profile: RequestProfile) -> int:
+        """Rows that may meet the quality target: a prior high enough, or evidence that may have raised it."""
+        assert self._quality is not None
+        scores = index.quality_at_least.get(profile.task_kind)
+        required = self._quality.required_prior(profile.quality_target, profile.difficulty)
+        mask = scores.at_least(required) if scores is not None else 0
+        for key in self._quality.keys_with_evidence(profile.tenant, profile.task_kind):
+            mask |= index.key_masks.get(key, 0)
+        return mask
 
     def _static_mask(self, index: SelectionIndex, profile: RequestProfile) -> int:
         """Rows passing every constraint that does not depend on prompt size, live state or cost (cached)."""

@@ -42,6 +42,7 @@ class EvidenceBook:
         self._tau = half_life_s / math.log(2.0)
         self._max_keys = max_keys
         self._counts: OrderedDict[EvidenceKey, _Counts] = OrderedDict()
+        self._models: dict[tuple[str, str], set[str]] = {}  # (tenant, task kind) -> models with evidence
         self.evicted = 0
 
     def __len__(self) -> int:
@@ -54,8 +55,13 @@ class EvidenceBook:
         current = self._counts.get(key)
         if current is None:
             self._counts[key] = _Counts(successes, failures, at_s)
+            self._models.setdefault(key[:2], set()).add(key[2])
             if len(self._counts) > self._max_keys:
-                self._counts.popitem(last=False)
+                (tenant, kind, model), _ = self._counts.popitem(last=False)
+                models = self._models[(tenant, kind)]
+                models.discard(model)
+                if not models:
+                    del self._models[(tenant, kind)]
                 self.evicted += 1
             return
         self._counts.move_to_end(key)
@@ -68,6 +74,10 @@ class EvidenceBook:
             weight = math.exp(-(current.at_s - at_s) / self._tau)
             current.successes += successes * weight
             current.failures += failures * weight
+
+    def models_with_evidence(self, tenant: str, task_kind: str) -> frozenset[str]:
+        models = self._models.get((tenant, task_kind))
+        return frozenset(models) if models else frozenset()
 
     def counts(self, key: EvidenceKey, now_s: float) -> Counts:
         current = self._counts.get(key)

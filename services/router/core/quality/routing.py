@@ -68,6 +68,18 @@ class QualityRouting:
     def probability(self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float) -> float:
         return self.explain(tenant, task_kind, model_key, prior, difficulty).probability
 
+    def required_prior(self, target: float, difficulty: float) -> float:
+        # P = sigmoid(logit(prior) - difficulty) >= target  <=>  prior >= sigmoid(logit(target) + difficulty);
+        # a small margin keeps the pre-filter from ever excluding a model the exact check would accept.
+        target = min(max(target, 1e-6), 1.0 - 1e-6)
+        logit = math.log(target / (1.0 - target)) + difficulty
+        required = 1.0 / (1.0 + math.exp(-logit)) - 1e-6 if logit > -700 else 0.0
+        # Priors are clipped to [0.01, 0.99] by the estimate: at or below the floor, any prior may qualify.
+        return required if required > 0.0101 else 0.0
+
+    def keys_with_evidence(self, tenant: str, task_kind: str) -> frozenset[str]:
+        return self.estimator.evidence.models_with_evidence(tenant, task_kind)
+
     def explain(self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float) -> QualityEstimate:
         return self.estimator.estimate(
             tenant=tenant,
