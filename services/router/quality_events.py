@@ -24,6 +24,7 @@ import nats.js.api as js_api
 import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, Counter
 
@@ -40,6 +41,7 @@ from shared.events import streams, subjects
 from shared.events.schemas import Feedback, TelemetryEvent
 
 QUALITY_PREFIX = "bourse.quality"
+BAD_HIT_SUBJECTS = f"{subjects.CACHE_PREFIX}.bad_hit.>"
 QUALITY_STREAM_NAME = "BOURSE_QUALITY"
 MAX_FEEDBACK_BYTES = 8192
 QUEUE_LIMIT = 4096
@@ -53,6 +55,13 @@ def quality_stream(retention_s: float) -> streams.StreamSpec:
 
 def evidence_subject(tenant: str) -> str:
     return f"{QUALITY_PREFIX}.{subjects.token(tenant)}"
+
+
+class BadHitReport(msgspec.Struct, kw_only=True):
+    """The fields the router needs of the cache's bad-hit event (bourse.cache.bad_hit.<tenant>); others ignored."""
+
+    tenant: str
+    request_id: str = ""
 
 
 class QualityMetrics:
@@ -90,8 +99,10 @@ class QualityEvents:
         self._recovery_timeout_s = recovery_timeout_s
         self._queue: asyncio.Queue[tuple[QualityEvidence, str]] = asyncio.Queue(maxsize=QUEUE_LIMIT)
         self._feedback_decoder = msgspec.json.Decoder(Feedback)
+        self._bad_hit_decoder = msgspec.json.Decoder(BadHitReport)
         self._subscriptions: list[JetStreamContext.PushSubscription] = []
         self._sender: asyncio.Task[None] | None = None
+        self._bad_hits: Subscription | None = None
         self._caught_up = asyncio.Event()
         self._recover_to = 0
 
@@ -122,10 +133,11 @@ class QualityEvents:
                 config=js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.NEW),
             )
         )
+        self._bad_hits = await self._nc.subscribe(BAD_HIT_SUBJECTS, cb=self._on_bad_hit)
         self._sender = asyncio.create_task(self._send_loop(), name="quality-evidence-publisher")
 
     async def close(self) -> None:
-        for subscription in self._subscriptions:
+        for subscription in (*self._subscriptions, *([self._bad_hits] if self._bad_hits else [])):
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
         if self._sender is not None:
@@ -162,7 +174,13 @@ class QualityEvents:
         self._quality.remember(event.request_id, event.tenant, event.task_kind, f"{event.provider}/{event.model}")
 
     def _answer_key(self, outcome: RouteOutcome) -> str:
-        if outcome.completion is None or outcome.served_from not in ("remote", "local"):
+        if outcome.completion is None:
+            return ""
+        if outcome.served_from == "cache":
+            # A hit names only the model that wrote the answer; credit it when the id is unambiguous.
+            writers = self._book.current.matching(outcome.model)
+            return writers[0].key if len(writers) == 1 else ""
+        if outcome.served_from not in ("remote", "local"):
             return ""
         return f"{outcome.provider}/{outcome.model}"
 
@@ -204,6 +222,24 @@ class QualityEvents:
             return
         self._metrics.feedback.labels("accepted").inc()
         self._enqueue(verdict.evidence, f"feedback:{msg.metadata.sequence.stream}")
+
+    async def _on_bad_hit(self, msg: Msg) -> None:
+        """A reported wrong cache hit: a failure of the model that wrote the answer (when the request is known)."""
+        if len(msg.data) > MAX_FEEDBACK_BYTES:
+            self._refuse_feedback("bad_hit_oversized", msg.subject, f"{len(msg.data)} bytes")
+            return
+        try:
+            report = self._bad_hit_decoder.decode(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            self._refuse_feedback("bad_hit_malformed", msg.subject, str(error))
+            return
+        verdict = self._quality.resolve_feedback(report.request_id, report.tenant, 0.0, 0)
+        if verdict.evidence is None:
+            self._refuse_feedback(f"bad_hit_{verdict.refused}", msg.subject, f"request {report.request_id!r}")
+            return
+        self._metrics.feedback.labels("bad_hit_accepted").inc()
+        evidence = msgspec.structs.replace(verdict.evidence, source="cache_bad_hit")
+        self._enqueue(evidence, f"bad_hit:{report.request_id}")
 
     def _refuse_feedback(self, reason: str, subject: str, detail: str) -> None:
         self._metrics.feedback.labels(reason).inc()

@@ -233,3 +233,31 @@ async def test_bad_evidence_is_dropped_and_a_restarted_replica_recovers_the_rest
     assert (await stub.Route(_request(tenant))).model  # still serving
     _, late = await replicas()  # a replica started now replays the evidence stream before it serves
     assert _counts(late, tenant)[1] == pytest.approx(_counts(parts, tenant)[1], rel=0.05)
+
+
+async def test_a_reported_bad_cache_hit_counts_against_the_model_that_answered(
+    replicas: Callable[[], Awaitable[Replica]], nc: NATS
+) -> None:
+    tenant = f"badhit-{uuid.uuid4().hex[:8]}"
+    stub, parts = await replicas()
+    assert parts.quality is not None
+    reply = await stub.Route(_request(tenant))
+    before = _counts(parts, tenant)[1]
+    report = {
+        "v": 1,
+        "ts_ms": int(time.time() * 1000),
+        "tenant": tenant,
+        "entry_key": "k",
+        "request_id": reply.request_id,
+    }
+    await nc.publish(f"bourse.cache.bad_hit.{tenant}", json.dumps(report).encode())
+    await nc.publish(f"bourse.cache.bad_hit.{tenant}", json.dumps({**report, "request_id": "unknown"}).encode())
+
+    async def applied() -> bool:
+        assert parts.quality is not None
+        return (
+            _counts(parts, tenant)[1] > before + 0.5
+            and parts.quality.count("feedback", {"outcome": "bad_hit_unknown_request"}) >= 1
+        )
+
+    await _wait_until(applied, 5.0, "the bad hit became a failure and the unknown one was refused")
