@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test test-fast lint typecheck protos check-protos buf-lint buf-breaking lock models node-deps bench clean
+.PHONY: setup up test test-fast lint lint-imports typecheck protos check-protos buf-lint buf-breaking lock models node-deps vendor bench clean
 NODE_DIRS := services/ledger/dashboard examples/node-subscriber examples/node-client
 
 setup: $(STAMP)
@@ -24,12 +24,17 @@ $(STAMP): requirements/dev.txt requirements/models.txt requirements/bootstrap.tx
 models: setup
 	$(BIN)/bourse models build
 
-# npm packages, from committed lock files: the dashboard's chart library (vendored at build time) and the
-# Node.js examples the tests run. Skipped with a note when npm is missing (the dashboard then has no charts).
+# npm packages, from committed lock files: the dashboard's chart library (its vendored copy is committed; see
+# `make vendor`) and the Node.js examples the tests run. Skipped with a note when npm is missing.
 node-deps:
 	@if command -v npm >/dev/null; then \
 	  for d in $(NODE_DIRS); do test -d $$d/node_modules || npm ci --silent --no-audit --no-fund --prefix $$d; done; \
 	else echo "npm not found: skipping Node.js packages"; fi
+
+# Re-vendor the dashboard's chart library from the locked npm package (after changing package-lock.json), or
+# check the committed copy: `make vendor VENDOR_ARGS=--check`.
+vendor: setup node-deps
+	$(BIN)/python scripts/vendor_chart_library.py $(VENDOR_ARGS)
 
 # The demo: NATS (embedded), every service, the provider simulator when no API key is set, a sample workload.
 up: setup models node-deps
@@ -44,6 +49,10 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The layering contracts in pyproject.toml ([tool.importlinter]); see docs/conventions.md.
+lint-imports: setup
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy

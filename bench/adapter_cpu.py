@@ -14,15 +14,8 @@ import time
 import aiohttp
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core.dialects import dialect_registry
-from services.provider_adapter.core.provider import Call
-from services.provider_adapter.core.quirks import Quirks
-from services.provider_adapter.core.sse import SseParser
-from services.provider_adapter.core.usage import prompt_chars
-from services.provider_adapter.core.wire_json import ENCODER
-from services.simulator.config import SimulatorConfig
-from services.simulator.knobs import ModelKnobs
-from services.simulator.server import start_simulator
+from services.provider_adapter.api import ENCODER, Call, Quirks, SseParser, dialect_registry, prompt_chars
+from services.simulator.api import ModelKnobs, SimulatorConfig, start_simulator
 
 PROVIDER_OF = {"openai_chat": "openai", "anthropic_messages": "anthropic", "gemini_generate": "gemini"}
 PREFIX = {"openai_chat": "/v1", "anthropic_messages": "", "gemini_generate": ""}

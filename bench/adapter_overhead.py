@@ -22,10 +22,7 @@ from bourse.provider.v1 import provider_service_pb2_grpc as pb_grpc
 
 from bench.adapter_cpu import PREFIX, PROVIDER_OF, sample_chat
 from bench.adapter_http_clients import wait_up
-from services.provider_adapter.core.dialects import dialect_registry
-from services.provider_adapter.core.provider import Call
-from services.provider_adapter.core.quirks import Quirks
-from services.provider_adapter.core.wire_json import ENCODER
+from services.provider_adapter.api import ENCODER, Call, Quirks, dialect_registry
 from shared.processes import Child, free_port, python_module, wait_healthy
 from shared.serving import insecure_channel
 

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.cache.core.cache import CachePolicy, ResponseCache
-from services.cache.core.namespace import view_request
+from services.cache.api import CachePolicy, ResponseCache, view_request
 from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
 from tests.cache.conftest import chat, scope

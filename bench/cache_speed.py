@@ -25,9 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.cache_quality import shared_data
-from services.cache.core.cache import CachePolicy, ResponseCache, StoreRecord
-from services.cache.core.namespace import view_request
-from services.cache.core.vector_index import VectorIndex
+from services.cache.api import CachePolicy, ResponseCache, StoreRecord, VectorIndex, view_request
 from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
 from tests.cache.conftest import answer, chat, scope

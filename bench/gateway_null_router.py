@@ -57,8 +57,7 @@ async def serve(port: int) -> None:
         listen=f"127.0.0.1:{port}", service_names=["bourse.router.v1.RouterService"], logger=get_logger("null")
     )
     router_grpc.add_RouterServiceServicer_to_server(NullRouter(), server.server)
-    await server.server.start()
-    await server.set_serving()
+    await server.start()
     await server.server.wait_for_termination()
 
 

@@ -33,8 +33,7 @@ from bourse.common.v1 import chat_pb2
 from bourse.router.v1 import router_service_pb2 as router_pb2
 from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
-from services.gateway.core.api_keys import issue_key
-from services.gateway.key_store import KeyStore, open_bucket
+from services.gateway.api import KeyStore, issue_key, open_bucket
 from shared.events.connect import connect
 from shared.logging import configure_logging, get_logger
 from shared.processes import Child, NatsServer, free_port, python_module, wait_healthy

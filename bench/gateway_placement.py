@@ -27,12 +27,15 @@ from prometheus_client import CollectorRegistry
 
 from bench.gateway_null_router import NullRouter
 from bench.gateway_overhead import _cpu_s, _http_call, _load, _result, _row, _rss_mb, _wait_http
-from services.gateway.config import GatewayConfig
-from services.gateway.core.api_keys import issue_key
-from services.gateway.direct_router import DirectRouter
-from services.gateway.http_api import OpenAIHttpApi
-from services.gateway.key_store import KeyStore, open_bucket
-from services.gateway.metrics import GatewayMetrics
+from services.gateway.api import (
+    DirectRouter,
+    GatewayConfig,
+    GatewayMetrics,
+    KeyStore,
+    OpenAIHttpApi,
+    issue_key,
+    open_bucket,
+)
 from shared.events.connect import connect
 from shared.logging import configure_logging, get_logger
 from shared.processes import Child, NatsServer, free_port, python_module, wait_healthy

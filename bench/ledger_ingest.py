@@ -13,9 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.ledger.config import LedgerConfig
-from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
-from services.ledger.server import create_server
+from services.ledger.api import REQUEST_COLUMNS, LedgerConfig, LedgerStore, create_server, request_row
 from shared.events import streams, subjects
 from shared.events.connect import connect
 from shared.events.publisher import EventPublisher

@@ -13,9 +13,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from services.ledger.core import reports
-from services.ledger.core.dashboard_data import snapshot
-from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
+from services.ledger.api import (
+    REQUEST_COLUMNS,
+    DashboardQuery,
+    LedgerStore,
+    dashboard_view,
+    reports,
+    request_row,
+    snapshot,
+)
 from shared.events.schemas import Feedback
 
 from .ledger_fixtures import T0_MS, events
@@ -56,6 +62,8 @@ def main() -> None:
         print(f"seeded {store.count_requests():,} requests in {time.perf_counter() - start:.1f}s")
         everything = reports.Filter()
         day = reports.Filter(start_ms=T0_MS, end_ms=T0_MS + 86_400_000)
+        week = reports.Filter(start_ms=T0_MS, end_ms=T0_MS + 7 * 86_400_000)
+        tenant = store.query("SELECT tenant FROM requests LIMIT 1")[0][0]
         gpt4o = reports.ModelPrice(provider="openai", model="gpt-4o", input_per_mtok=2.5, output_per_mtok=10.0)
         cases: list[tuple[str, Callable[[], object]]] = [
             ("report by provider,model", lambda: reports.report(store, everything, ["provider", "model"])),
@@ -64,8 +72,18 @@ def main() -> None:
             ("quality ranking", lambda: reports.quality_ranking(store, everything)),
             ("counterfactual vs gpt-4o by tenant", lambda: reports.counterfactual(store, everything, gpt4o, "tenant")),
             (
-                "dashboard snapshot (7 days)",
-                lambda: snapshot(store, start_ms=T0_MS, end_ms=T0_MS + 7 * 86_400_000, bucket_ms=3_600_000),
+                "dashboard snapshot (7 days, savings on gpt-4o per day, quality)",
+                lambda: snapshot(store, week, bucket_ms=3_600_000, target=gpt4o),
+            ),
+            (
+                "dashboard view (7 days, one tenant: value check, menus, figures)",
+                lambda: dashboard_view(
+                    store,
+                    DashboardQuery(window_s=7 * 86_400, end_ms=T0_MS + 7 * 86_400_000, tenant=tenant),
+                    prices={"openai/gpt-4o": gpt4o},
+                    default_compare="openai/gpt-4o",
+                    now_ms=T0_MS,
+                ),
             ),
             (
                 "sqlite: sums by provider,model (no percentiles)",

@@ -23,10 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.engine import EngineOptions, LocalModel
-from services.local_inference.core.inference import Limits, LocalInference, Sampling
-from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
+from services.local_inference.api import (
+    ChatTurn,
+    EngineOptions,
+    Limits,
+    LocalInference,
+    LocalModel,
+    Sampling,
+    Scheduler,
+    SchedulerOptions,
+)
 
 DATA_DIR = Path(__file__).parent / "local_eval_data"
 KINDS = ("classification", "extraction", "formatting")
@@ -160,7 +166,7 @@ def main() -> None:
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
     if args.model_dir is None:
-        from services.local_inference.convert.smollm2 import ensure_smollm2
+        from services.local_inference.api import ensure_smollm2
 
         args.model_dir = ensure_smollm2()
     started = time.perf_counter()

@@ -18,12 +18,16 @@ from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2 as pb
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
 
-from services.local_inference.config import InferenceConfig
-from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.decoding import DecodeParams
-from services.local_inference.core.engine import EngineOptions, LocalModel
-from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
-from services.local_inference.server import create_server
+from services.local_inference.api import (
+    ChatTurn,
+    DecodeParams,
+    EngineOptions,
+    InferenceConfig,
+    LocalModel,
+    Scheduler,
+    SchedulerOptions,
+    create_server,
+)
 from shared.logging import configure_logging, get_logger
 
 LONG_PROMPTS = [
@@ -99,7 +103,7 @@ async def latency_over_grpc(model_dir: Path, inter: int, intra: int, requests: i
         max_queue=256,
     )
     service = await create_server(config, get_logger("bench"))
-    await service.server.start()
+    await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
     stub = pb_grpc.InferenceServiceStub(channel)
     out: dict[int, tuple[float, float]] = {}
@@ -146,7 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("warning")
     if args.model_dir is None:
-        from services.local_inference.convert.smollm2 import ensure_smollm2
+        from services.local_inference.api import ensure_smollm2
 
         args.model_dir = ensure_smollm2()
     print(f"model: {args.model_dir.name}  cpus: {os.cpu_count()}  loadavg: {os.getloadavg()[0]:.1f}")

@@ -17,12 +17,16 @@ import time
 from pathlib import Path
 
 from bench.router_selection import _events, _percentile, wide_manifest
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.price_table import PriceBook, PriceTable
-from services.router.core.prices import encode_update
-from services.router.core.selection import AlwaysAvailable, Selector
-from services.router.market import MarketFeed
+from services.router.api import (
+    AlwaysAvailable,
+    LiveStats,
+    MarketFeed,
+    PriceBook,
+    PriceTable,
+    Selector,
+    TokenEstimator,
+    encode_update,
+)
 from shared.events import subjects
 from shared.events.connect import connect
 from shared.events.publisher import EventPublisher

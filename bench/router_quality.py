@@ -17,11 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from services.router.core.quality.dataset import Matrices, cached_embeddings, matrices
-from services.router.core.quality.folds import EXCLUDED_SUBJECTS, fold_masks, subject_folds
-from services.router.core.quality.labels import read_labels
-from services.router.core.quality.metrics import routing_metrics
-from services.router.core.quality.model_selection import choose, evaluate, fit
+from services.router.api import (
+    EXCLUDED_SUBJECTS,
+    Matrices,
+    cached_embeddings,
+    choose,
+    evaluate,
+    fit,
+    fold_masks,
+    matrices,
+    read_labels,
+    routing_metrics,
+    subject_folds,
+)
 
 DEFAULT_LABELS = Path("../shared/data/routing/mmlu_mixtral_gpt4.jsonl")
 

@@ -23,19 +23,22 @@ from pathlib import Path
 import msgspec
 
 from bench.router_selection import PROFILES, wide_manifest
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
-from services.router.core.quality.estimate import QualityEstimator
-from services.router.core.quality.evidence import EvidenceBook
-from services.router.core.quality.predictor import DifficultyPredictor
-from services.router.core.quality.routing import QualityRouting
-from services.router.core.quality.scorer import PromptScorer
-from services.router.core.quality.served import ServedRequests
-from services.router.core.quality.targets import QualityTargets
-from services.router.core.selection import AlwaysAvailable, Selector
-from services.router.quality_setup import default_predictor_path
+from services.router.api import (
+    AlwaysAvailable,
+    DifficultyPredictor,
+    EvidenceBook,
+    LiveStats,
+    PriceBook,
+    PromptScorer,
+    QualityEstimator,
+    QualityRouting,
+    QualityTargets,
+    RequestProfile,
+    Selector,
+    ServedRequests,
+    TokenEstimator,
+    default_predictor_path,
+)
 
 SHORT = "What is the capital of France?"
 MEDIUM = (

@@ -18,13 +18,19 @@ from pathlib import Path
 import msgspec
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
-from services.router.core.manifest import Manifest, ModelEntry, default_manifest_path, load_manifest
-from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import AlwaysAvailable, Selector
-from services.router.market import MarketFeed
+from services.router.api import (
+    AlwaysAvailable,
+    LiveStats,
+    Manifest,
+    MarketFeed,
+    ModelEntry,
+    PriceBook,
+    RequestProfile,
+    Selector,
+    TokenEstimator,
+    default_manifest_path,
+    load_manifest,
+)
 from shared.events.schemas import AttemptRecord, TelemetryEvent
 from shared.logging import get_logger
 from shared.model_store import models_dir

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from shared.errors import FieldViolation, InvalidRequest
+from shared.errors import FieldViolation, InvalidRequest, Reason
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -24,7 +24,7 @@ T = TypeVar("T", bound=msgspec.Struct)
 class ConfigError(InvalidRequest):
     """A configuration file or variable is invalid; the message names the bad field."""
 
-    default_reason = "INVALID_CONFIG"
+    default_reason = Reason.INVALID_CONFIG
 
 
 def load_config(

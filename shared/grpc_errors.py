@@ -19,23 +19,14 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from shared.errors import BourseError, FieldViolation, Internal, Kind
+from shared.error_catalogue import PLAIN_STATUS_REASON
+from shared.errors import BourseError, FieldViolation, Internal, Kind, Reason
 from shared.metrics import RpcMetrics
 
 DOMAIN = "bourse"
 
-_CODES: dict[Kind, grpc.StatusCode] = {
-    Kind.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
-    Kind.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
-    Kind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    Kind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
-    Kind.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
-    Kind.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    Kind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
-    Kind.DEADLINE_EXCEEDED: grpc.StatusCode.DEADLINE_EXCEEDED,
-    Kind.INTERNAL: grpc.StatusCode.INTERNAL,
-    Kind.CANCELLED: grpc.StatusCode.CANCELLED,
-}
+# A reason's gRPC status is its kind's: Kind names are gRPC code names (shared/error_catalogue.py).
+_CODES: dict[Kind, grpc.StatusCode] = {kind: grpc.StatusCode[kind.name] for kind in Kind}
 _KINDS: dict[grpc.StatusCode, Kind] = {code: kind for kind, code in _CODES.items()}
 
 
@@ -85,8 +76,9 @@ async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: BourseE
 def from_rpc_error(error: grpc.aio.AioRpcError) -> BourseError:
     """Rebuild the BourseError a Bourse server sent (or a generic one for a plain status)."""
     kind = _KINDS.get(error.code(), Kind.UNAVAILABLE)
-    reason = {Kind.UNAVAILABLE: "UPSTREAM_UNAVAILABLE", Kind.DEADLINE_EXCEEDED: "DEADLINE"}.get(kind, kind.name)
-    retryable = kind in (Kind.UNAVAILABLE, Kind.DEADLINE_EXCEEDED)
+    plain = PLAIN_STATUS_REASON[kind]  # what a status without Bourse details stands for
+    reason: str = plain
+    retryable = plain.retryable
     metadata: dict[str, str] = {}
     retry_after: float | None = None
     violations: list[FieldViolation] = []
@@ -107,7 +99,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> BourseError:
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
                 violations.extend(FieldViolation(v.field, v.description) for v in bad.field_violations)
-    return BourseError(
+    return BourseError.received(
         error.details() or error.code().name,
         reason=reason,
         kind=kind,
@@ -207,7 +199,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except Exception as error:  # the boundary: nothing unexpected may leak as a bare traceback
                 if _is_abort(error):
                     raise
-                reason = "INTERNAL"
+                reason = Reason.INTERNAL
                 self._log.exception("unhandled_error", method=method)
                 await abort_with(context, Internal(f"internal error in {method}"))
             finally:
@@ -233,7 +225,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except Exception as error:  # the boundary, as in _wrap_unary
                 if _is_abort(error):
                     raise
-                reason = "INTERNAL"
+                reason = Reason.INTERNAL
                 self._log.exception("unhandled_error", method=method)
                 await abort_with(context, Internal(f"internal error in {method}"))
             finally:

@@ -1,15 +1,15 @@
 """gRPC server plumbing shared by every service: health, reflection, error mapping, graceful shutdown.
 
-Each service's `create_server(...)` builds on `new_server`; both its `__main__` and the tests call it.
-Shutdown order (SIGTERM/SIGINT): health NOT_SERVING, stop taking RPCs and let in-flight ones finish within the
-grace period, then the service's own closers (NATS drain, HTTP clients) in order.
+Each gRPC service's `create_server(...)` builds on `new_server` and returns the `ServiceServer`, which follows
+the one lifecycle of `shared.lifecycle` (start, ready, stop); both its `__main__` and the tests use it.
+Shutdown order: health NOT_SERVING, stop taking RPCs and let in-flight ones finish within the grace period,
+then the service's closers in the reverse order they were added (clients, NATS drain, stores).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -33,17 +33,34 @@ SERVER_OPTIONS: Sequence[tuple[str, int]] = (
 )
 
 Closer = Callable[[], Awaitable[None]]
+StartStep = Callable[[], Awaitable[None]]
 
 
 @dataclass
 class ServiceServer:
-    """A started-or-startable gRPC server with its health servicer and the closers to run at shutdown."""
+    """A gRPC server with its health servicer, start-up steps and the closers to run at shutdown.
+
+    `closers` are added as resources are opened and run in reverse at `stop()`. `startup` steps run in order in
+    `start()` once the server takes calls, before health turns SERVING (e.g. recover prices from NATS). A service
+    that loads in the background sets `loading` to that task, which turns health SERVING itself.
+    """
 
     server: grpc.aio.Server
     port: int
     health: health_aio.HealthServicer
     service_names: Sequence[str]
     closers: list[Closer] = field(default_factory=list)
+    startup: list[StartStep] = field(default_factory=list)
+    loading: asyncio.Task[None] | None = None
+    logger: structlog.typing.FilteringBoundLogger | None = None
+
+    async def start(self) -> None:
+        """Take calls, run the start-up steps, then report SERVING (unless loading continues in the background)."""
+        await self.server.start()
+        for step in self.startup:
+            await step()
+        if self.loading is None:
+            await self.set_serving()
 
     async def set_serving(self, serving: bool = True) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -58,8 +75,12 @@ class ServiceServer:
             # so none is sent to this one while it closes its connections.
             await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
-        for close in self.closers:
-            await close()
+        for close in reversed(self.closers):
+            try:
+                await close()
+            except Exception:  # one failing closer must not leave the others open
+                if self.logger is not None:
+                    self.logger.exception("close_failed", closer=getattr(close, "__qualname__", repr(close)))
 
 
 class _NotServingAtStart(health_aio.HealthServicer):  # type: ignore[misc]
@@ -98,29 +119,7 @@ def new_server(
     port = server.add_insecure_port(listen)
     if port == 0:
         raise OSError(f"cannot bind gRPC server to {listen}")
-    return ServiceServer(server=server, port=port, health=health, service_names=names)
-
-
-async def run_until_signal(
-    service: ServiceServer,
-    logger: structlog.typing.FilteringBoundLogger,
-    *,
-    grace_s: float = 5.0,
-    drain_s: float = 0.5,
-) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down in order. The server must already be started.
-
-    Health goes NOT_SERVING `drain_s` before the server stops taking calls (see `ServiceServer.stop`).
-    """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    logger.info("serving", port=service.port, services=list(service.service_names))
-    await stop.wait()
-    logger.info("shutting_down", grace_s=grace_s, drain_s=drain_s)
-    await service.stop(grace_s, drain_s)
-    logger.info("stopped")
+    return ServiceServer(server=server, port=port, health=health, service_names=names, logger=logger)
 
 
 def client_service_config(max_attempts: int = 3, *, health_checked: bool = False) -> str:

@@ -15,6 +15,8 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     listen: str = "127.0.0.1:50053"
     nats_url: str = "nats://127.0.0.1:4222"
     log_level: str = "info"
+    # Seconds in-flight calls get to finish on SIGTERM.
+    shutdown_grace_s: float = 5.0
     metrics_listen: str = ""
     # Entry store and index snapshot; "" means ~/.local/share/bourse/cache.
     data_dir: str = ""

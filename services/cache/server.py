@@ -35,25 +35,35 @@ SERVICE_NAME = "bourse.cache.v1.CacheService"
 
 @dataclass
 class CacheService:
-    """The server plus what the cache owns, for `__main__` and tests that look inside."""
+    """The server plus what the cache owns (for tests that look inside); follows the one lifecycle.
+
+    Loading (encoder, store, NATS) runs in the background from `create_server` on; it turns health SERVING.
+    """
 
     service: ServiceServer
     servicer: CacheServicer
-    loading: asyncio.Task[None] | None = None
     cache: ResponseCache | None = None
     events: CacheEvents | None = None
     nc: NATS | None = None
     publisher: EventPublisher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    @property
+    def loading(self) -> asyncio.Task[None] | None:
+        return self.service.loading
+
+    async def start(self) -> None:
+        await self.service.start()
+
+    async def stop(self, grace_s: float = 5.0, drain_s: float = 0.0) -> None:
+        await self.service.stop(grace_s, drain_s)
+
 
 async def create_server(
-    config: CacheConfig, logger: structlog.typing.FilteringBoundLogger, *, registry: CollectorRegistry | None = None
-) -> ServiceServer:
-    return (await build(config, logger, registry=registry)).service
-
-
-async def build(
     config: CacheConfig, logger: structlog.typing.FilteringBoundLogger, *, registry: CollectorRegistry | None = None
 ) -> CacheService:
     servicer = CacheServicer()
@@ -67,7 +77,7 @@ async def build(
     cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     metrics_server = serve_metrics(registry, config.metrics_listen)
     holder = CacheService(service=service, servicer=servicer)
-    holder.loading = asyncio.get_running_loop().create_task(
+    service.loading = asyncio.get_running_loop().create_task(
         _load(config=config, logger=logger, holder=holder, registry=registry)
     )
 
@@ -78,7 +88,7 @@ async def build(
         if closed:  # stop() may run twice (signal, then a test's teardown)
             return
         closed = True
-        tasks = [task for task in (holder.loading, *holder.tasks) if task is not None]
+        tasks = [task for task in (service.loading, *holder.tasks) if task is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -10,12 +10,12 @@ from typing import Any, TypeAlias
 import grpc
 from bourse.cache.v1 import cache_service_pb2 as cache_pb
 from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
-from bourse.common.v1 import chat_pb2
 
 from services.cache.core.cache import LookupResult, ResponseCache
 from services.cache.core.namespace import view_request
+from services.cache.core.storable import why_not_storable
 from services.cache.events import CacheBadHit, CacheEvents
-from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
+from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -25,9 +25,7 @@ _MATCH = {"exact": cache_pb.MATCH_KIND_EXACT, "semantic": cache_pb.MATCH_KIND_SE
 class NotReady(BourseError):
     """The encoder or the store is still loading."""
 
-    default_kind = Kind.UNAVAILABLE
-    default_reason = "NOT_READY"
-    default_retryable = True
+    default_reason = Reason.NOT_READY
 
 
 class CacheServicer(cache_grpc.CacheServiceServicer):
@@ -74,7 +72,7 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
         if not request.HasField("answer"):
             raise InvalidRequest("answer is required", violations=[FieldViolation("answer", "the answer to store")])
         view = view_request(request.chat, request.scope)
-        refusal = _answer_refusal(request.answer)
+        refusal = why_not_storable(request.answer)
         if refusal:
             return cache_pb.StoreResponse(
                 entry_key=view.entry_key, stored=False, reason=refusal, namespace=view.namespace
@@ -146,13 +144,3 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
             )
         )
         return cache_pb.ReportBadHitResponse(evicted=evicted)
-
-
-def _answer_refusal(answer: cache_pb.CachedAnswer) -> str:
-    """Only completed, non-error answers are cached."""
-    completion = answer.completion
-    if completion.finish_reason == chat_pb2.FINISH_REASON_CONTENT_FILTER:
-        return "the answer was filtered"
-    if not completion.content and not completion.tool_calls:
-        return "the answer is empty"
-    return ""

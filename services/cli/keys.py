@@ -16,9 +16,7 @@ import msgspec
 import nats
 import nats.errors
 
-from services.gateway.config import GatewayConfig
-from services.gateway.core.api_keys import KeyRecord, issue_key, valid_tenant
-from services.gateway.key_store import KeyStore, open_bucket
+from services.gateway.api import GatewayConfig, KeyRecord, KeyStore, issue_key, open_bucket, valid_tenant
 from shared.errors import BourseError
 from shared.logging import configure_logging, get_logger
 

@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from services.local_inference.convert.smollm2 import ModelPackageMissing, ensure_smollm2
+    from services.local_inference.api import ModelPackageMissing, ensure_smollm2
     from shared.embedding.convert import ensure_minilm
 
     steps = (("smollm2 (generator)", ensure_smollm2), ("minilm (sentence encoder)", ensure_minilm))

@@ -16,10 +16,18 @@ import msgspec
 import nats
 import nats.errors
 
-from services.router.core.manifest import default_manifest_path, load_manifest
-from services.router.core.price_table import PriceBook
-from services.router.core.prices import changes_against, decode_update, encode_update, message_id, parse_price_file
-from services.router.market import MarketError, read_price_history
+from services.router.api import (
+    MarketError,
+    PriceBook,
+    changes_against,
+    decode_update,
+    default_manifest_path,
+    encode_update,
+    load_manifest,
+    message_id,
+    parse_price_file,
+    read_price_history,
+)
 from shared.errors import BourseError, InvalidRequest
 from shared.events import streams, subjects
 from shared.events.schemas import PriceUpdate

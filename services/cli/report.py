@@ -23,10 +23,8 @@ from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from services.ledger.core import reports
-from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
-from services.ledger.core.store import LedgerStore
-from shared.errors import BourseError, FieldViolation, InvalidRequest
+from services.ledger.api import DEFAULT_MANIFEST, LedgerStore, find_price, format_micro_usd, read_prices, reports
+from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 from shared.grpc_errors import from_rpc_error
 
 _GROUPS = {
@@ -73,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bourse report: {error.message}", file=sys.stderr)
         for violation in error.violations:
             print(f"  {violation.field}: {violation.description}", file=sys.stderr)
-        return 2 if error.reason in ("INVALID_REQUEST", "NOT_FOUND") else 1
+        return 2 if error.reason in (Reason.INVALID_REQUEST, Reason.NOT_FOUND) else 1
     result["range"] = {"start_ms": flt.start_ms, "end_ms": flt.end_ms}
     if args.format == "json":
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
@@ -204,14 +202,14 @@ def _from_service(
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 raise BourseError(
                     f"ledger not reachable at {address} (start it with `bourse up`, or read a file with --db)",
-                    reason="UNAVAILABLE",
+                    reason=Reason.LEDGER_UNREACHABLE,
                 ) from error
             raise from_rpc_error(error) from error
     return result
 
 
 def _usd(micro: float) -> str:
-    return f"${micro / 1e6:,.6f}" if abs(micro) < 10_000 else f"${micro / 1e6:,.2f}"
+    return format_micro_usd(micro)  # the dashboard's rule: $, m$ or µ$ as the amount needs
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

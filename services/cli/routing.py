@@ -40,11 +40,15 @@ def run_train(args: argparse.Namespace) -> int:
     import msgspec
     import numpy as np
 
-    from services.router.core.quality.dataset import cached_embeddings, matrices
-    from services.router.core.quality.folds import EXCLUDED_SUBJECTS
-    from services.router.core.quality.labels import LabelsError, read_labels
-    from services.router.core.quality.model_selection import choose
-    from services.router.core.quality.training import fit_predictor
+    from services.router.api import (
+        EXCLUDED_SUBJECTS,
+        LabelsError,
+        cached_embeddings,
+        choose,
+        fit_predictor,
+        matrices,
+        read_labels,
+    )
 
     try:
         rows = [row for row in read_labels(args.labels) if row.subject not in EXCLUDED_SUBJECTS]
@@ -86,10 +90,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     import msgspec
 
-    from services.router.core.quality.labels import LabelsError, read_labels
-    from services.router.core.quality.metrics import routing_metrics
-    from services.router.core.quality.predictor import DifficultyPredictor
-    from services.router.core.quality.scorer import PromptScorer
+    from services.router.api import DifficultyPredictor, LabelsError, PromptScorer, read_labels, routing_metrics
 
     try:
         rows = read_labels(args.labels)

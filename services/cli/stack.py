@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.provider_adapter.core.registry import builtin_registry_path, load_registry
+from services.provider_adapter.api import builtin_registry_path, load_registry
 from shared.processes import Child, Launch, NatsServer, free_port, python_module, wait_healthy, wait_http_healthy
 
 

@@ -24,8 +24,8 @@ from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
 from services.gateway.core.chat_translation import ChunkWriter, route_headers, to_chat_request, to_completion
 from services.gateway.core.embeddings import to_embed_request, to_embedding_list
-from services.gateway.core.http_errors import error_body, http_status, retry_after_header
-from services.gateway.core.model_catalog import ModelCatalog
+from services.gateway.core.http_errors import error_body, from_http_status, http_status, retry_after_header
+from services.gateway.core.model_catalog import CatalogCache, ModelCatalog
 from services.gateway.core.openai_types import ChatCompletionRequest, EmbeddingRequest
 from services.gateway.core.routing_options import (
     header_text,
@@ -36,7 +36,7 @@ from services.gateway.core.routing_options import (
 )
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
-from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, NotFound, Unauthenticated
+from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, NotFound, Reason, Unauthenticated
 from shared.grpc_errors import from_rpc_error
 
 T = TypeVar("T")
@@ -48,7 +48,6 @@ _DONE = b"data: [DONE]\n\n"
 _encode = msgspec.json.Encoder().encode
 _chat_decoder = msgspec.json.Decoder(ChatCompletionRequest)
 _embedding_decoder = msgspec.json.Decoder(EmbeddingRequest)
-_HTTP_REASONS = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -73,7 +72,7 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         field = text.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in text else "$"
         raise InvalidRequest(f"invalid request body: {text}", violations=[FieldViolation(field, text)]) from None
     except msgspec.DecodeError as error:
-        raise InvalidRequest(f"request body is not valid JSON: {error}", reason="INVALID_JSON") from None
+        raise InvalidRequest(f"request body is not valid JSON: {error}", reason=Reason.INVALID_JSON) from None
 
 
 class RouterCalls(Protocol):
@@ -115,10 +114,14 @@ class OpenAIHttpApi:
         self._keys = keys
         self._log = logger
         self._metrics = metrics
-        self._catalog: ModelCatalog | None = None
-        self._catalog_at = 0.0
-        self._catalog_failed_at = 0.0
-        self._catalog_lock = asyncio.Lock()
+        self._catalog = CatalogCache(
+            self._list_models,
+            config.aliases,
+            ttl_s=config.catalog_ttl_s,
+            clock=time.monotonic,
+            wall=time.time,
+            logger=logger,
+        )
         self.serving = True
 
     def application(self) -> web.Application:
@@ -139,9 +142,7 @@ class OpenAIHttpApi:
             response = error_response(error)
             self._log_error(request, error, response.status)
         except web.HTTPException as http:
-            reason = _HTTP_REASONS.get(http.status, "INVALID_REQUEST")
-            kind = Kind.NOT_FOUND if http.status == 404 else Kind.INVALID_ARGUMENT
-            failure = BourseError(f"{http.reason}: {request.method} {request.path}", reason=reason, kind=kind)
+            failure = from_http_status(http.status, f"{http.reason}: {request.method} {request.path}")
             response = json_response(error_body(failure, http.status), http.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
@@ -186,7 +187,7 @@ class OpenAIHttpApi:
             key = api_keys.bearer_token(header)
             key_id = api_keys.key_id_of(key)
             if self._keys is None:
-                raise Unauthenticated("API keys are not configured on this gateway", reason="INVALID_API_KEY")
+                raise Unauthenticated("API keys are not configured on this gateway", reason=Reason.INVALID_API_KEY)
             record = api_keys.verify(key, await self._keys.lookup(key_id))
             caller = Caller(tenant_id=record.tenant_id, key_id=record.key_id)
         request[CALLER] = caller
@@ -203,30 +204,23 @@ class OpenAIHttpApi:
 
     def _too_large(self) -> BourseError:
         return InvalidRequest(
-            f"request body larger than {self._config.max_body_bytes} bytes", reason="PAYLOAD_TOO_LARGE"
+            f"request body larger than {self._config.max_body_bytes} bytes", reason=Reason.PAYLOAD_TOO_LARGE
         )
 
     # --- model catalog ------------------------------------------------------------------------------------------
 
     async def catalog(self) -> ModelCatalog | None:
         """The router's model list, reused for catalog_ttl_s; the last good copy (or None) while it is down."""
-        now = time.monotonic()
-        if self._catalog is not None and now - self._catalog_at < self._config.catalog_ttl_s:
-            return self._catalog
-        if now - self._catalog_failed_at < 1.0:
-            return self._catalog
-        async with self._catalog_lock:
-            if self._catalog is not None and time.monotonic() - self._catalog_at < self._config.catalog_ttl_s:
-                return self._catalog
-            try:
-                response = await self._router.ListModels(router_pb2.ListModelsRequest(), timeout=5.0)
-            except grpc.aio.AioRpcError as error:
-                self._catalog_failed_at = time.monotonic()
-                self._log.warning("list_models_failed", code=error.code().name, detail=error.details())
-                return self._catalog
-            self._catalog = ModelCatalog.from_response(response, self._config.aliases, int(time.time()))
-            self._catalog_at = time.monotonic()
-            return self._catalog
+        return await self._catalog.get()
+
+    async def _list_models(self) -> router_pb2.ListModelsResponse:
+        try:
+            response: router_pb2.ListModelsResponse = await self._router.ListModels(
+                router_pb2.ListModelsRequest(), timeout=5.0
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return response
 
     # --- handlers -----------------------------------------------------------------------------------------------
 
@@ -239,7 +233,9 @@ class OpenAIHttpApi:
         await self._authenticate(request)
         catalog = await self.catalog()
         if catalog is None:
-            raise BourseError("the model list is unavailable: the router cannot be reached", kind=Kind.UNAVAILABLE)
+            raise BourseError(
+                "the model list is unavailable: the router cannot be reached", reason=Reason.UPSTREAM_UNAVAILABLE
+            )
         return json_response(catalog.listing())
 
     async def get_model(self, request: web.Request) -> web.Response:
@@ -248,7 +244,7 @@ class OpenAIHttpApi:
         catalog = await self.catalog()
         model = catalog.get(model_id) if catalog is not None else None
         if model is None:
-            raise NotFound(f"the model {model_id!r} does not exist", reason="MODEL_NOT_FOUND")
+            raise NotFound(f"the model {model_id!r} does not exist", reason=Reason.MODEL_NOT_FOUND)
         return json_response(model)
 
     async def embeddings(self, request: web.Request) -> web.Response:

@@ -19,7 +19,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from services.gateway.core.api_keys import KeyRecord
-from shared.errors import BourseError, Kind, NotFound
+from shared.errors import BourseError, NotFound, Reason
 
 _decode = msgspec.json.Decoder(KeyRecord)
 _encode = msgspec.json.Encoder()
@@ -56,9 +56,7 @@ class KeyStore:
             # Keys already seen stay usable from the local copy; an unseen one cannot be checked now.
             raise BourseError(
                 f"the API key store is unreachable: {type(error).__name__}",
-                kind=Kind.UNAVAILABLE,
-                reason="KEY_STORE_UNAVAILABLE",
-                retryable=True,
+                reason=Reason.KEY_STORE_UNAVAILABLE,
             ) from None
         if entry.value is None:
             return None
@@ -77,7 +75,7 @@ class KeyStore:
     async def revoke(self, key_id: str, now_ms: int) -> KeyRecord:
         record = await self.fetch(key_id)
         if record is None:
-            raise NotFound(f"no API key with id {key_id}", reason="KEY_NOT_FOUND")
+            raise NotFound(f"no API key with id {key_id}", reason=Reason.KEY_NOT_FOUND)
         if not record.revoked:
             record = msgspec.structs.replace(record, revoked_ms=now_ms)
             await self.put(record)

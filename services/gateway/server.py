@@ -1,11 +1,12 @@
-"""Builds a running gateway: gRPC channels to the router and local inference, the key store, the HTTP server.
+"""Builds the gateway: gRPC channels to the router and local inference, the key store, the HTTP server.
 
-`create_server` is used by `__main__` and by the tests (listen on port 0 there).
+`create_server` is used by `__main__` and by the tests (listen on port 0 there); the server follows the one
+lifecycle of `shared.lifecycle`: `start()` binds and serves, `stop()` drains and closes.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,24 +30,43 @@ Closer = Callable[[], Awaitable[None]]
 
 @dataclass
 class GatewayServer:
-    """A started HTTP gateway; `stop()` finishes in-flight requests, then closes channels and NATS."""
+    """The HTTP gateway; `start()` serves, `stop()` finishes in-flight requests, then closes channels and NATS."""
 
     api: OpenAIHttpApi
     runner: web.AppRunner
-    port: int
-    closers: list[Closer] = field(default_factory=list)
+    listen: str
+    logger: structlog.typing.FilteringBoundLogger
+    closers: list[Closer] = field(default_factory=list)  # run in reverse at stop
+    port: int = 0
+    loading: asyncio.Task[None] | None = None  # nothing loads in the background
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    async def stop(self) -> None:
-        """Stop listening, let in-flight requests finish (up to shutdown_grace_s), then close the clients."""
+    async def start(self) -> None:
+        await self.runner.setup()
+        host, _, port = self.listen.rpartition(":")
+        site = web.TCPSite(self.runner, host or "127.0.0.1", int(port), backlog=1024)
+        await site.start()
+        self.port = int(self.runner.addresses[0][1])
+        self.api.serving = True
+
+    async def stop(self, grace_s: float = 5.0, drain_s: float = 0.0) -> None:
+        """/healthz answers 503 for `drain_s`, then stop listening and let in-flight requests finish, then close.
+
+        In-flight requests get the runner's shutdown timeout, which is the config's `shutdown_grace_s`: the value
+        the lifecycle passes as `grace_s`.
+        """
         self.api.serving = False
+        if drain_s > 0:
+            await asyncio.sleep(drain_s)
         await self.runner.cleanup()
-        for close in self.closers:
-            with contextlib.suppress(Exception):
+        for close in reversed(self.closers):
+            try:
                 await close()
+            except Exception:  # one failing closer must not leave the others open
+                self.logger.exception("close_failed", closer=getattr(close, "__qualname__", repr(close)))
 
 
 async def create_server(
@@ -55,15 +75,16 @@ async def create_server(
     *,
     registry: CollectorRegistry | None = None,
 ) -> GatewayServer:
-    closers: list[Closer] = []
+    closers: list[Closer] = []  # in the order opened; stop() runs them in reverse
     router_channel = insecure_channel(config.router)
     inference_channel = insecure_channel(config.inference)
-    closers += [router_channel.close, inference_channel.close]
+    closers += [inference_channel.close, router_channel.close]
     nc = await connect([config.nats_url], logger, name="bourse-gateway")
+    closers.append(functools.partial(close_nats, nc, logger))
     # A short JetStream timeout: a key lookup while NATS is away fails fast (503) instead of holding the request.
     keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)
     await keys.watch()
-    closers = [keys.close, functools.partial(close_nats, nc, logger), *closers]
+    closers.append(keys.close)
     registry = registry or CollectorRegistry()
     metrics_server = serve_metrics(registry, config.metrics_listen)
     if metrics_server is not None:
@@ -89,9 +110,4 @@ async def create_server(
         shutdown_timeout=config.shutdown_grace_s,
         handler_cancellation=True,
     )
-    await runner.setup()
-    host, _, port = config.listen.rpartition(":")
-    site = web.TCPSite(runner, host or "127.0.0.1", int(port), backlog=1024)
-    await site.start()
-    bound = runner.addresses[0][1]
-    return GatewayServer(api=api, runner=runner, port=int(bound), closers=closers)
+    return GatewayServer(api=api, runner=runner, listen=config.listen, logger=logger, closers=closers)

@@ -19,4 +19,6 @@ class LedgerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dashboard_window_s: int = 3600  # the time range the dashboard shows, ending now
     dashboard_refresh_s: float = 2.0  # how often the page pulls fresh figures
     log_level: str = "info"
+    # Seconds in-flight calls get to finish on SIGTERM.
+    shutdown_grace_s: float = 5.0
     metrics_listen: str = ""

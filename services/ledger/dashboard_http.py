@@ -1,7 +1,8 @@
-"""The dashboard's HTTP edge (aiohttp): the page, its script, the vendored chart library and a JSON snapshot.
+"""The dashboard's HTTP edge (aiohttp): the page, its scripts, the vendored chart library and a JSON snapshot.
 
-The chart library is installed at set-up by `npm ci` in services/ledger/dashboard/ and served from there; the
-page never reaches a CDN.
+The chart library is vendored into the package (dashboard/vendor/, produced from the npm lock file by
+scripts/vendor_chart_library.py), so a checkout or an installed wheel serves it; the page never reaches a CDN,
+and shows its numbers and tables without it.
 """
 
 from __future__ import annotations
@@ -9,18 +10,24 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiohttp import web
 
-from .core.dashboard_data import snapshot
+from shared.errors import InvalidRequest
+from shared.http_errors import error_body, http_status
+
+from .core.dashboard_data import dashboard_view, refresh_interval_s
+from .core.dashboard_query import DashboardQuery, parse_query
+from .core.prices import DEFAULT_MANIFEST, read_prices
 from .core.store import LedgerStore
 
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboard"
 STATIC_DIR = DASHBOARD_DIR / "static"
-CHART_JS = DASHBOARD_DIR / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
-MAX_WINDOW_S = 90 * 24 * 3600
-BUCKETS_PER_WINDOW = 60
+VENDOR_DIR = DASHBOARD_DIR / "vendor"
+CHART_JS = VENDOR_DIR / "chart.umd.js"
+DEFAULT_COMPARE = "openai/gpt-4o"  # the comparison model until the page picks another
 
 
 class Dashboard:
@@ -31,21 +38,27 @@ class Dashboard:
         *,
         window_s: int,
         refresh_s: float,
+        vendor_dir: Path = VENDOR_DIR,
     ) -> None:
         self._store = store
         self._logger = logger
         self._window_s = window_s
         self._refresh_s = refresh_s
+        self._vendor_dir = vendor_dir
         self._runner: web.AppRunner | None = None
-        if not CHART_JS.exists():
-            logger.warning("dashboard_chart_library_missing", path=str(CHART_JS), fix="npm ci in " + str(DASHBOARD_DIR))
+        if not (vendor_dir / CHART_JS.name).exists():
+            logger.warning("dashboard_chart_library_missing", path=str(vendor_dir), fix="vendor_chart_library.py")
+        # Comparison models: the router manifest's priced remote models, read once.
+        prices = read_prices(DEFAULT_MANIFEST) if DEFAULT_MANIFEST.exists() else []
+        self._prices = {f"{p.provider}/{p.model}": p for p in prices if p.provider != "local"}
+        self._default_compare = DEFAULT_COMPARE if DEFAULT_COMPARE in self._prices else next(iter(self._prices), "")
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/", self._index)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/api/snapshot", self._snapshot)
-        app.router.add_get("/vendor/chart.umd.js", self._chart_js)
+        app.router.add_get("/vendor/{name}", self._vendor)
         app.router.add_static("/static/", STATIC_DIR)
         return app
 
@@ -71,31 +84,30 @@ class Dashboard:
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def _chart_js(self, request: web.Request) -> web.StreamResponse:
-        if not CHART_JS.exists():
-            raise web.HTTPNotFound(text="chart library not installed: run npm ci in services/ledger/dashboard")
-        return web.FileResponse(CHART_JS, headers={"Content-Type": "text/javascript"})
+    async def _vendor(self, request: web.Request) -> web.StreamResponse:
+        path = self._vendor_dir / request.match_info["name"]
+        # A missing library leaves the page without charts, never blank: its numbers and tables need none.
+        if path.parent != self._vendor_dir or not path.is_file():
+            raise web.HTTPNotFound(text="not vendored: run scripts/vendor_chart_library.py")
+        kind = "text/javascript" if path.suffix == ".js" else "text/plain"
+        return web.FileResponse(path, headers={"Content-Type": f"{kind}; charset=utf-8"})
 
     async def _snapshot(self, request: web.Request) -> web.Response:
         try:
-            window_s = int(request.query.get("window_s", self._window_s))
-        except ValueError:
-            return _error(400, "window_s must be an integer number of seconds")
-        if not 60 <= window_s <= MAX_WINDOW_S:
-            return _error(400, f"window_s must be between 60 and {MAX_WINDOW_S}")
-        end_ms = int(time.time() * 1000)
-        if "end_ms" in request.query:
-            try:
-                end_ms = int(request.query["end_ms"])
-            except ValueError:
-                return _error(400, "end_ms must be epoch milliseconds")
-        bucket_ms = max(1000, window_s * 1000 // BUCKETS_PER_WINDOW)
-        data = await asyncio.to_thread(
-            snapshot, self._store, start_ms=end_ms - window_s * 1000, end_ms=end_ms, bucket_ms=bucket_ms
-        )
-        data["refresh_s"] = self._refresh_s
+            query = parse_query(request.query, default_window_s=self._window_s)
+            data = await asyncio.to_thread(self._view, query)  # DuckDB queries, off the event loop
+        except InvalidRequest as error:
+            return _error(error)
+        data["refresh_s"] = refresh_interval_s(query.window_s, self._refresh_s)
         return web.json_response(data)
 
+    def _view(self, query: DashboardQuery) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
+        compare = self._default_compare
+        return dashboard_view(self._store, query, prices=self._prices, default_compare=compare, now_ms=now_ms)
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": "invalid_request_error"}}, status=status)
+
+def _error(error: InvalidRequest) -> web.Response:
+    """The shared HTTP error body; its `param` names the view's bad parameter (the error's first violation)."""
+    status = http_status(error)
+    return web.json_response(error_body(error, status), status=status)

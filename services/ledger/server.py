@@ -38,7 +38,7 @@ async def create_server(
     *,
     registry: CollectorRegistry | None = None,
 ) -> LedgerServer:
-    """Open the store, start consuming, bind gRPC and the dashboard. Call `server.start()` then `set_serving()`."""
+    """Open the store, start consuming, bind gRPC and the dashboard; `start()` then reports SERVING."""
     registry = registry or CollectorRegistry()
     metrics = LedgerMetrics.create(registry)
     store = LedgerStore(config.db_path)
@@ -59,6 +59,7 @@ async def create_server(
     dashboard = Dashboard(store, logger, window_s=config.dashboard_window_s, refresh_s=config.dashboard_refresh_s)
     if config.http_listen:
         http_port = await dashboard.start(config.http_listen)
+        logger.info("dashboard", url=f"http://{config.http_listen.rpartition(':')[0]}:{http_port}/")
     metrics_server = serve_metrics(registry, config.metrics_listen)
 
     async def close_consumers() -> None:
@@ -81,7 +82,9 @@ async def create_server(
         port=base.port,
         health=base.health,
         service_names=base.service_names,
-        closers=[close_consumers, close_nats_connection, close_http, close_store],
+        logger=logger,
+        # Run in reverse at stop: consumers, NATS drained, HTTP, then the store.
+        closers=[close_store, close_http, close_nats_connection, close_consumers],
         http_port=http_port,
         store=store,
         consumers=consumers,

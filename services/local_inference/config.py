@@ -15,6 +15,8 @@ Positive = Annotated[int, msgspec.Meta(ge=1)]
 class InferenceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     listen: str = "127.0.0.1:50054"
     log_level: str = "info"
+    # Seconds in-flight calls get to finish on SIGTERM.
+    shutdown_grace_s: float = 5.0
     metrics_listen: str = ""
     # A CTranslate2 decoder directory with tokenizer.json and a chat template; empty: the converted SmolLM2.
     model_dir: str = ""

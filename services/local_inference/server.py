@@ -33,7 +33,8 @@ async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServe
     servicer = InferenceServicer(models, metrics)
     pb_grpc.add_InferenceServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
     loaded: list[tuple[Scheduler, LocalModel]] = []
-    loader = asyncio.get_running_loop().create_task(_load(config, models, service, loaded, logger))
+    # Loading turns health SERVING itself; a failed load keeps serving NOT_SERVING (visible, not a crash loop).
+    loader = service.loading = asyncio.get_running_loop().create_task(_load(config, models, service, loaded, logger))
 
     async def close() -> None:
         loader.cancel()

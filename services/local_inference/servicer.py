@@ -12,23 +12,20 @@ from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2 as pb
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
 
-from services.local_inference.core.chat_template import ChatTurn
+from services.local_inference.core.chat_request import chat_turns, sampling
 from services.local_inference.core.decoding import Finish, Generation
 from services.local_inference.core.embedding import Embedder
-from services.local_inference.core.inference import LocalInference, Sampling
+from services.local_inference.core.inference import LocalInference
 from services.local_inference.metrics import InferenceMetrics
-from shared.errors import BourseError, FieldViolation, InvalidRequest, Kind
+from shared.errors import BourseError, Reason
 
-_ROLES = {chat_pb2.ROLE_SYSTEM: "system", chat_pb2.ROLE_USER: "user", chat_pb2.ROLE_ASSISTANT: "assistant"}
 _FINISH = {Finish.STOP: chat_pb2.FINISH_REASON_STOP, Finish.LENGTH: chat_pb2.FINISH_REASON_LENGTH}
 
 
 class ModelNotReady(BourseError):
     """The model is still loading (or failed to load); callers should go elsewhere or retry."""
 
-    default_kind = Kind.UNAVAILABLE
-    default_reason = "MODEL_LOADING"
-    default_retryable = True
+    default_reason = Reason.MODEL_LOADING
 
 
 @dataclass
@@ -79,14 +76,13 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         if self._models.embed_disabled:
             raise BourseError(
                 "Embed is disabled on this instance (embed_model_dir=off)",
-                kind=Kind.FAILED_PRECONDITION,
-                reason="EMBED_DISABLED",
+                reason=Reason.EMBED_DISABLED,
             )
         embedder = self._models.embedder
         if embedder is None:
             if self._models.embed_error:
                 raise ModelNotReady(
-                    f"the sentence encoder failed to load: {self._models.embed_error}", reason="MODEL_LOAD_FAILED"
+                    f"the sentence encoder failed to load: {self._models.embed_error}", reason=Reason.MODEL_LOAD_FAILED
                 )
             raise ModelNotReady("the sentence encoder is still loading", retry_after_s=1.0)
         result = await embedder.embed(list(request.texts))
@@ -104,48 +100,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         if self._models.inference is None:
             if self._models.load_error:
                 raise ModelNotReady(
-                    f"the local model failed to load: {self._models.load_error}", reason="MODEL_LOAD_FAILED"
+                    f"the local model failed to load: {self._models.load_error}", reason=Reason.MODEL_LOAD_FAILED
                 )
             raise ModelNotReady("the local model is still loading", retry_after_s=1.0)
         return self._models.inference
-
-
-def chat_turns(chat: chat_pb2.ChatRequest) -> list[ChatTurn]:
-    """The conversation as plain turns; anything this text-only model cannot honour is a field violation."""
-    violations: list[FieldViolation] = []
-    if chat.tools:
-        violations.append(FieldViolation("chat.tools", "the local model cannot call tools"))
-    turns = []
-    for index, message in enumerate(chat.messages):
-        path = f"chat.messages[{index}]"
-        role = _ROLES.get(message.role)
-        if role is None:
-            violations.append(FieldViolation(f"{path}.role", "must be system, user or assistant"))
-            continue
-        if message.tool_calls:
-            violations.append(FieldViolation(f"{path}.tool_calls", "the local model cannot call tools"))
-        texts = []
-        for part_index, part in enumerate(message.content):
-            if part.WhichOneof("part") != "text":
-                violations.append(FieldViolation(f"{path}.content[{part_index}]", "only text is supported"))
-            else:
-                texts.append(part.text)
-        turns.append(ChatTurn(role=role, content="".join(texts)))
-    if not chat.messages:
-        violations.append(FieldViolation("chat.messages", "at least one message is required"))
-    if violations:
-        raise InvalidRequest("the request cannot be served by the local model", violations=violations)
-    return turns
-
-
-def sampling(chat: chat_pb2.ChatRequest) -> Sampling:
-    params = chat.sampling
-    return Sampling(
-        temperature=params.temperature if params.HasField("temperature") else None,
-        top_p=params.top_p if params.HasField("top_p") else None,
-        max_tokens=params.max_tokens if params.HasField("max_tokens") else None,
-        stop=tuple(params.stop),
-    )
 
 
 def _deadline(context: grpc.aio.ServicerContext[Any, Any]) -> float | None:

@@ -23,4 +23,4 @@ class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Key files per provider name, one key per line; added to the keys found in the environment.
     key_files: dict[str, list[str]] = {}
     # Seconds in-flight calls get to finish on SIGTERM.
-    grace_s: float = 5.0
+    shutdown_grace_s: float = 5.0

@@ -15,6 +15,7 @@ from services.provider_adapter.metrics import AdapterMetrics
 from services.provider_adapter.servicer import ProviderServicer
 from services.provider_adapter.upstreams import build_providers
 from shared.metrics import serve_metrics
+from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, new_server
 
 SERVICE_NAME = "bourse.provider.v1.ProviderService"
@@ -31,8 +32,9 @@ async def create_server(
 
     `environ` supplies API keys (default: the process environment).
     """
-    providers = await build_providers(config, os.environ if environ is None else environ)
     metrics_registry = registry or CollectorRegistry()
+    instruments = PrometheusInstruments(metrics_registry, prefix="bourse_provider_adapter_")
+    providers = await build_providers(config, os.environ if environ is None else environ, instruments)
     metrics = AdapterMetrics.create(metrics_registry)
     service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
     pb_grpc.add_ProviderServiceServicer_to_server(  # type: ignore[no-untyped-call]

@@ -1,4 +1,4 @@
-"""Builds one Provider per registry entry: credentials, one pooled HTTP session each, demo-mode routing."""
+"""Builds one Provider per registry entry: credentials, one pooled HTTP transport each, demo-mode routing."""
 
 from __future__ import annotations
 
@@ -6,24 +6,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
-
 from services.provider_adapter.config import AdapterConfig
 from services.provider_adapter.core.credentials import Credentials, Redactor, load_credentials
 from services.provider_adapter.core.dialects import dialect_registry
 from services.provider_adapter.core.http_provider import HttpProvider, Upstream
 from services.provider_adapter.core.provider import Provider
 from services.provider_adapter.core.registry import ProviderSpec, builtin_registry_path, load_registry, merge_specs
+from services.provider_adapter.http_transport import AiohttpTransport, new_session
 from shared.config import ConfigError
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
+from shared.instrumentation import Instruments, NoInstruments
 
 
 @dataclass
 class ProviderSet:
-    """The providers the adapter can call, the HTTP sessions behind them, and how each is reached."""
+    """The providers the adapter can call, the HTTP transports behind them, and how each is reached."""
 
     providers: dict[str, Provider] = field(default_factory=dict)
-    sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+    transports: list[AiohttpTransport] = field(default_factory=list)
     routes: dict[str, str] = field(default_factory=dict)  # provider -> "api" | "simulator" | "no key"
     missing_key: dict[str, str] = field(default_factory=dict)  # provider -> env var names to set
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
@@ -36,18 +36,18 @@ class ProviderSet:
         if name in self.missing_key:
             raise UpstreamError(
                 f"no API key for provider {name!r}: set {self.missing_key[name]} (or run with a simulator_url)",
-                reason="AUTHENTICATION",
+                reason=Reason.AUTHENTICATION,
                 metadata=meta,
             )
         raise UpstreamError(
             f"unknown provider {name!r}; known: {', '.join(sorted(self.routes))}",
-            reason="UNKNOWN_PROVIDER",
+            reason=Reason.UNKNOWN_PROVIDER,
             metadata=meta,
         )
 
     async def close(self) -> None:
-        for session in self.sessions:
-            await session.close()
+        for transport in self.transports:
+            await transport.close()
 
 
 def provider_specs(config: AdapterConfig) -> dict[str, ProviderSpec]:
@@ -57,18 +57,11 @@ def provider_specs(config: AdapterConfig) -> dict[str, ProviderSpec]:
     return merge_specs(specs, config.providers)
 
 
-def new_session(spec: ProviderSpec) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=spec.max_connections, ttl_dns_cache=300, keepalive_timeout=60)
-    timeout = aiohttp.ClientTimeout(
-        total=None, connect=spec.connect_timeout_s, sock_connect=spec.connect_timeout_s, sock_read=spec.read_timeout_s
-    )
-    return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
-    )
-
-
-async def build_providers(config: AdapterConfig, environ: Mapping[str, str]) -> ProviderSet:
+async def build_providers(
+    config: AdapterConfig, environ: Mapping[str, str], instruments: Instruments | None = None
+) -> ProviderSet:
     """Create every provider once (call inside the running event loop: sessions bind to it)."""
+    instruments = instruments or NoInstruments()
     dialects = dialect_registry()
     specs = provider_specs(config)
     keys: dict[str, Credentials] = {}
@@ -91,8 +84,8 @@ async def build_providers(config: AdapterConfig, environ: Mapping[str, str]) -> 
             result.routes[name] = "no key"
             result.missing_key[name] = " or ".join(spec.api_key_env) or f"a key file for {name}"
             continue
-        session = new_session(spec)
-        result.sessions.append(session)
+        transport = AiohttpTransport(new_session(spec))
+        result.transports.append(transport)
         upstream = Upstream(
             name=name,
             base_url=base_url,
@@ -102,5 +95,7 @@ async def build_providers(config: AdapterConfig, environ: Mapping[str, str]) -> 
             regions=regions,
         )
         result.routes[name] = route
-        result.providers[name] = HttpProvider(upstream, dialect, session, credentials, result.redactor)
+        result.providers[name] = HttpProvider(
+            upstream, dialect, transport, credentials, result.redactor, instruments=instruments
+        )
     return result

@@ -28,8 +28,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import CollectorRegistry, Counter
 
-from services.router.core.backoff import BlockAnnounced, RetryAfterBook
-from services.router.core.circuit import CircuitAnnounced, CircuitBreakers
+from services.router.core.resilience.backoff import BlockAnnounced, RetryAfterBook
+from services.router.core.resilience.circuit import CircuitAnnounced, CircuitBreakers
 from shared.events import subjects
 from shared.events.schemas import AvailabilityEvent
 

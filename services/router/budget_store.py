@@ -22,6 +22,7 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from services.router.core.budgets import BudgetStoreUnavailable
+from shared.errors import Reason
 
 _COUNTER_TTL_S = 40 * 24 * 3600.0  # a month's counter must outlive the month
 _WRONG_LAST_SEQUENCE = frozenset({10071, 10164})  # JetStream: expected last subject sequence did not match
@@ -83,14 +84,14 @@ class KvCounterStore:
                 if not _is_conflict(error):
                     raise BudgetStoreUnavailable(
                         f"budget store refused the write of {key}: {error}",
-                        reason="BUDGET_STORE_UNAVAILABLE",
+                        reason=Reason.BUDGET_STORE_UNAVAILABLE,
                         metadata={"key": key},
                     ) from error
             except nats.errors.Error as error:
                 # A write that timed out may still have landed: retrying could count it twice, so fail instead.
                 raise BudgetStoreUnavailable(
                     f"budget store did not confirm the write of {key}: {error!r}",
-                    reason="BUDGET_STORE_UNAVAILABLE",
+                    reason=Reason.BUDGET_STORE_UNAVAILABLE,
                     metadata={"key": key, "write": "unconfirmed"},
                 ) from error
             self.conflicts += 1
@@ -101,7 +102,7 @@ class KvCounterStore:
         raise BudgetStoreUnavailable(
             f"budget counter {key} is contended: not settled within {policy.deadline_s:g}s "
             f"and {policy.max_attempts} tries; retry the request",
-            reason="BUDGET_STORE_CONTENDED",
+            reason=Reason.BUDGET_STORE_CONTENDED,
             metadata={"key": key},
         )
 
@@ -119,7 +120,7 @@ class KvCounterStore:
         except nats.errors.Error as error:  # reads change nothing: the caller may retry them freely
             raise BudgetStoreUnavailable(
                 f"budget store did not answer for {key}: {error!r}",
-                reason="BUDGET_STORE_UNAVAILABLE",
+                reason=Reason.BUDGET_STORE_UNAVAILABLE,
                 metadata={"key": key},
             ) from error
         return int(entry.value or b"0"), int(entry.revision or 0)

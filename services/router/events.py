@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.router.core.route_types import RouteOutcome
+from services.router.core.execution.route_types import RouteOutcome
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import AttemptRecord, BudgetAlert, CostEvent, TelemetryEvent

@@ -26,8 +26,6 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
 from services.router.core.price_table import PriceBook
 from services.router.core.prices import (
     changes_against,
@@ -36,7 +34,9 @@ from services.router.core.prices import (
     message_id,
     updates_from_openrouter,
 )
-from shared.errors import InvalidRequest
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from shared.errors import InvalidRequest, Reason
 from shared.events import streams, subjects
 from shared.events.schemas import PriceUpdate, TelemetryEvent
 
@@ -175,7 +175,7 @@ class MarketFeed:
             self._count_rejection(
                 InvalidRequest(
                     f"price update for {update.provider}/{update.model} published on {msg.subject}",
-                    reason="PRICE_UPDATE_WRONG_SUBJECT",
+                    reason=Reason.PRICE_UPDATE_WRONG_SUBJECT,
                 )
             )
             return None

@@ -28,6 +28,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, Counter
 
+from services.router.core.execution.route_types import RouteOutcome
 from services.router.core.price_table import PriceBook
 from services.router.core.quality.evidence_event import (
     EvidenceRejected,
@@ -36,7 +37,6 @@ from services.router.core.quality.evidence_event import (
     encode_evidence,
 )
 from services.router.core.quality.routing import QualityRouting
-from services.router.core.route_types import RouteOutcome
 from shared.events import streams, subjects
 from shared.events.schemas import Feedback, TelemetryEvent
 

@@ -1,6 +1,7 @@
 """Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
 
-Health stays NOT_SERVING until NATS is connected and the latest prices are recovered from JetStream.
+Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build),
+loaded the quality predictor and replayed the shared quality evidence.
 """
 
 from __future__ import annotations
@@ -21,29 +22,31 @@ from services.router.clients.cache import CacheClient
 from services.router.clients.inference import InferenceClient
 from services.router.clients.provider import ProviderClient
 from services.router.config import RouterConfig
-from services.router.core.backoff import RetryAfterBook
 from services.router.core.budgets import BudgetMetrics, Budgets, Limits
-from services.router.core.circuit import CircuitBreakers, ModelAvailability
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import FailoverPolicy
-from services.router.core.headroom import RateLimitHeadroom
-from services.router.core.ladder import RouteExecutor
+from services.router.core.execution.ladder import RouteExecutor
+from services.router.core.execution.route_types import ExecutionSettings, RouteOutcome
 from services.router.core.litellm_import import load_configured_manifest
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import RateLimits, default_manifest_path
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import ExecutionSettings, RouteOutcome
-from services.router.core.selection import Selector
+from services.router.core.quality.routing import QualityRouting
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
+from services.router.core.resilience.failover import FailoverPolicy
+from services.router.core.resilience.headroom import RateLimitHeadroom
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.quality_events import QualityEvents
-from services.router.quality_setup import load_quality
+from services.router.quality_setup import build_quality, load_scorer
 from services.router.servicer import RouterServicer
 from shared.events import streams
 from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import RpcMetrics, serve_metrics
+from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, insecure_channel, new_server
 
 SERVICE_NAME = "bourse.router.v1.RouterService"
@@ -72,7 +75,7 @@ async def create_server(
     *,
     registry: CollectorRegistry | None = None,
 ) -> ServiceServer:
-    """Build and start the router; returns once it is SERVING (NATS connected, prices recovered)."""
+    """Build the router (NATS connected); `start()` recovers the prices, then reports SERVING."""
     service, _parts = await create_router(config, logger, registry=registry)
     return service
 
@@ -106,7 +109,7 @@ async def create_router(
     policy = FailoverPolicy(
         circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
     )
-    quality = await load_quality(config.quality)
+    quality = build_quality(config.quality)  # the predictor is loaded at start (see prepare_quality)
     selector = Selector(book, stats, estimator, availability, quality)
 
     nc = await connect([config.nats_url], logger, name="bourse-router")
@@ -131,7 +134,7 @@ async def create_router(
         thresholds_pct=config.budget_alert_thresholds_pct,
         clock=time.time,
         logger=logger,
-        metrics=BudgetMetrics.create(registry),
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
     )
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
     cache = (
@@ -184,17 +187,31 @@ async def create_router(
         if metrics_server is not None:
             metrics_server.shutdown()
 
-    service.closers.extend(
-        [functools.partial(_close_clients, executor, provider, cache, local), close_events, close_metrics]
-    )
-    await service.server.start()
-    await market.start()  # recovers the latest prices before the router says it is ready
-    await quality_events.start()  # replays the shared quality evidence
-    await service.set_serving()
-    logger.info("router_ready", port=service.port, models=len(book.current.entries))
-    return service, RouterParts(
+    # Run in reverse at stop: clients (in-flight routes drained), then events and NATS, then metrics.
+    close_clients = functools.partial(_close_clients, executor, provider, cache, local)
+    service.closers.extend([close_metrics, close_events, close_clients])
+
+    parts = RouterParts(
         service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing, quality_events
     )
+    service.startup.append(functools.partial(_start, config, service, parts, quality, logger))
+    return service, parts
+
+
+async def _start(
+    config: RouterConfig,
+    service: ServiceServer,
+    parts: RouterParts,
+    quality: QualityRouting,
+    logger: structlog.typing.FilteringBoundLogger,
+) -> None:
+    """The start-up step: the latest prices from JetStream, the quality predictor and its encoder (loaded in a
+    worker thread), then the shared quality evidence replayed, all before the router says it is ready."""
+    await parts.market.start()
+    await load_scorer(config.quality, quality)
+    if parts.quality is not None:
+        await parts.quality.start()
+    logger.info("router_ready", port=service.port, models=len(parts.book.current.entries))
 
 
 async def _share_availability(

@@ -13,13 +13,13 @@ from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2 as pb
 from bourse.router.v1 import router_service_pb2_grpc
 
-from services.router.core.circuit import ModelAvailability
-from services.router.core.failover import AttemptResult
-from services.router.core.ladder import RouteExecutor
-from services.router.core.live_stats import LiveStats
+from services.router.core.execution.ladder import RouteExecutor
+from services.router.core.execution.route_types import TIER_VALUES, RouteInput, RouteOutcome
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import TIER_VALUES, RouteInput, RouteOutcome
-from services.router.core.selection import Candidate, quality_for
+from services.router.core.resilience.circuit import ModelAvailability
+from services.router.core.resilience.failover import AttemptResult
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.selection import Candidate, quality_for
 
 _SERVED_FROM = {
     "local": routing_pb2.SERVED_FROM_LOCAL,

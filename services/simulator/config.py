@@ -14,6 +14,8 @@ class SimulatorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log_level: str = "info"
     # Prometheus metrics ("host:port"; empty disables).
     metrics_listen: str = ""
+    # On SIGTERM: in-flight responses get this long to finish.
+    shutdown_grace_s: float = 2.0
     # Same seed, same sequence of requests -> same answers, latencies and errors.
     seed: int = 0
     # Knobs for any model not listed in `models`.

@@ -1,10 +1,13 @@
-"""start_simulator: the one factory __main__, the tests and the benchmarks use."""
+"""create_server: the simulator's factory (one lifecycle, shared.lifecycle); `start_simulator` starts one for tests
+and benchmarks."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
@@ -51,11 +54,29 @@ def build_app(sim: Simulator, registry: CollectorRegistry) -> web.Application:
     return app
 
 
-async def start_simulator(config: SimulatorConfig) -> tuple[web.AppRunner, int]:
-    """Start serving on config.listen ("host:port", port 0 for an ephemeral one); returns the runner and port.
+@dataclass
+class SimulatorServer:
+    """The simulator's HTTP server; `start()` serves, `stop()` lets in-flight responses finish, then closes."""
 
-    `await runner.cleanup()` stops it (and its metrics endpoint, when metrics_listen is set).
-    """
+    runner: web.AppRunner
+    listen: str
+    port: int = 0
+    loading: asyncio.Task[None] | None = None  # nothing loads in the background
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        host, _, port = self.listen.rpartition(":")
+        site = web.TCPSite(self.runner, host or "127.0.0.1", int(port))
+        await site.start()
+        self.port = int(self.runner.addresses[0][1])
+
+    async def stop(self, grace_s: float = 2.0, drain_s: float = 0.0) -> None:
+        """In-flight responses get the runner's shutdown timeout (the config's `shutdown_grace_s`)."""
+        await self.runner.cleanup()
+
+
+async def create_server(config: SimulatorConfig, logger: structlog.typing.FilteringBoundLogger) -> SimulatorServer:
+    """Build the simulator on config.listen ("host:port", port 0 for an ephemeral one); `start()` serves it."""
     registry = CollectorRegistry()
     app = build_app(Simulator(config), registry)
     metrics_server = serve_metrics(registry, config.metrics_listen)
@@ -66,9 +87,16 @@ async def start_simulator(config: SimulatorConfig) -> tuple[web.AppRunner, int]:
             metrics_server.server_close()
 
         app.on_cleanup.append(close_metrics)
-    host, _, port = config.listen.rpartition(":")
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host or "127.0.0.1", int(port))
-    await site.start()
-    return runner, int(runner.addresses[0][1])
+    logger.info("simulator", seed=config.seed, models=sorted(config.models))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=config.shutdown_grace_s)
+    return SimulatorServer(runner=runner, listen=config.listen)
+
+
+async def start_simulator(config: SimulatorConfig) -> tuple[web.AppRunner, int]:
+    """`create_server` then `start()`, for tests and benchmarks: returns the runner and the bound port.
+
+    `await runner.cleanup()` stops it (and its metrics endpoint, when metrics_listen is set).
+    """
+    server = await create_server(config, structlog.get_logger("simulator"))
+    await server.start()
+    return server.runner, server.port

@@ -14,7 +14,7 @@ from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 from bourse.common.v1 import chat_pb2, routing_pb2
 
 from services.cache.config import CacheConfig
-from services.cache.server import CacheService, build
+from services.cache.server import CacheService, create_server
 from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
 from shared.logging import get_logger
@@ -94,12 +94,12 @@ async def start_cache(nats_url: str, models_root: Path, minilm_dir: Path, tmp_pa
         }
         settings.update(overrides)
         config = CacheConfig(**settings)  # type: ignore[arg-type]
-        service = await build(config, get_logger("cache-test"))
-        await service.service.server.start()
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}")
+        service = await create_server(config, get_logger("cache-test"))
+        await service.start()
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
         started.append((service, channel))
         if wait:
-            await wait_healthy(f"127.0.0.1:{service.service.port}", SERVICE, timeout_s=60)
+            await wait_healthy(f"127.0.0.1:{service.port}", SERVICE, timeout_s=60)
         return service, cache_grpc.CacheServiceStub(channel)  # type: ignore[no-untyped-call]
 
     yield start

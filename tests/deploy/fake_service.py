@@ -15,8 +15,9 @@ import signal
 import sys
 from pathlib import Path
 
+from shared.lifecycle import run_until_signal
 from shared.logging import configure_logging, get_logger
-from shared.serving import new_server, run_until_signal
+from shared.serving import new_server
 
 
 def record(line: str) -> None:

@@ -145,8 +145,7 @@ class HealthyReplica:
             "bourse.test.v1.EchoService", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
         )
         self.service.server.add_generic_rpc_handlers((handler,))
-        await self.service.server.start()
-        await self.service.set_serving()
+        await self.service.start()
 
     @property
     def port(self) -> int:

@@ -43,8 +43,7 @@ async def scripted_router() -> AsyncIterator[tuple[ScriptedRouter, int]]:
     servicer = ScriptedRouter()
     server = new_server(listen="127.0.0.1:0", service_names=["bourse.router.v1.RouterService"], logger=get_logger("t"))
     router_grpc.add_RouterServiceServicer_to_server(servicer, server.server)
-    await server.server.start()
-    await server.set_serving()
+    await server.start()
     yield servicer, server.port
     await server.stop(0)
 
@@ -68,6 +67,7 @@ async def stack(nats_url: str, scripted_router: tuple[ScriptedRouter, int]) -> A
     issued = issue_key("acme", "tests")
     await keys.put(issued.record)
     gateway = await create_server(config, logger)
+    await gateway.start()
     yield GatewayStack(
         gateway=gateway,
         router=router,
@@ -114,8 +114,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     adapter = await create_adapter(
         AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url), get_logger("e2e-adapter"), environ={}
     )
-    await adapter.server.start()
-    await adapter.set_serving()
+    await adapter.start()
     router = await create_router(
         RouterConfig(
             listen="127.0.0.1:0",
@@ -127,6 +126,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
         ),
         get_logger("e2e-router"),
     )
+    await router.start()
     bucket = f"E2E_KEYS_{secrets.token_hex(4)}"
     nc = await connect([nats_url], logger, name="gateway-e2e-keys")
     keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
@@ -145,6 +145,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
         ),
         logger,
     )
+    await gateway.start()
     yield RealStack(
         gateway=gateway,
         router_port=router.port,

@@ -47,7 +47,7 @@ _ERRORS: dict[str, BourseError] = {
     "NOT_FOUND": NotFound("no such model"),
     "PERMISSION_DENIED": PermissionDenied("tenant may not use this provider"),
     "BUDGET_EXCEEDED": BudgetExceeded("daily budget spent", retry_after_s=42.0, metadata={"limit": "daily"}),
-    "OVERLOADED": Overloaded("router queue full", retry_after_s=2.5),
+    "QUEUE_FULL": Overloaded("router queue full", retry_after_s=2.5),
     "DEADLINE_EXCEEDED": DeadlineExceeded("deadline passed"),
     "INTERNAL": Internal("bug"),
 }

@@ -200,6 +200,7 @@ async def test_keys_never_appear_in_logs(stack: GatewayStack, nats_url: str, cap
     )
     caplog.set_level(logging.DEBUG)
     gateway = await create_server(config, logger)
+    await gateway.start()
     forged = stack.key[:-3] + "zzz"
     try:
         for key in (stack.key, forged):

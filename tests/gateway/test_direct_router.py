@@ -67,7 +67,7 @@ async def test_errors_in_process_keep_their_status(direct_base_url: str, stack: 
         assert caught.value.response.headers["retry-after"] == "42"
         with pytest.raises(openai.RateLimitError):
             await client.chat.completions.create(
-                model="bourse/cheapest", messages=[{"role": "user", "content": "error:OVERLOADED"}], stream=True
+                model="bourse/cheapest", messages=[{"role": "user", "content": "error:QUEUE_FULL"}], stream=True
             )
         stream = await client.chat.completions.create(
             model="bourse/cheapest", messages=[{"role": "user", "content": "stream-error:UPSTREAM_5XX"}], stream=True

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 async def embedding_gateway(nats_url: str, stack: GatewayStack) -> AsyncIterator[GatewayServer]:
     inference = await create_inference(InferenceConfig(listen="127.0.0.1:0"), get_logger("gateway-inference"))
-    await inference.server.start()
+    await inference.start()
     await wait_healthy(f"127.0.0.1:{inference.port}", timeout_s=120)
     gateway = await create_server(
         GatewayConfig(
@@ -34,6 +34,7 @@ async def embedding_gateway(nats_url: str, stack: GatewayStack) -> AsyncIterator
         ),
         get_logger("gateway-embeddings"),
     )
+    await gateway.start()
     yield gateway
     await gateway.stop()
     await inference.stop(1.0)

@@ -47,7 +47,7 @@ def _assert_openai_shape(body: dict[str, Any]) -> dict[str, Any]:
         ("PERMISSION_DENIED", 403, openai.PermissionDeniedError, None),
         ("NOT_FOUND", 404, openai.NotFoundError, None),
         ("BUDGET_EXCEEDED", 429, openai.RateLimitError, "42"),
-        ("OVERLOADED", 429, openai.RateLimitError, "3"),
+        ("QUEUE_FULL", 429, openai.RateLimitError, "3"),
         ("RATE_LIMITED", 429, openai.RateLimitError, "7"),
         ("INTERNAL", 500, openai.InternalServerError, None),
         ("UPSTREAM_5XX", 502, openai.InternalServerError, None),

@@ -53,6 +53,7 @@ async def test_router_down_is_503(nats_url: str, stack: GatewayStack) -> None:
         request_timeout_s=5.0,
     )
     gateway = await create_server(config, get_logger("gateway-down"))
+    await gateway.start()
     try:
         async with openai.AsyncOpenAI(base_url=gateway.base_url, api_key=stack.key, max_retries=0) as client:
             for model in ("bourse/cheapest", "openai/gpt-4o-mini"):
@@ -82,6 +83,7 @@ async def test_anonymous_mode_serves_the_default_tenant(nats_url: str, stack: Ga
         default_tenant="demo",
     )
     gateway = await create_server(config, get_logger("gateway-anon"))
+    await gateway.start()
     try:
         body = json.dumps({"model": "bourse/cheapest", "messages": [{"role": "user", "content": "anon"}]})
         async with (
@@ -111,6 +113,7 @@ async def test_nats_down_known_keys_still_work_and_unseen_keys_are_503(stack: Ga
     known = issue_key("acme", "known")
     await keys.put(known.record)
     gateway = await create_server(config, logger)  # its watcher loads `known`
+    await gateway.start()
     unseen = issue_key("acme", "unseen")
     try:
         await nc.drain()
@@ -135,6 +138,7 @@ async def test_shutdown_lets_in_flight_requests_finish(nats_url: str, stack: Gat
         listen="127.0.0.1:0", router=stack.config.router, nats_url=nats_url, keys_bucket=stack.config.keys_bucket
     )
     gateway = await create_server(config, get_logger("gateway-shutdown"))
+    await gateway.start()
     stack.router.release.clear()
     seen = len(stack.router.requests)
     async with openai.AsyncOpenAI(base_url=gateway.base_url, api_key=stack.key, max_retries=0) as client:

@@ -42,7 +42,6 @@ def ledger_config(nats_url: str, tmp_path: Path, **overrides: object) -> LedgerC
 @pytest.fixture
 async def ledger(nats_url: str, tmp_path: Path) -> AsyncIterator[LedgerServer]:
     server = await create_server(ledger_config(nats_url, tmp_path), get_logger("ledger-test"))
-    await server.server.start()
-    await server.set_serving()
+    await server.start()
     yield server
     await server.stop(1.0)

@@ -106,6 +106,8 @@ async def test_report_from_a_ledger_file_as_table(tmp_path: Path, price_file: Pa
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["tenant", "requests", "spend"]
     assert lines[2].startswith("globex") and "$2.00" in lines[2]
+    acme = next(line for line in lines if line.startswith("acme"))
+    assert " 45 µ$ " in acme, acme  # micro-dollars in a unit that shows them, not "$0.000045"
     assert any(line.startswith("TOTAL") and " 2 " in line for line in lines)
     assert "Counterfactual" in out
 

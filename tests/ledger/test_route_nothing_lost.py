@@ -58,11 +58,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     adapter = await create_adapter(
         AdapterConfig(listen="127.0.0.1:0", simulator_url=f"http://127.0.0.1:{sim_port}"), logger, environ={}
     )
-    await adapter.server.start()
-    await adapter.set_serving()
+    await adapter.start()
     ledger = await create_ledger(ledger_config(nats.url, tmp_path, http_listen=""), logger)
-    await ledger.server.start()
-    await ledger.set_serving()
+    await ledger.start()
     spool_path = tmp_path / "spool" / "router-events.spool"
     config = RouterConfig(
         listen="127.0.0.1:0",
@@ -73,6 +71,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         quality=QualityConfig(default_policy="cheapest", use_predictor=False),
     )
     service, parts = await create_router(config, logger)
+    await service.start()
     channel = insecure_channel(f"127.0.0.1:{service.port}")
     stub = router_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
     try:

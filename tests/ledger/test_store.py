@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
 
 from services.ledger.core.store import LedgerStore
-from shared.events.schemas import Feedback
+from shared.events.schemas import AttemptRecord, Feedback
 
 from .sample_events import event
 
@@ -47,3 +51,39 @@ def test_feedback_last_score_wins_and_replay_is_harmless(tmp_path: Path) -> None
     )
     store.insert_feedback([Feedback(request_id="r1", tenant="t", score=0.9)])
     assert store.query("SELECT request_id, score FROM feedback") == [("r1", 0.9)]
+
+
+def test_answers_that_failed_output_checks_are_kept_once_per_attempt(tmp_path: Path) -> None:
+    path = tmp_path / "l.duckdb"
+    store = LedgerStore(path)
+    escalated = event(model="gpt-4o", task_kind="extraction")
+    failed = [
+        AttemptRecord(provider="openai", model="gpt-4.1-nano", served_from="remote", outcome="invalid_output"),
+        AttemptRecord(provider="cache", model="gpt-4o-mini", served_from="cache", outcome="invalid_output"),
+        AttemptRecord(provider="openai", model="gpt-4o-mini", served_from="remote", outcome="error"),
+    ]
+    escalated.attempts[:0] = failed
+    plain = event()
+    assert len(store.insert_requests([escalated, plain])) == 2
+    assert store.insert_requests([escalated]) == []  # a redelivery adds nothing
+    store.close()
+    rows = LedgerStore(path).query(
+        "SELECT request_id, position, task_kind, provider, model FROM invalid_outputs ORDER BY position"
+    )
+    assert rows == [
+        (escalated.request_id, 0, "extraction", "openai", "gpt-4.1-nano"),
+        (escalated.request_id, 1, "extraction", "cache", "gpt-4o-mini"),
+    ]
+
+
+def test_a_failed_write_stores_neither_the_request_nor_its_failed_checks(tmp_path: Path) -> None:
+    store = LedgerStore(tmp_path / "l.duckdb")
+    bad = event()
+    # A value DuckDB cannot take in the second statement: the request written by the first must roll back.
+    unstorable: Any = object()
+    failed = AttemptRecord(provider=unstorable, model="m", served_from="remote", outcome="invalid_output")
+    bad.attempts.insert(0, failed)
+    with pytest.raises(duckdb.Error):
+        store.insert_requests([bad])
+    assert store.count_requests() == 0
+    assert store.query("SELECT count(*) FROM invalid_outputs") == [(0,)]

@@ -73,7 +73,7 @@ class RunningService:
 
 async def start_service(config: InferenceConfig, *, wait: bool = True) -> RunningService:
     service = await create_server(config, get_logger("local_inference_test"))
-    await service.server.start()
+    await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
     if wait:
         await wait_health(channel, health_pb2.HealthCheckResponse.SERVING)

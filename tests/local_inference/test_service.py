@@ -146,7 +146,7 @@ async def test_overload_is_resource_exhausted_with_retry_info(tiny_model_dir: Pa
         assert served, "some requests must be served"
         assert rejected, "24 concurrent requests against a queue of 1 must overflow it"
         for error in rejected:
-            assert error.reason == "OVERLOADED"
+            assert error.reason == "QUEUE_FULL"
             assert error.retryable and error.retry_after_s is not None and error.retry_after_s > 0
     finally:
         await stop_service(running)

@@ -50,8 +50,7 @@ async def adapter(sim_url: str) -> AsyncIterator[ServiceServer]:
     ]
     config = AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url, providers=tight)
     service = await create_server(config, get_logger("test-adapter"), environ={})
-    await service.server.start()
-    await service.set_serving()
+    await service.start()
     yield service
     await service.stop(0.5)
 

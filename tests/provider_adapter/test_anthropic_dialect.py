@@ -7,8 +7,8 @@ import json
 import pytest
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core import anthropic_messages
-from services.provider_adapter.core.anthropic_stream import AnthropicStreamDecoder
+from services.provider_adapter.core.dialects.anthropic import messages as anthropic_messages
+from services.provider_adapter.core.dialects.anthropic.stream import AnthropicStreamDecoder
 from services.provider_adapter.core.quirks import Quirks
 from shared.errors import UpstreamError
 from tests.provider_adapter.chat_requests import WEATHER_SCHEMA, call, tool_conversation, user_chat

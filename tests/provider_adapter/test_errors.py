@@ -17,7 +17,7 @@ from services.provider_adapter.core.provider import Call
 from services.provider_adapter.core.registry import ProviderSpec
 from services.provider_adapter.core.upstream_errors import parse_duration, retry_after_seconds
 from services.provider_adapter.upstreams import ProviderSet, build_providers
-from shared.errors import UPSTREAM_REASONS, UpstreamError
+from shared.errors import UPSTREAM_REASONS, Reason, UpstreamError
 from tests.provider_adapter.canned_upstream import Canned, start_canned
 from tests.provider_adapter.chat_requests import user_chat
 from tests.provider_adapter.fixtures import error_fixtures, fixture
@@ -59,7 +59,8 @@ def test_documented_error_classification(dialect: str, name: str, fixed_clock: N
         case["status"], case["headers"], json.dumps(case["body"]).encode()
     )
     assert error.reason == case["expect_reason"]
-    assert error.retryable == UPSTREAM_REASONS[error.reason][1]
+    assert error.reason in UPSTREAM_REASONS
+    assert error.retryable == Reason(error.reason).retryable
     if case["expect_retry_after_s"] is None:
         assert error.retry_after_s is None
     else:

@@ -7,8 +7,8 @@ import json
 import pytest
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core import gemini_generate
-from services.provider_adapter.core.gemini_stream import GeminiStreamDecoder
+from services.provider_adapter.core.dialects.gemini import generate as gemini_generate
+from services.provider_adapter.core.dialects.gemini.stream import GeminiStreamDecoder
 from services.provider_adapter.core.quirks import Quirks
 from shared.errors import UpstreamError
 from tests.provider_adapter.chat_requests import WEATHER_SCHEMA, call, tool_conversation, user_chat

@@ -20,8 +20,7 @@ async def test_metrics_endpoint(sim_url: str) -> None:
     port = free_port()
     config = AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url, metrics_listen=f"127.0.0.1:{port}")
     service = await create_server(config, get_logger("metrics-test"), environ={})
-    await service.server.start()
-    await service.set_serving()
+    await service.start()
     channel = insecure_channel(f"127.0.0.1:{service.port}")
     try:
         stub = pb_grpc.ProviderServiceStub(channel)

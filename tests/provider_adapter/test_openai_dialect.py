@@ -7,8 +7,8 @@ import json
 import pytest
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core import openai_chat
-from services.provider_adapter.core.openai_stream import OpenAIStreamDecoder
+from services.provider_adapter.core.dialects.openai import chat as openai_chat
+from services.provider_adapter.core.dialects.openai.stream import OpenAIStreamDecoder
 from services.provider_adapter.core.quirks import Quirks
 from services.provider_adapter.core.sse import SseParser
 from shared.errors import InvalidRequest, UpstreamError

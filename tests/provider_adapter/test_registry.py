@@ -62,7 +62,7 @@ async def test_keyed_providers_use_the_api_and_the_rest_the_simulator() -> None:
         assert providers.routes["deepseek"] == "api"
         assert providers.routes["anthropic"] == "api"
         assert providers.routes["openai"] == "simulator"
-        assert len(providers.sessions) == len(NAMES)  # one pooled client per upstream
+        assert len(providers.transports) == len(NAMES)  # one pooled client per upstream
     finally:
         await providers.close()
 

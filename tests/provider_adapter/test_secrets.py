@@ -49,8 +49,7 @@ async def test_planted_key_never_leaks(canned_url: tuple[Canned, str], tmp_path:
             get_logger("secret-test"),
             environ={"ECHO_KEY": PLANTED},
         )
-        await service.server.start()
-        await service.set_serving()
+        await service.start()
         channel = insecure_channel(f"127.0.0.1:{service.port}")
         try:
             stub = pb_grpc.ProviderServiceStub(channel)

@@ -40,8 +40,7 @@ async def adapter_target(router_sim_url: str) -> AsyncIterator[str]:
     service = await create_adapter(
         AdapterConfig(listen="127.0.0.1:0", simulator_url=router_sim_url), get_logger("test-adapter"), environ={}
     )
-    await service.server.start()
-    await service.set_serving()
+    await service.start()
     yield f"127.0.0.1:{service.port}"
     await service.stop(0.5)
 
@@ -67,6 +66,7 @@ async def make_router(nats_url: str, adapter_target: str) -> AsyncIterator[Route
         fields.update(overrides)
         config = RouterConfig(**fields)  # type: ignore[arg-type]
         service, parts = await create_router(config, get_logger("test-router"))
+        await service.start()
         channel = insecure_channel(f"127.0.0.1:{service.port}")
         started.append((service, channel))
         return router_grpc.RouterServiceStub(channel), parts

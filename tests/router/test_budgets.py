@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import grpc
@@ -13,12 +14,21 @@ import structlog
 import structlog.testing
 from nats.aio.client import Client as NATS
 from nats.js.kv import KeyValue
+from prometheus_client import CollectorRegistry
 
 from services.router.budget_store import CasPolicy, KvCounterStore
-from services.router.core.budgets import Budgets, BudgetStoreUnavailable, Limits, kv_safe
+from services.router.core.budgets import (
+    BudgetMetrics,
+    Budgets,
+    BudgetStoreUnavailable,
+    Limits,
+    kv_safe,
+    window_left_s,
+)
 from shared.errors import BudgetExceeded, Kind
 from shared.events.schemas import BudgetAlert
 from shared.grpc_errors import to_status
+from shared.prometheus_instruments import PrometheusInstruments
 from tests.router.conftest import RouterFactory
 
 NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 UTC
@@ -54,6 +64,7 @@ async def test_daily_limit_reserves_estimates_and_settles_actuals(nc: NATS) -> N
     assert caught.value.kind is Kind.RESOURCE_EXHAUSTED
     assert caught.value.metadata["limit"] == "daily"
     assert "daily" in caught.value.message
+    assert caught.value.retry_after_s == 86400 - NOW % 86400  # until the UTC day rolls over
 
 
 async def test_monthly_limit_is_named_and_earlier_reservations_are_released(nc: NATS) -> None:
@@ -62,6 +73,7 @@ async def test_monthly_limit_is_named_and_earlier_reservations_are_released(nc: 
     with pytest.raises(BudgetExceeded) as caught:
         await budgets.admit("acme", "", 600)
     assert caught.value.metadata["limit"] == "monthly"
+    assert caught.value.retry_after_s == dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp() - NOW
     assert await store.read("spend.acme._.2026-11-18") == 0  # the daily reservation was given back
 
 
@@ -82,6 +94,21 @@ async def test_requests_per_minute(nc: NATS) -> None:
     with pytest.raises(BudgetExceeded) as caught:
         await budgets.admit("acme", "", 0)
     assert caught.value.metadata["limit"] == "requests_per_minute"
+    assert caught.value.retry_after_s == 60 - NOW % 60
+
+
+@pytest.mark.parametrize(
+    ("limit", "now", "seconds"),
+    [
+        ("requests_per_minute", "2026-11-29T10:15:40.5", 19.5),
+        ("daily", "2026-11-29T23:00:00", 3600),
+        ("monthly", "2026-12-31T23:59:00", 60),
+        ("monthly", "2026-02-28T00:00:00", 24 * 3600),
+    ],
+)
+def test_a_spent_budget_says_when_its_window_rolls_over(limit: str, now: str, seconds: float) -> None:
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC)
+    assert window_left_s(limit, at) == seconds
 
 
 async def test_replicas_share_counters_without_losing_updates(nc: NATS) -> None:
@@ -138,6 +165,7 @@ async def test_route_refuses_over_budget_requests_and_alerts(make_router: Router
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     error = from_rpc_error(caught.value)
     assert error.reason == "BUDGET_EXCEEDED" and error.metadata["limit"] == "daily" and "per day" in error.message
+    assert error.retry_after_s is not None and 0 < error.retry_after_s <= 86400  # RetryInfo: when the day ends
 
     expected = [pct for pct in (50, 80, 100) if actual >= limit * pct // 100]
     sub = await nc.jetstream().subscribe(subjects.budget_alert(tenant), ordered_consumer=True)
@@ -236,19 +264,21 @@ async def test_a_failed_settle_is_retried_logged_and_counted_never_raised(nc: NA
     js = nc.jetstream()
     store = await KvCounterStore.open(js, bucket, policy=CasPolicy(max_attempts=3, deadline_s=0.2))
     logger = structlog.get_logger()
+    registry = CollectorRegistry()
     budgets = Budgets(
         [("acme", "", Limits(daily_micro_usd=1000))],
         store,
         on_alert=lambda a: None,
         clock=lambda: NOW,
         logger=logger,
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
         settle_backoff_s=0.01,
     )
     reservation = await budgets.admit("acme", "", 100)
     await js.delete_key_value(bucket)  # the store is gone: every settle attempt fails
     with structlog.testing.capture_logs() as logs:
         await budgets.settle(reservation, 90)
-    assert budgets.metrics.settle_failures.labels("daily")._value.get() == 1
+    assert registry.get_sample_value("bourse_router_budget_settle_failures_total", {"limit": "daily"}) == 1
     assert [(e["event"], e["key"]) for e in logs] == [("budget settle failed", "spend.acme._.2026-11-18")]
 
 
@@ -256,18 +286,20 @@ async def test_a_contended_settle_is_retried_until_it_lands(nc: NATS) -> None:
     bucket = f"budgets_{uuid.uuid4().hex[:8]}"
     js = nc.jetstream()
     store = await KvCounterStore.open(js, bucket, policy=CasPolicy(max_attempts=2, deadline_s=0.5))
+    registry = CollectorRegistry()
     budgets = Budgets(
         [("acme", "", Limits(daily_micro_usd=10**9))],
         store,
         on_alert=lambda a: None,
         clock=lambda: NOW,
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
         settle_attempts=50,
         settle_backoff_s=0.001,
     )
     reservations = [await budgets.admit("acme", "", 10) for _ in range(30)]
     await asyncio.gather(*(budgets.settle(r, 7) for r in reservations))  # 30 settlements race, 2 tries each
     assert await store.read("spend.acme._.2026-11-18") == 30 * 7
-    assert budgets.metrics.settle_failures.labels("daily")._value.get() == 0
+    assert registry.get_sample_value("bourse_router_budget_settle_failures_total", {"limit": "daily"}) in (None, 0)
 
 
 async def test_a_store_failure_during_admission_gives_back_what_was_taken(nc: NATS) -> None:

@@ -19,7 +19,7 @@ from bourse.router.v1 import router_service_pb2 as pb
 from nats.aio.client import Client as NATS
 
 from services.cache.config import CacheConfig
-from services.cache.server import build
+from services.cache.server import create_server as create_cache
 from shared.embedding.convert import ensure_minilm
 from shared.events import subjects
 from shared.events.schemas import TelemetryEvent
@@ -48,9 +48,9 @@ async def cache(
         replication=False,
         replica_id=uuid.uuid4().hex[:8],
     )
-    service = await build(config, get_logger("test-cache"))
-    await service.service.server.start()
-    target = f"127.0.0.1:{service.service.port}"
+    service = await create_cache(config, get_logger("test-cache"))
+    await service.start()
+    target = f"127.0.0.1:{service.port}"
     await wait_healthy(target, "bourse.cache.v1.CacheService", timeout_s=60)
     channel = insecure_channel(target)
     yield target, cache_grpc.CacheServiceStub(channel)

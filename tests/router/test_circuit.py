@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.router.core.backoff import RetryAfterBook
-from services.router.core.circuit import CircuitBreakers, CircuitState, ModelAvailability
-from services.router.core.failover import FailoverPolicy
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers, CircuitState, ModelAvailability
+from services.router.core.resilience.failover import FailoverPolicy
 from shared.errors import UpstreamError
 
 

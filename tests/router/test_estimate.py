@@ -7,7 +7,7 @@ import random
 import pytest
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.estimate import DEFAULT_COMPLETION_TOKENS, IMAGE_TOKENS, TokenEstimator
+from services.router.core.selection.estimate import DEFAULT_COMPLETION_TOKENS, IMAGE_TOKENS, TokenEstimator
 from shared.events.schemas import TelemetryEvent
 
 

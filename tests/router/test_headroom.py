@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from services.router.core.backoff import RetryAfterBook
-from services.router.core.circuit import CircuitBreakers, ModelAvailability
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import FailoverPolicy
-from services.router.core.headroom import WINDOW_S, RateLimitHeadroom
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import RateLimits
 from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import Selector
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
+from services.router.core.resilience.failover import FailoverPolicy
+from services.router.core.resilience.headroom import WINDOW_S, RateLimitHeadroom
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import Selector
 from tests.router.model_entries import entry, manifest
 
 LIMITS = {("p", "rpm"): RateLimits(rpm=3), ("p", "tpm"): RateLimits(tpm=1000), ("p", "none"): RateLimits()}

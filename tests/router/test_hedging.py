@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.router.core.hedging import hedged
+from services.router.core.resilience.hedging import hedged
 
 
 class _Leg:

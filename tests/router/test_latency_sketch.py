@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from services.router.core.latency_sketch import DecayingQuantileSketch, DecayingRate
+from services.router.core.selection.latency_sketch import DecayingQuantileSketch, DecayingRate
 
 
 def _exact(values: list[float], q: float) -> float:

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from services.router.core.live_stats import LiveStats
 from services.router.core.price_table import PriceBook
+from services.router.core.selection.live_stats import LiveStats
 from shared.events.schemas import AttemptRecord, TelemetryEvent
 from tests.router.model_entries import entry, manifest
 

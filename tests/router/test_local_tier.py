@@ -34,7 +34,7 @@ async def local_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         listen="127.0.0.1:0", model_dir=str(model_dir), embed_model_dir="off", intra_threads=1, max_batch_wait_ms=0
     )
     service = await create_inference(config, get_logger("test-local"))
-    await service.server.start()
+    await service.start()
     target = f"127.0.0.1:{service.port}"
     await wait_healthy(target, timeout_s=60)
     yield target

@@ -6,7 +6,7 @@ import json
 
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.output_validation import OutputRules, OutputValidator
+from services.router.core.execution.output_validation import OutputRules, OutputValidator
 
 SCHEMA = json.dumps(
     {"type": "object", "properties": {"age": {"type": "integer"}}, "required": ["age"], "additionalProperties": False}

@@ -16,11 +16,11 @@ from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry
 
 from services.cli.__main__ import main as bourse_main
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import Manifest
 from services.router.core.price_table import PriceBook
 from services.router.core.prices import encode_update
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
 from services.router.market import MarketFeed
 from shared.errors import InvalidRequest
 from shared.events import subjects

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.profile import profile_from_request, task_kind_name
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.profile import profile_from_request, task_kind_name
 
 
 def _text(role: int, text: str) -> chat_pb2.Message:

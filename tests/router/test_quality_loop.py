@@ -66,8 +66,7 @@ async def poor_adapter() -> AsyncIterator[str]:
         get_logger("q-adapter"),
         environ={},
     )
-    await adapter.server.start()
-    await adapter.set_serving()
+    await adapter.start()
     yield f"127.0.0.1:{adapter.port}"
     await adapter.stop(0.5)
     await runner.cleanup()
@@ -93,6 +92,7 @@ async def replicas(nats_url: str, poor_adapter: str, tmp_path: Path) -> AsyncIte
             ),
         )
         service, parts = await create_router(config, get_logger("q-router"))
+        await service.start()
         channel = insecure_channel(f"127.0.0.1:{service.port}")
         started.append((service, channel))
         return router_grpc.RouterServiceStub(channel), parts  # type: ignore[no-untyped-call]

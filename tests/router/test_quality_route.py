@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
 from bourse.common.v1 import routing_pb2
 from bourse.router.v1 import router_service_pb2 as pb
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.router.config import QualityConfig
+from services.router.config import QualityConfig, RouterConfig
 from services.router.core.manifest import default_manifest_path, load_manifest
 from services.router.core.quality.targets import DEFAULT_TARGETS
+from services.router.server import create_router
+from shared.logging import get_logger
+from shared.serving import insecure_channel
 from tests.router.conftest import RouterFactory
 from tests.router.requests import chat
 
@@ -77,3 +82,29 @@ async def test_targets_unmet_fall_back_or_fail_as_documented(make_router: Router
         await stub.Route(pb.RouteRequest(chat=chat(CODE), constraints=_explain(CODE, quality_target=0.995).constraints))
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "quality_target" in (caught.value.details() or "")
+
+
+async def test_a_corrupt_predictor_file_fails_the_start_up_step_and_the_router_never_serves(
+    nats_url: str, adapter_target: str, tmp_path: Path
+) -> None:
+    weights = tmp_path / "weights.json"
+    weights.write_text("{not json")
+    config = RouterConfig(
+        listen="127.0.0.1:0",
+        nats_url=nats_url,
+        adapter_target=adapter_target,
+        quality=QualityConfig(predictor_path=str(weights)),
+    )
+    service, parts = await create_router(config, get_logger("test-router"))
+    channel = insecure_channel(f"127.0.0.1:{service.port}")
+    try:
+        # Build loads nothing slow; the predictor (and its encoder) load in `start()`.
+        assert parts.executor.quality is not None and parts.executor.quality.scorer is None
+        with pytest.raises(ValueError, match=f"quality routing: .*{weights.name}"):
+            await service.start()
+        health = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
+        reply = await health.Check(health_pb2.HealthCheckRequest(service=""))
+        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    finally:
+        await channel.close()
+        await service.stop(0.0)

@@ -8,16 +8,16 @@ import random
 import msgspec
 import pytest
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
 from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
 from services.router.core.quality.estimate import QualityEstimator
 from services.router.core.quality.evidence import EvidenceBook
 from services.router.core.quality.routing import QualityRouting
 from services.router.core.quality.served import ServedRequests
 from services.router.core.quality.targets import QualityTargets
-from services.router.core.selection import AlwaysAvailable, Selector
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import AlwaysAvailable, Selector
 from tests.router.model_entries import entry, manifest
 
 

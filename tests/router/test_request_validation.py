@@ -6,7 +6,7 @@ import pytest
 from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2 as pb
 
-from services.router.core.request_validation import validate_request
+from services.router.core.execution.request_validation import validate_request
 from shared.errors import InvalidRequest, Kind
 
 KNOWN = {"openai/gpt-4.1-mini", "gpt-4.1-mini", "deepseek/deepseek-chat"}

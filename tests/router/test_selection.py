@@ -6,12 +6,12 @@ import msgspec
 import pytest
 from bourse.common.v1 import routing_pb2
 
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import ModelEntry
 from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import AlwaysAvailable, Selection, Selector
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import AlwaysAvailable, Selection, Selector
 from shared.events.schemas import AttemptRecord, PriceUpdate, TelemetryEvent
 from tests.router.model_entries import entry, local_entry, manifest
 

@@ -12,12 +12,12 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.router.core.estimate import DEFAULT_COMPLETION_TOKENS, TokenEstimator
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import TIER_VALUES, ModelEntry
 from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import (
+from services.router.core.selection.estimate import DEFAULT_COMPLETION_TOKENS, TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import (
     LOCAL_MAX_COMPLETION_TOKENS,
     LOCAL_MIN_QUALITY,
     LOCAL_TASK_KINDS,

@@ -15,8 +15,8 @@ from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry
 
 from services.router.availability_events import AvailabilitySharing, new_replica_id
-from services.router.core.backoff import ANNOUNCE_MIN_EXTENSION_S, BlockAnnounced, RetryAfterBook
-from services.router.core.circuit import CircuitAnnounced, CircuitBreakers, CircuitState
+from services.router.core.resilience.backoff import ANNOUNCE_MIN_EXTENSION_S, BlockAnnounced, RetryAfterBook
+from services.router.core.resilience.circuit import CircuitAnnounced, CircuitBreakers, CircuitState
 from services.router.server import RouterParts
 from shared.events import subjects
 from shared.events.schemas import AvailabilityEvent

@@ -48,8 +48,7 @@ async def server() -> AsyncIterator[ServiceServer]:
         },
     )
     service.server.add_generic_rpc_handlers((handler,))
-    await service.server.start()
-    await service.set_serving()
+    await service.start()
     yield service
     await service.stop(0)
 

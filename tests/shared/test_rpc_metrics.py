@@ -52,8 +52,7 @@ async def metered() -> AsyncIterator[tuple[ServiceServer, CollectorRegistry]]:
         _stream, empty_pb2.Empty.FromString, empty_pb2.Empty.SerializeToString
     )
     service.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    await service.server.start()
-    await service.set_serving()
+    await service.start()
     yield service, registry
     await service.stop(0)
 
@@ -83,8 +82,8 @@ async def test_requests_errors_and_latency_are_counted_per_method(
         await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=SERVICE))
     sample = registry.get_sample_value
     assert sample("bourse_metered_requests_total", {"method": "Generate"}) == 2
-    assert sample("bourse_metered_errors_total", {"method": "Generate", "reason": "OVERLOADED"}) == 1
+    assert sample("bourse_metered_errors_total", {"method": "Generate", "reason": "QUEUE_FULL"}) == 1
     assert sample("bourse_metered_errors_total", {"method": "Score", "reason": "INTERNAL"}) == 1
     assert sample("bourse_metered_latency_seconds_count", {"method": "Generate"}) == 2
-    assert sample("bourse_metered_errors_total", {"method": "Stream", "reason": "OVERLOADED"}) == 1
+    assert sample("bourse_metered_errors_total", {"method": "Stream", "reason": "QUEUE_FULL"}) == 1
     assert sample("bourse_metered_requests_total", {"method": "Check"}) is None  # health is not counted

@@ -15,7 +15,7 @@ import time
 
 import msgspec
 
-from shared.errors import Unauthenticated
+from shared.errors import Reason, Unauthenticated
 
 PREFIX = "bsk_"
 KEY_ID_HEX = 16
@@ -77,14 +77,14 @@ def key_id_of(key: str) -> str:
         or key[len(PREFIX) + KEY_ID_HEX] != "_"
         or _KEY_ID_RE.fullmatch(key_id) is None
     ):
-        raise Unauthenticated("invalid API key", reason="INVALID_API_KEY")
+        raise Unauthenticated("invalid API key", reason=Reason.INVALID_API_KEY)
     return key_id
 
 
 def verify(key: str, record: KeyRecord | None) -> KeyRecord:
     """The record if `key` matches it and is not revoked; Unauthenticated otherwise (same message for all)."""
     if record is None or not hmac.compare_digest(hash_key(key), record.key_sha256) or record.revoked:
-        raise Unauthenticated("invalid API key", reason="INVALID_API_KEY")
+        raise Unauthenticated("invalid API key", reason=Reason.INVALID_API_KEY)
     return record
 
 
@@ -96,9 +96,11 @@ def redact(text: str) -> str:
 def bearer_token(authorization: str | None) -> str:
     """The key from an `Authorization: Bearer <key>` header; Unauthenticated when absent or malformed."""
     if not authorization:
-        raise Unauthenticated("missing API key: send it as 'Authorization: Bearer <key>'", reason="MISSING_API_KEY")
+        raise Unauthenticated(
+            "missing API key: send it as 'Authorization: Bearer <key>'", reason=Reason.MISSING_API_KEY
+        )
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or not token.isascii():
-        raise Unauthenticated("malformed Authorization header: expected 'Bearer <key>'", reason="INVALID_API_KEY")
+        raise Unauthenticated("malformed Authorization header: expected 'Bearer <key>'", reason=Reason.INVALID_API_KEY)
     return token

@@ -23,26 +23,11 @@ from services.gateway.core.openai_types import (
     TextPart,
 )
 from shared.errors import FieldViolation, InvalidRequest
+from shared.openai_wire import FINISH_TO_WIRE, ROLE_FROM_WIRE, TOOL_CHOICE_FROM_WIRE, usage_to_wire
 
-_ROLES = {
-    "system": chat_pb2.ROLE_SYSTEM,
-    "developer": chat_pb2.ROLE_SYSTEM,
-    "user": chat_pb2.ROLE_USER,
-    "assistant": chat_pb2.ROLE_ASSISTANT,
-    "tool": chat_pb2.ROLE_TOOL,
-}
-_TOOL_CHOICE = {
-    "none": chat_pb2.TOOL_CHOICE_MODE_NONE,
-    "auto": chat_pb2.TOOL_CHOICE_MODE_AUTO,
-    "required": chat_pb2.TOOL_CHOICE_MODE_REQUIRED,
-}
-FINISH_REASONS = {
-    chat_pb2.FINISH_REASON_UNSPECIFIED: "stop",
-    chat_pb2.FINISH_REASON_STOP: "stop",
-    chat_pb2.FINISH_REASON_LENGTH: "length",
-    chat_pb2.FINISH_REASON_TOOL_CALLS: "tool_calls",
-    chat_pb2.FINISH_REASON_CONTENT_FILTER: "content_filter",
-}
+_ROLES = ROLE_FROM_WIRE
+_TOOL_CHOICE = TOOL_CHOICE_FROM_WIRE
+FINISH_REASONS = FINISH_TO_WIRE
 SERVED_FROM = {
     routing_pb2.SERVED_FROM_UNSPECIFIED: "none",
     routing_pb2.SERVED_FROM_LOCAL: "local",
@@ -193,14 +178,7 @@ def route_headers(response: router_pb2.RouteResponse) -> dict[str, str]:
 
 
 def usage(completion: chat_pb2.ChatCompletion) -> dict[str, Any]:
-    u = completion.usage
-    return {
-        "prompt_tokens": u.prompt_tokens,
-        "completion_tokens": u.completion_tokens,
-        "total_tokens": u.prompt_tokens + u.completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cached_prompt_tokens},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
-    }
+    return usage_to_wire(completion.usage)
 
 
 def _tool_calls(calls: Any) -> list[dict[str, Any]]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from bourse.common.v1 import routing_pb2
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
 from services.gateway.core.openai_types import BourseOptions
 from services.gateway.core.routing_options import alias_names
+from shared.errors import BourseError
 
 _TIER_NAMES = {value: name.removeprefix("MODEL_TIER_").lower() for name, value in routing_pb2.ModelTier.items()}
 
@@ -60,3 +63,55 @@ class ModelCatalog:
             if model["id"] == model_id:
                 return model
         return None
+
+
+# After a failed fetch, the last good copy (or None) is served this long before the router is asked again.
+_RETRY_AFTER_FAILURE_S = 1.0
+
+
+class CatalogCache:
+    """The router's model list, reused for `ttl_s`; the last good copy (or None) while the router is down.
+
+    `fetch` calls ListModels (raising BourseError on failure); `clock` is monotonic seconds, `wall` epoch seconds.
+    One fetch at a time: concurrent callers wait for it instead of each asking the router.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[router_pb2.ListModelsResponse]],
+        aliases: Mapping[str, BourseOptions],
+        *,
+        ttl_s: float,
+        clock: Callable[[], float],
+        wall: Callable[[], float],
+        logger: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        self._fetch = fetch
+        self._aliases = aliases
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._wall = wall
+        self._log = logger
+        self._catalog: ModelCatalog | None = None
+        self._at = 0.0
+        self._failed_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> ModelCatalog | None:
+        now = self._clock()
+        if self._catalog is not None and now - self._at < self._ttl_s:
+            return self._catalog
+        if now - self._failed_at < _RETRY_AFTER_FAILURE_S:
+            return self._catalog
+        async with self._lock:
+            if self._catalog is not None and self._clock() - self._at < self._ttl_s:
+                return self._catalog
+            try:
+                response = await self._fetch()
+            except BourseError as error:
+                self._failed_at = self._clock()
+                self._log.warning("list_models_failed", reason=error.reason, detail=error.message)
+                return self._catalog
+            self._catalog = ModelCatalog.from_response(response, self._aliases, int(self._wall()))
+            self._at = self._clock()
+            return self._catalog

@@ -14,7 +14,7 @@ from bourse.common.v1 import routing_pb2
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
 from services.gateway.core.openai_types import BourseOptions, CacheOptions
-from shared.errors import FieldViolation, InvalidRequest, NotFound
+from shared.errors import FieldViolation, InvalidRequest, NotFound, Reason
 
 ALIAS_PREFIX = "bourse/"
 HEADER_PREFIX = "x-bourse-"
@@ -202,13 +202,13 @@ def options_for_model(
             choices = ", ".join(ALIAS_PREFIX + n for n in (*aliases, *TASK_KINDS))
             raise NotFound(
                 f"unknown model alias {model!r}; aliases: {choices}",
-                reason="MODEL_NOT_FOUND",
+                reason=Reason.MODEL_NOT_FOUND,
                 violations=[FieldViolation("model", "unknown alias")],
             )
     if known_models is not None and model not in known_models:
         raise NotFound(
             f"the model {model!r} does not exist in Bourse's manifest (GET /v1/models lists them)",
-            reason="MODEL_NOT_FOUND",
+            reason=Reason.MODEL_NOT_FOUND,
             violations=[FieldViolation("model", "unknown model")],
         )
     return BourseOptions(allowed_models=[model])

@@ -45,6 +45,16 @@ CREATE TABLE IF NOT EXISTS requests (
     outcome VARCHAR NOT NULL,
     error_reason VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS invalid_outputs (
+    request_id VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    ts_ms BIGINT NOT NULL,
+    tenant VARCHAR NOT NULL,
+    task_kind VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    PRIMARY KEY (request_id, position)
+);
 CREATE TABLE IF NOT EXISTS feedback (
     request_id VARCHAR PRIMARY KEY,
     tenant VARCHAR NOT NULL,
@@ -86,6 +96,11 @@ _INSERT_REQUESTS = (
     + ", ".join(f"unnest(${i + 1})" for i in range(len(REQUEST_COLUMNS)))
     + " RETURNING request_id"
 )
+# Answers that failed the request's output checks (attempts with outcome "invalid_output"), for quality per model.
+_INSERT_INVALID_OUTPUTS = (
+    "INSERT OR IGNORE INTO invalid_outputs (request_id, position, ts_ms, tenant, task_kind, provider, model) "
+    "SELECT unnest($1), unnest($2), unnest($3), unnest($4), unnest($5), unnest($6), unnest($7)"
+)
 _INSERT_FEEDBACK = (
     "INSERT OR REPLACE INTO feedback (request_id, tenant, score, ts_ms, comment) "
     "SELECT unnest($1), unnest($2), unnest($3), unnest($4), unnest($5)"
@@ -119,6 +134,17 @@ def request_row(event: TelemetryEvent) -> tuple[Any, ...]:
         event.outcome,
         event.error_reason,
     )
+
+
+def _invalid_output_columns(events: Iterable[TelemetryEvent]) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(7)]
+    for event in events:
+        for position, attempt in enumerate(event.attempts):
+            if attempt.outcome == "invalid_output":
+                row = (event.request_id, position, event.ts_ms, event.tenant, event.task_kind)
+                for column, value in zip(columns, (*row, attempt.provider, attempt.model), strict=True):
+                    column.append(value)
+    return columns
 
 
 class LedgerStore:
@@ -162,10 +188,21 @@ class LedgerStore:
         if not unique:
             return []
         columns = [list(column) for column in zip(*(request_row(e) for e in unique.values()), strict=True)]
+        invalid = _invalid_output_columns(unique.values())
         with self._write_lock:
             cur = self._con.cursor()
             try:
-                inserted = cur.execute(_INSERT_REQUESTS, columns).fetchall()  # auto-commit: one transaction
+                if not invalid[0]:
+                    inserted = cur.execute(_INSERT_REQUESTS, columns).fetchall()  # auto-commit: one transaction
+                else:  # the requests and their failed output checks in one transaction; both idempotent by key
+                    cur.begin()
+                    try:
+                        inserted = cur.execute(_INSERT_REQUESTS, columns).fetchall()
+                        cur.execute(_INSERT_INVALID_OUTPUTS, invalid)
+                        cur.commit()
+                    except BaseException:
+                        cur.rollback()
+                        raise
             finally:
                 cur.close()
         return [unique[row[0]] for row in inserted]

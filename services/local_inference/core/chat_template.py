@@ -9,7 +9,7 @@ from jinja2 import TemplateError
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from shared.errors import BourseError, InvalidRequest, Kind
+from shared.errors import BourseError, InvalidRequest, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +23,7 @@ class ChatTurn:
 class ChatTemplateError(BourseError):
     """The model's chat template cannot be compiled (a broken model directory, not a bad request)."""
 
-    default_kind = Kind.FAILED_PRECONDITION
-    default_reason = "CHAT_TEMPLATE_INVALID"
+    default_reason = Reason.CHAT_TEMPLATE_INVALID
 
 
 def _raise_exception(message: str) -> None:

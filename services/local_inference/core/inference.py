@@ -10,7 +10,7 @@ from services.local_inference.core.chat_template import ChatTurn
 from services.local_inference.core.decoding import DecodeParams, Generation
 from services.local_inference.core.engine import LocalModel
 from services.local_inference.core.scheduler import GenerationStream, Scheduler
-from shared.errors import FieldViolation, InvalidRequest
+from shared.errors import FieldViolation, InvalidRequest, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class LabelScore:
 class ContextLengthExceeded(InvalidRequest):
     """Prompt plus max_tokens do not fit the model's context window (a larger model may succeed)."""
 
-    default_reason = "CONTEXT_LENGTH_EXCEEDED"
+    default_reason = Reason.CONTEXT_LENGTH_EXCEEDED
 
 
 class LocalInference:

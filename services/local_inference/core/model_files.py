@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.errors import BourseError, Kind
+from shared.errors import BourseError, Reason
 
 TOKENIZER_FILE = "tokenizer.json"
 METADATA_FILE = "bourse_model.json"
@@ -23,8 +23,7 @@ CT2_CONFIG = "config.json"
 class ModelDirectoryError(BourseError):
     """The configured model directory is incomplete or unreadable."""
 
-    default_kind = Kind.FAILED_PRECONDITION
-    default_reason = "MODEL_DIRECTORY_INVALID"
+    default_reason = Reason.MODEL_DIRECTORY_INVALID
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bourse.common.v1 import chat_pb2
 
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 _RF = chat_pb2.ResponseFormatType
 _TC = chat_pb2.ToolChoiceMode
@@ -66,12 +66,12 @@ def ensure_supported(
         if refused:
             raise UpstreamError(
                 f"{provider} cannot honour {refused[0]} (model {model})",
-                reason="UNSUPPORTED_FIELD",
+                reason=Reason.UNSUPPORTED_FIELD,
                 metadata={"provider": provider, "model": model, "field": refused[0]},
             )
     if chat.sampling.HasField("temperature") and chat.sampling.temperature > max_temperature:
         raise UpstreamError(
             f"{provider} accepts temperature up to {max_temperature}, got {chat.sampling.temperature}",
-            reason="UNSUPPORTED_FIELD",
+            reason=Reason.UNSUPPORTED_FIELD,
             metadata={"provider": provider, "model": model, "field": "sampling.temperature"},
         )

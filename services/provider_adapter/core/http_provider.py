@@ -1,7 +1,8 @@
-"""A Provider that speaks one dialect over HTTP through one pooled aiohttp session per upstream.
+"""A Provider that speaks one dialect over HTTP, through an `HttpTransport` (one pooled client per upstream).
 
-Transport failures become the taxonomy's reasons (CONNECT_TIMEOUT, CONNECT_FAILED, READ_TIMEOUT, DEADLINE,
-CONNECTION_DROPPED); every error leaving here carries provider/model metadata and has secrets scrubbed.
+The transport (services/provider_adapter/http_transport.py, aiohttp) turns its own failures into the taxonomy's
+reasons (CONNECT_TIMEOUT, CONNECT_FAILED, READ_TIMEOUT, CONNECTION_DROPPED); the deadline (DEADLINE) is kept here.
+Every error leaving here carries provider/model metadata and has secrets scrubbed.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-
-import aiohttp
+from typing import Protocol
 
 from services.provider_adapter.core.credentials import Credentials, Redactor
 from services.provider_adapter.core.provider import Call, Dialect, Outcome, StreamChunk
@@ -20,7 +20,35 @@ from services.provider_adapter.core.quirks import Quirks
 from services.provider_adapter.core.sse import SseParser
 from services.provider_adapter.core.usage import prompt_chars
 from services.provider_adapter.core.wire_json import ENCODER
-from shared.errors import UpstreamError
+from shared.error_catalogue import reason_of
+from shared.errors import Reason, UpstreamError
+from shared.instrumentation import Instruments, NoInstruments
+
+
+class HttpResponse(Protocol):
+    """A response whose status and headers have arrived; the body is read once, whole or in chunks."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def read(self) -> bytes: ...
+
+    async def read_chunk(self) -> bytes:
+        """The next bytes of the body as they arrive; b"" at its end."""
+        ...
+
+    def release(self) -> None:
+        """Give the connection back to the pool (after the body was read) or drop it."""
+        ...
+
+
+class HttpTransport(Protocol):
+    """POSTs to one upstream. Transport failures raise UpstreamError with a transport reason."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResponse: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +76,16 @@ class HttpProvider:
         self,
         upstream: Upstream,
         dialect: Dialect,
-        session: aiohttp.ClientSession,
+        transport: HttpTransport,
         credentials: Credentials,
         redactor: Redactor,
+        *,
+        instruments: Instruments | None = None,
     ) -> None:
         self._up = upstream
         self._dialect = dialect
-        self._session = session
+        self._transport = transport
+        self._instruments = instruments or NoInstruments()
         self._credentials = credentials
         self._redact = redactor
         self._json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -79,7 +110,7 @@ class HttpProvider:
         if base is None:
             raise UpstreamError(
                 f"no endpoint for region {call.region!r} (known: {sorted(self._up.regions) or 'none'})",
-                reason="UNSUPPORTED_FIELD",
+                reason=Reason.UNSUPPORTED_FIELD,
                 metadata={"field": "region"},
             )
         return base + path
@@ -97,11 +128,13 @@ class HttpProvider:
             url = self._url(call, wire.path)
             started = time.perf_counter_ns()
             async with asyncio.timeout_at(self._deadline(call)):
-                async with self._session.post(url, data=ENCODER.encode(wire.body), headers=headers) as response:
+                response = await self._transport.post(url, ENCODER.encode(wire.body), headers)
+                try:
                     body = await response.read()
-                    status = response.status
-                    if status >= 300:
-                        raise self._dialect.error_from_response(status, response.headers, body)
+                finally:
+                    response.release()
+                if response.status >= 300:
+                    raise self._dialect.error_from_response(response.status, response.headers, body)
             latency_us = (time.perf_counter_ns() - started) // 1000
             completion, response_id = self._dialect.parse_response(body, prompt_chars(call.chat))
             return Outcome(completion=completion, response_id=response_id, upstream_latency_us=latency_us)
@@ -117,7 +150,7 @@ class HttpProvider:
             started = time.perf_counter_ns()
             first = True
             async with asyncio.timeout_at(deadline):
-                response = await self._session.post(url, data=ENCODER.encode(wire.body), headers=headers)
+                response = await self._transport.post(url, ENCODER.encode(wire.body), headers)
             try:
                 if response.status >= 300:
                     async with asyncio.timeout_at(deadline):
@@ -126,7 +159,7 @@ class HttpProvider:
                 while not decoder.finished:
                     # The deadline bounds each read, never the consumer's time between our yields.
                     async with asyncio.timeout_at(deadline):
-                        data = await response.content.readany()
+                        data = await response.read_chunk()
                     events = parser.feed(data) if data else parser.close()
                     for event in events:
                         for delta in decoder.on_event(event.event, event.data):
@@ -149,26 +182,17 @@ class HttpProvider:
     @contextlib.contextmanager
     def _errors(self, call: Call) -> Iterator[None]:
         meta = {"provider": call.provider, "model": call.model}
-        try:
-            yield
-        except UpstreamError as error:
-            raise self._scrubbed(error, meta) from None
-        except aiohttp.ConnectionTimeoutError as error:
-            raise self._fail("connect timeout", "CONNECT_TIMEOUT", meta) from error
-        except aiohttp.ServerTimeoutError as error:
-            raise self._fail("read timeout", "READ_TIMEOUT", meta) from error
-        except TimeoutError as error:
-            raise self._fail("deadline exceeded", "DEADLINE", meta) from error
-        except aiohttp.ClientConnectorError as error:
-            raise self._fail(
-                f"cannot connect: {error.os_error.strerror or 'refused'}", "CONNECT_FAILED", meta
-            ) from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as error:
-            raise self._fail(f"connection dropped: {type(error).__name__}", "CONNECTION_DROPPED", meta) from None
-        except aiohttp.ClientError as error:
-            raise self._fail(f"HTTP client error: {type(error).__name__}", "UPSTREAM_ERROR", meta) from None
+        with self._instruments.span("upstream_call", provider=call.provider, model=call.model) as span:
+            try:
+                yield
+            except UpstreamError as error:
+                span.record_error(error)
+                raise self._scrubbed(error, meta) from None
+            except TimeoutError as error:
+                span.record_error(error)
+                raise self._fail("deadline exceeded", Reason.DEADLINE, meta) from error
 
-    def _fail(self, what: str, reason: str, meta: dict[str, str]) -> UpstreamError:
+    def _fail(self, what: str, reason: Reason, meta: dict[str, str]) -> UpstreamError:
         return UpstreamError(f"{meta['provider']}/{meta['model']}: {what}", reason=reason, metadata=meta)
 
     def _scrubbed(self, error: UpstreamError, meta: dict[str, str]) -> UpstreamError:
@@ -176,7 +200,7 @@ class HttpProvider:
         metadata.update(meta)
         return UpstreamError(
             self._redact(f"{meta['provider']}/{meta['model']}: {error.message}"),
-            reason=error.reason,
+            reason=reason_of(error.reason) or Reason.UPSTREAM_ERROR,
             retry_after_s=error.retry_after_s,
             metadata=metadata,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 # Neutral request features a provider may be unable to honour. The adapter refuses such a request with
-# UpstreamError(reason="UNSUPPORTED_FIELD", metadata field=<name>) instead of silently dropping the field.
+# UpstreamError(reason=UNSUPPORTED_FIELD, metadata field=<name>) instead of silently dropping the field.
 FEATURES: frozenset[str] = frozenset(
     {
         "tools",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 # Phrases in error bodies that mean "the prompt does not fit the model's context window", by provider.
 _CONTEXT_PATTERNS = re.compile(
@@ -128,7 +128,7 @@ def _reset_delays(lower: Mapping[str, str], now: float) -> list[float]:
 class _Rule:
     """HTTP statuses or provider codes that mean one reason; `retry` rules carry the provider's retry delay."""
 
-    reason: str
+    reason: Reason
     label: str
     statuses: frozenset[int] = frozenset()
     codes: frozenset[str] = frozenset()
@@ -138,38 +138,43 @@ class _Rule:
 # First match wins; the context-length and content-filter checks need the message and come between.
 _HEAD_RULES = (
     _Rule(
-        "RATE_LIMITED",
+        Reason.RATE_LIMITED,
         "rate limited",
         frozenset({429}),
         frozenset({"rate_limit_error", "rate_limit_exceeded", "resource_exhausted"}),
         retry=True,
     ),
     _Rule(
-        "OVERLOADED",
+        Reason.OVERLOADED,
         "overloaded",
         frozenset({503, 529}),
         frozenset({"overloaded_error", "unavailable", "overloaded"}),
         retry=True,
     ),
     _Rule(
-        "AUTHENTICATION",
+        Reason.AUTHENTICATION,
         "authentication failed",
         frozenset({401}),
         frozenset({"authentication_error", "invalid_api_key", "unauthenticated", "api_key_invalid"}),
     ),
-    _Rule("PERMISSION", "permission denied", frozenset({403}), frozenset({"permission_error", "permission_denied"})),
+    _Rule(
+        Reason.PERMISSION, "permission denied", frozenset({403}), frozenset({"permission_error", "permission_denied"})
+    ),
     # 402: the account behind our key has no credit left (relays such as OpenRouter, TokenMix); others may work.
     _Rule(
-        "PERMISSION", "payment required", frozenset({402}), frozenset({"insufficient_quota", "insufficient_balance"})
+        Reason.PERMISSION,
+        "payment required",
+        frozenset({402}),
+        frozenset({"insufficient_quota", "insufficient_balance"}),
     ),
-    _Rule("CONTENT_FILTERED", "content filtered", codes=_CONTENT_FILTER_CODES),
+    _Rule(Reason.CONTENT_FILTERED, "content filtered", codes=_CONTENT_FILTER_CODES),
 )
 _TAIL_RULES = (
-    _Rule("READ_TIMEOUT", "provider timed out", frozenset({408})),
+    _Rule(Reason.READ_TIMEOUT, "provider timed out", frozenset({408})),
     # The model or endpoint does not exist at this provider; another provider may still serve the request.
-    _Rule("UPSTREAM_ERROR", "not found", frozenset({404})),
-    _Rule("INVALID_REQUEST", "invalid request", frozenset(range(400, 500))),
-    _Rule("UPSTREAM_5XX", "provider error", frozenset(range(500, 600))),
+    _Rule(Reason.UPSTREAM_ERROR, "not found", frozenset({404})),
+    _Rule(Reason.INVALID_REQUEST, "invalid request", frozenset(range(400, 500))),
+    _Rule(Reason.UPSTREAM_5XX, "provider error", frozenset(range(500, 600))),
 )
 
 
@@ -194,10 +199,10 @@ def classify(
     rule = _match(_HEAD_RULES, status, code)
     context = code == "context_length_exceeded" or bool(_CONTEXT_PATTERNS.search(message))
     if rule is None and status in (0, 400, 413, 422) and context:
-        rule = _Rule("CONTEXT_LENGTH_EXCEEDED", "context length exceeded")
+        rule = _Rule(Reason.CONTEXT_LENGTH_EXCEEDED, "context length exceeded")
     rule = rule or _match(_TAIL_RULES, status, code)
     if rule is None:
-        reason = "UPSTREAM_ERROR" if status == 0 else "BAD_RESPONSE"
+        reason = Reason.UPSTREAM_ERROR if status == 0 else Reason.BAD_RESPONSE
         return UpstreamError(f"provider error ({detail}, {code or 'no code'})", reason=reason, metadata=meta)
     delay = retry_after_seconds(headers, body_delay, clock) if rule.retry else None
     return UpstreamError(f"{rule.label} ({detail})", reason=rule.reason, retry_after_s=delay, metadata=meta)

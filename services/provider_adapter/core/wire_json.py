@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from bourse.common.v1 import chat_pb2
 
-from shared.errors import FieldViolation, InvalidRequest, UpstreamError
+from shared.errors import FieldViolation, InvalidRequest, Reason, UpstreamError
 
 ENCODER = msgspec.json.Encoder()
 _EMPTY_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -49,7 +49,7 @@ def decode_body(body: bytes | str) -> Any:
     try:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as error:
-        raise UpstreamError(f"provider sent invalid JSON: {error}", reason="BAD_RESPONSE") from error
+        raise UpstreamError(f"provider sent invalid JSON: {error}", reason=Reason.BAD_RESPONSE) from error
 
 
 def image_data_url(image: chat_pb2.ImagePart) -> str:

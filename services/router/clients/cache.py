@@ -10,7 +10,7 @@ import structlog
 from bourse.cache.v1 import cache_service_pb2, cache_service_pb2_grpc
 from bourse.common.v1 import chat_pb2
 
-from services.router.core.route_types import Tier
+from services.router.core.execution.route_types import Tier
 
 
 class CacheClient:

@@ -8,7 +8,7 @@ import grpc
 from bourse.common.v1 import chat_pb2
 from bourse.provider.v1 import provider_service_pb2, provider_service_pb2_grpc
 
-from services.router.core.route_types import Target
+from services.router.core.execution.route_types import Target
 from shared.grpc_errors import from_rpc_error
 
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter
 from structlog.typing import FilteringBoundLogger
 
-from shared.errors import BourseError, BudgetExceeded, Kind
+from shared.errors import BourseError, BudgetExceeded, Reason
 from shared.events.schemas import BudgetAlert
+from shared.instrumentation import Counter, Instruments, NoInstruments
 
 _PERIOD = {"daily": "day", "monthly": "month"}
 
@@ -26,9 +26,7 @@ class BudgetStoreUnavailable(BourseError):
     """The shared counters could not be read or written in time (contention or an unreachable store); the
     request did not run and may be retried. reason BUDGET_STORE_CONTENDED or BUDGET_STORE_UNAVAILABLE."""
 
-    default_kind = Kind.UNAVAILABLE
-    default_reason = "BUDGET_STORE_UNAVAILABLE"
-    default_retryable = True
+    default_reason = Reason.BUDGET_STORE_UNAVAILABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +34,10 @@ class BudgetMetrics:
     settle_failures: Counter  # settlements given up after every retry: the counter keeps the estimate
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> BudgetMetrics:
+    def create(cls, instruments: Instruments) -> BudgetMetrics:
         return cls(
-            settle_failures=Counter(
-                "bourse_router_budget_settle_failures",
-                "Budget settlements that failed after retries, by limit",
-                ["limit"],
-                registry=registry,
+            settle_failures=instruments.counter(
+                "budget_settle_failures", "Budget settlements that failed after retries, by limit", ["limit"]
             )
         )
 
@@ -113,7 +108,7 @@ class Budgets:
         self._thresholds = tuple(sorted(thresholds_pct))
         self._clock = clock
         self._logger = logger
-        self.metrics = metrics or BudgetMetrics.create(CollectorRegistry())
+        self.metrics = metrics or BudgetMetrics.create(NoInstruments())
         self._settle_attempts = max(1, settle_attempts)
         self._settle_backoff_s = settle_backoff_s
 
@@ -151,7 +146,9 @@ class Budgets:
         for scope in self._scopes(reservation.tenant, key_id):
             rpm = scope.limits.requests_per_minute
             if rpm and await self._store.add(f"rate.{scope.key}.{minute}", 1, ceiling=rpm) is None:
-                raise _exceeded(reservation.tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute")
+                raise _exceeded(
+                    reservation.tenant, scope, "requests_per_minute", rpm, f"{rpm} requests per minute", now=now
+                )
             for limit_name, limit, period in (
                 ("daily", scope.limits.daily_micro_usd, day),
                 ("monthly", scope.limits.monthly_micro_usd, month),
@@ -161,7 +158,12 @@ class Budgets:
                 key = f"spend.{scope.key}.{period}"
                 if await self._store.add(key, reservation.estimate_micro_usd, ceiling=limit) is None:
                     raise _exceeded(
-                        reservation.tenant, scope, limit_name, limit, f"{limit} micro-USD per {_PERIOD[limit_name]}"
+                        reservation.tenant,
+                        scope,
+                        limit_name,
+                        limit,
+                        f"{limit} micro-USD per {_PERIOD[limit_name]}",
+                        now=now,
                     )
                 reservation.spend_keys.append((key, limit_name, limit, period))
 
@@ -218,8 +220,23 @@ class Budgets:
         reservation.spend_keys.clear()
 
 
-def _exceeded(tenant: str, scope: _Scope, limit_name: str, limit: int, what: str) -> BudgetExceeded:
+def _exceeded(
+    tenant: str, scope: _Scope, limit_name: str, limit: int, what: str, *, now: dt.datetime
+) -> BudgetExceeded:
     return BudgetExceeded(
         f"{scope.name} budget exceeded for tenant {tenant!r}: {limit_name} limit of {what}",
+        retry_after_s=window_left_s(limit_name, now),
         metadata={"limit": limit_name, "scope": scope.name, "limit_value": str(limit)},
     )
+
+
+def window_left_s(limit_name: str, now: dt.datetime) -> float:
+    """Seconds from `now` (UTC) until the window of a limit rolls over: the next minute, day or month."""
+    if limit_name == "requests_per_minute":
+        end = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    elif limit_name == "daily":
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    else:
+        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (first + dt.timedelta(days=32)).replace(day=1)
+    return (end - now).total_seconds()

@@ -15,7 +15,7 @@ import msgspec
 
 from services.router.core.cost import PriceSchedule
 from services.router.core.manifest import Manifest, ModelEntry, Prices
-from shared.errors import FieldViolation, InvalidRequest
+from shared.errors import FieldViolation, InvalidRequest, Reason
 from shared.events.schemas import PriceUpdate
 
 PRICE_FIELDS: tuple[str, ...] = (
@@ -137,7 +137,7 @@ class PriceBook:
             listener(table)
 
 
-def _reject(update: PriceUpdate, field_name: str, detail: str, reason: str) -> InvalidRequest:
+def _reject(update: PriceUpdate, field_name: str, detail: str, reason: Reason) -> InvalidRequest:
     return InvalidRequest(
         f"price update for {update.provider}/{update.model} rejected: {detail}",
         reason=reason,
@@ -148,12 +148,14 @@ def _reject(update: PriceUpdate, field_name: str, detail: str, reason: str) -> I
 
 def _updated_entry(entry: ModelEntry | None, update: PriceUpdate, table_as_of: str) -> ModelEntry:
     if update.v != 1:
-        raise _reject(update, "v", f"unsupported schema version {update.v}", "PRICE_UPDATE_MALFORMED")
+        raise _reject(update, "v", f"unsupported schema version {update.v}", Reason.PRICE_UPDATE_MALFORMED)
     if entry is None:
-        raise _reject(update, "model", "unknown model (add it to the manifest first)", "PRICE_UPDATE_UNKNOWN_MODEL")
+        raise _reject(
+            update, "model", "unknown model (add it to the manifest first)", Reason.PRICE_UPDATE_UNKNOWN_MODEL
+        )
     current_as_of = entry.prices_as_of or table_as_of
     if update.as_of and current_as_of and update.as_of < current_as_of:
-        raise _reject(update, "as_of", f"older than the applied prices ({current_as_of})", "PRICE_UPDATE_STALE")
+        raise _reject(update, "as_of", f"older than the applied prices ({current_as_of})", Reason.PRICE_UPDATE_STALE)
     old = entry.prices
     changes: dict[str, float] = {}
     for name in PRICE_FIELDS:
@@ -161,20 +163,22 @@ def _updated_entry(entry: ModelEntry | None, update: PriceUpdate, table_as_of: s
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise _reject(update, name, "not a finite number", "PRICE_UPDATE_MALFORMED")
+            raise _reject(update, name, "not a finite number", Reason.PRICE_UPDATE_MALFORMED)
         if value < 0 or value > MAX_PRICE_PER_MTOK:
-            raise _reject(update, name, f"{value} is outside 0..{MAX_PRICE_PER_MTOK:g}", "PRICE_UPDATE_IMPLAUSIBLE")
+            raise _reject(
+                update, name, f"{value} is outside 0..{MAX_PRICE_PER_MTOK:g}", Reason.PRICE_UPDATE_IMPLAUSIBLE
+            )
         previous = _effective(old, name)
         if not update.allow_large_change and _is_large_change(previous, float(value)):
             raise _reject(
                 update,
                 name,
                 f"{previous:g} -> {value:g} changes by more than {LARGE_CHANGE_FACTOR:g}x (set allow_large_change)",
-                "PRICE_UPDATE_IMPLAUSIBLE",
+                Reason.PRICE_UPDATE_IMPLAUSIBLE,
             )
         changes[name] = float(value)
     if not changes:
-        raise _reject(update, "input_per_mtok", "the update carries no price", "PRICE_UPDATE_MALFORMED")
+        raise _reject(update, "input_per_mtok", "the update carries no price", Reason.PRICE_UPDATE_MALFORMED)
     prices: Prices = msgspec.structs.replace(old, **changes)
     return msgspec.structs.replace(entry, prices=prices, prices_as_of=update.as_of or current_as_of)
 

@@ -17,7 +17,7 @@ import msgspec
 from services.router.core.litellm_import import entries_from_litellm
 from services.router.core.manifest import Manifest, ModelEntry, Prices, parse_manifest
 from services.router.core.price_table import PRICE_FIELDS, PriceTable
-from shared.errors import FieldViolation, InvalidRequest
+from shared.errors import FieldViolation, InvalidRequest, Reason
 from shared.events.schemas import PriceUpdate
 
 _update_decoder = msgspec.json.Decoder(PriceUpdate)
@@ -35,13 +35,13 @@ def decode_update(data: bytes) -> PriceUpdate:
         path = text.rsplit("at `", 1)[1].rstrip("`") if "at `" in text else "$"
         raise InvalidRequest(
             f"malformed price update: {text}",
-            reason="PRICE_UPDATE_MALFORMED",
+            reason=Reason.PRICE_UPDATE_MALFORMED,
             violations=[FieldViolation(field=path, description=text)],
         ) from error
     except msgspec.DecodeError as error:
         raise InvalidRequest(
             f"price update is not valid JSON: {error}",
-            reason="PRICE_UPDATE_MALFORMED",
+            reason=Reason.PRICE_UPDATE_MALFORMED,
             violations=[FieldViolation(field="$", description=str(error))],
         ) from error
 
@@ -80,7 +80,7 @@ def parse_price_file(raw: bytes, *, source: str = "file", as_of: str = "") -> li
     try:
         data: Any = json.loads(raw)
     except ValueError as error:
-        raise InvalidRequest(f"price file is not valid JSON: {error}", reason="PRICE_FILE_INVALID") from error
+        raise InvalidRequest(f"price file is not valid JSON: {error}", reason=Reason.PRICE_FILE_INVALID) from error
     if isinstance(data, dict) and "models" in data:
         return updates_from_manifest(parse_manifest(raw, source=source), source)
     if isinstance(data, dict) and "updates" in data:
@@ -89,14 +89,14 @@ def parse_price_file(raw: bytes, *, source: str = "file", as_of: str = "") -> li
         try:
             return _updates_decoder.decode(_encoder.encode(data))
         except msgspec.ValidationError as error:
-            raise InvalidRequest(f"invalid price update in file: {error}", reason="PRICE_FILE_INVALID") from error
+            raise InvalidRequest(f"invalid price update in file: {error}", reason=Reason.PRICE_FILE_INVALID) from error
     if isinstance(data, dict):
         entries, _ = entries_from_litellm(data)
         if entries:
             return [update_from_entry(entry, as_of, source) for entry in entries]
     raise InvalidRequest(
         "price file must be a manifest, a list of price updates, or a LiteLLM price map",
-        reason="PRICE_FILE_INVALID",
+        reason=Reason.PRICE_FILE_INVALID,
     )
 
 
@@ -141,10 +141,12 @@ def updates_from_openrouter(raw: bytes, table: PriceTable, *, provider: str, as_
     try:
         data = json.loads(raw)
     except ValueError as error:
-        raise InvalidRequest(f"/models response is not valid JSON: {error}", reason="PRICE_FEED_INVALID") from error
+        raise InvalidRequest(
+            f"/models response is not valid JSON: {error}", reason=Reason.PRICE_FEED_INVALID
+        ) from error
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise InvalidRequest("/models response has no data list", reason="PRICE_FEED_INVALID")
+        raise InvalidRequest("/models response has no data list", reason=Reason.PRICE_FEED_INVALID)
     updates: list[PriceUpdate] = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):

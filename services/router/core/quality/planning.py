@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import msgspec
 from bourse.router.v1 import router_service_pb2
 
-from services.router.core.profile import RequestProfile
 from services.router.core.quality.predictor import Prediction
 from services.router.core.quality.routing import QualityRouting
-from services.router.core.selection import Candidate, Selection, Selector, quality_for
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import Candidate, Selection, Selector, quality_for
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.router.core.backoff import RetryAfterBook
-from services.router.core.headroom import RateLimitHeadroom
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.headroom import RateLimitHeadroom
 
 
 class CircuitState(enum.Enum):

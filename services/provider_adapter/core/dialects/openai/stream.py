@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core.openai_chat import FINISH_REASONS, error_from_body, parse_usage
+from services.provider_adapter.core.dialects.openai.chat import FINISH_REASONS, error_from_body, parse_usage
 from services.provider_adapter.core.stream_assembly import StreamAssembly
 from services.provider_adapter.core.wire_json import decode_body
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 
 class OpenAIStreamDecoder:
@@ -62,7 +62,7 @@ class OpenAIStreamDecoder:
 
     def close(self) -> None:
         if not self._state.finished:
-            raise UpstreamError("stream ended before the provider finished it", reason="CONNECTION_DROPPED")
+            raise UpstreamError("stream ended before the provider finished it", reason=Reason.CONNECTION_DROPPED)
 
     def result(self) -> tuple[chat_pb2.ChatCompletion, str]:
         return self._state.result()

@@ -26,7 +26,7 @@ from services.provider_adapter.core.wire_json import (
     split_data_url,
     text_of,
 )
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 # What the Messages API cannot honour at all, whatever the registry says.
 INHERENTLY_UNSUPPORTED = frozenset(
@@ -176,11 +176,11 @@ def parse_usage(raw: Any) -> chat_pb2.Usage | None:
 def parse(body: bytes, prompt_chars: int) -> tuple[chat_pb2.ChatCompletion, str]:
     data = decode_body(body)
     if not isinstance(data, dict):
-        raise UpstreamError("provider response is not a JSON object", reason="BAD_RESPONSE")
+        raise UpstreamError("provider response is not a JSON object", reason=Reason.BAD_RESPONSE)
     if data.get("type") == "error":
         raise error_from_body(0, {}, data)
     if not isinstance(data.get("content"), list):
-        raise UpstreamError("Anthropic response has no content list", reason="BAD_RESPONSE")
+        raise UpstreamError("Anthropic response has no content list", reason=Reason.BAD_RESPONSE)
     completion = chat_pb2.ChatCompletion(
         finish_reason=STOP_REASONS.get(data.get("stop_reason") or "", chat_pb2.FINISH_REASON_UNSPECIFIED)
     )

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.router.core.cost import UNITS_PER_MICRO_USD, estimate_units, round_units
-from services.router.core.estimate import TokenEstimator
-from services.router.core.live_stats import LiveStats
 from services.router.core.manifest import ModelEntry
 from services.router.core.price_table import PriceBook, PriceTable
-from services.router.core.profile import RequestProfile
-from services.router.core.selection_index import Row, SelectionIndex
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection_index import Row, SelectionIndex
 
 # Filters in the order they are applied; a model's rejection names the first one it fails.
 CONSTRAINT_ORDER: tuple[str, ...] = (

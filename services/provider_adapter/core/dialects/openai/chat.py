@@ -17,21 +17,11 @@ from services.provider_adapter.core.quirks import Quirks
 from services.provider_adapter.core.upstream_errors import classify
 from services.provider_adapter.core.usage import finalize_usage
 from services.provider_adapter.core.wire_json import decode_body, decode_schema, image_data_url, text_of
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
+from shared.openai_wire import FINISH_FROM_WIRE, ROLE_TO_WIRE, usage_from_wire
 
-_ROLES = {
-    chat_pb2.ROLE_SYSTEM: "system",
-    chat_pb2.ROLE_USER: "user",
-    chat_pb2.ROLE_ASSISTANT: "assistant",
-    chat_pb2.ROLE_TOOL: "tool",
-}
-FINISH_REASONS: Mapping[str, chat_pb2.FinishReason] = {
-    "stop": chat_pb2.FINISH_REASON_STOP,
-    "length": chat_pb2.FINISH_REASON_LENGTH,
-    "tool_calls": chat_pb2.FINISH_REASON_TOOL_CALLS,
-    "function_call": chat_pb2.FINISH_REASON_TOOL_CALLS,
-    "content_filter": chat_pb2.FINISH_REASON_CONTENT_FILTER,
-}
+_ROLES = ROLE_TO_WIRE
+FINISH_REASONS = FINISH_FROM_WIRE
 _TC = chat_pb2.ToolChoiceMode
 _RF = chat_pb2.ResponseFormatType
 
@@ -146,33 +136,20 @@ def _sampling(body: dict[str, Any], sampling: chat_pb2.SamplingParams, quirks: Q
 
 
 def parse_usage(raw: Any) -> chat_pb2.Usage | None:
-    """OpenAI usage incl. prompt_tokens_details.cached_tokens and completion_tokens_details.reasoning_tokens.
-
-    DeepSeek reports cache hits as prompt_cache_hit_tokens; both forms are read.
-    """
-    if not isinstance(raw, dict) or "prompt_tokens" not in raw:
-        return None
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
-    cached = prompt_details.get("cached_tokens") or raw.get("prompt_cache_hit_tokens") or 0
-    return chat_pb2.Usage(
-        prompt_tokens=int(raw.get("prompt_tokens") or 0),
-        completion_tokens=int(raw.get("completion_tokens") or 0),
-        cached_prompt_tokens=int(cached),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
-    )
+    """OpenAI usage (shared.openai_wire): cached and reasoning tokens, DeepSeek's cache-hit form too."""
+    return usage_from_wire(raw)
 
 
 def parse(body: bytes, prompt_chars: int) -> tuple[chat_pb2.ChatCompletion, str]:
     """A non-streamed Chat Completions response -> completion, response id."""
     data = decode_body(body)
     if not isinstance(data, dict):
-        raise UpstreamError("provider response is not a JSON object", reason="BAD_RESPONSE")
+        raise UpstreamError("provider response is not a JSON object", reason=Reason.BAD_RESPONSE)
     if "error" in data and "choices" not in data:
         raise error_from_body(0, {}, data)
     choices = data.get("choices")
     if not choices:
-        raise UpstreamError("provider response has no choices", reason="BAD_RESPONSE")
+        raise UpstreamError("provider response has no choices", reason=Reason.BAD_RESPONSE)
     choice = choices[0]
     message = choice.get("message") or {}
     completion = chat_pb2.ChatCompletion(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from services.router.core.latency_sketch import DecayingQuantileSketch, DecayingRate
 from services.router.core.price_table import PriceBook
+from services.router.core.selection.latency_sketch import DecayingQuantileSketch, DecayingRate
+from shared.errors import Reason
 from shared.events.schemas import TelemetryEvent
 
-RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMITED = Reason.RATE_LIMITED
 MAX_REGIONS_PER_MODEL = 16  # bounds memory against junk region names in telemetry
 
 

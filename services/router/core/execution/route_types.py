@@ -13,10 +13,10 @@ from bourse.provider.v1 import provider_service_pb2
 from bourse.router.v1 import router_service_pb2
 
 from services.router.core.budgets import Reservation
-from services.router.core.failover import AttemptResult
-from services.router.core.output_validation import OutputRules
-from services.router.core.profile import RequestProfile
-from services.router.core.selection import Selection
+from services.router.core.execution.output_validation import OutputRules
+from services.router.core.resilience.failover import AttemptResult
+from services.router.core.selection.profile import RequestProfile
+from services.router.core.selection.selection import Selection
 from shared.errors import BourseError
 
 TIER_VALUES: dict[str, routing_pb2.ModelTier] = {

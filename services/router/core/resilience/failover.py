@@ -11,27 +11,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.router.core.backoff import RetryAfterBook
-from services.router.core.circuit import CircuitBreakers
-from services.router.core.headroom import RateLimitHeadroom
-from shared.errors import BourseError
+from services.router.core.resilience.backoff import RetryAfterBook
+from services.router.core.resilience.circuit import CircuitBreakers
+from services.router.core.resilience.headroom import RateLimitHeadroom
+from shared.errors import BourseError, Reason
 
 # Reasons that say "this provider or model is unhealthy" (counted by the circuit breaker).
 CIRCUIT_REASONS = frozenset(
     {
-        "OVERLOADED",
-        "UPSTREAM_5XX",
-        "CONNECT_TIMEOUT",
-        "CONNECT_FAILED",
-        "READ_TIMEOUT",
-        "DEADLINE",
-        "CONNECTION_DROPPED",
-        "BAD_RESPONSE",
-        "UPSTREAM_ERROR",
-        "UPSTREAM_UNAVAILABLE",
+        Reason.OVERLOADED,
+        Reason.QUEUE_FULL,  # the local model's queue (it was OVERLOADED too before the catalogue named it)
+        Reason.UPSTREAM_5XX,
+        Reason.CONNECT_TIMEOUT,
+        Reason.CONNECT_FAILED,
+        Reason.READ_TIMEOUT,
+        Reason.DEADLINE,
+        Reason.CONNECTION_DROPPED,
+        Reason.BAD_RESPONSE,
+        Reason.UPSTREAM_ERROR,
+        Reason.UPSTREAM_UNAVAILABLE,
     }
 )
-RATE_LIMIT_REASONS = frozenset({"RATE_LIMITED"})
+RATE_LIMIT_REASONS = frozenset({Reason.RATE_LIMITED})
 
 
 class HasModel(Protocol):

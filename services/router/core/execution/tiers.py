@@ -9,12 +9,20 @@ from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
 
 from services.router.core.cost import cost_micro_usd
-from services.router.core.failover import AttemptResult
-from services.router.core.output_validation import OutputValidator
+from services.router.core.execution.output_validation import OutputValidator
+from services.router.core.execution.route_types import (
+    TIER_VALUES,
+    AnswerCache,
+    LocalModel,
+    Plan,
+    RouteInput,
+    RouteOutcome,
+    Tier,
+)
 from services.router.core.price_table import PriceBook
-from services.router.core.route_types import TIER_VALUES, AnswerCache, LocalModel, Plan, RouteInput, RouteOutcome, Tier
-from services.router.core.selection import Candidate
-from shared.errors import BourseError
+from services.router.core.resilience.failover import AttemptResult
+from services.router.core.selection.selection import Candidate
+from shared.errors import BourseError, Reason
 
 
 class CheapTiers:
@@ -61,7 +69,7 @@ class CheapTiers:
         attempt.model = model
         verdict = self._validator.check(plan.rules, completion)
         if not verdict.ok:
-            attempt.outcome, attempt.error_reason = "invalid_output", "INVALID_OUTPUT"
+            attempt.outcome, attempt.error_reason = "invalid_output", Reason.INVALID_OUTPUT
             outcome.attempts.append(attempt)
             return False
         outcome.attempts.append(attempt)

@@ -17,17 +17,9 @@ from bourse.router.v1 import router_service_pb2
 
 from services.router.core.budgets import Budgets
 from services.router.core.cost import estimate_cost_micro_usd
-from services.router.core.estimate import TokenEstimator
-from services.router.core.failover import AttemptResult, FailoverPolicy
-from services.router.core.hedging import hedged
-from services.router.core.output_validation import OutputRules, OutputValidator
-from services.router.core.price_table import PriceBook
-from services.router.core.profile import RequestProfile, profile_from_request
-from services.router.core.quality.planning import QualityPlan, quality_profile, select_with_quality
-from services.router.core.quality.predictor import Prediction
-from services.router.core.quality.routing import NO_PREDICTION, QualityRouting
-from services.router.core.request_validation import validate_request
-from services.router.core.route_types import (
+from services.router.core.execution.output_validation import OutputRules, OutputValidator
+from services.router.core.execution.request_validation import validate_request
+from services.router.core.execution.route_types import (
     AnswerCache,
     ExecutionSettings,
     LocalModel,
@@ -36,10 +28,18 @@ from services.router.core.route_types import (
     RouteInput,
     RouteOutcome,
 )
-from services.router.core.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector
-from services.router.core.stream_assembly import StreamAssembler
-from services.router.core.tiers import CheapTiers, usage_cost
-from shared.errors import BourseError, DeadlineExceeded, Kind, NoQualifiedModel, UpstreamError
+from services.router.core.execution.stream_assembly import StreamAssembler
+from services.router.core.execution.tiers import CheapTiers, usage_cost
+from services.router.core.price_table import PriceBook
+from services.router.core.quality.planning import QualityPlan, quality_profile, select_with_quality
+from services.router.core.quality.predictor import Prediction
+from services.router.core.quality.routing import NO_PREDICTION, QualityRouting
+from services.router.core.resilience.failover import AttemptResult, FailoverPolicy
+from services.router.core.resilience.hedging import hedged
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.profile import RequestProfile, profile_from_request
+from services.router.core.selection.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector
+from shared.errors import BourseError, DeadlineExceeded, NoQualifiedModel, Reason, UpstreamError
 
 
 class RouteExecutor:
@@ -336,7 +336,7 @@ class RouteExecutor:
         )
         outcome.attempts.append(attempt)
         if not verdict.ok:
-            attempt.outcome, attempt.error_reason = "invalid_output", "INVALID_OUTPUT"
+            attempt.outcome, attempt.error_reason = "invalid_output", Reason.INVALID_OUTPUT
             return False
         completion.content = verdict.content
         upstream_s = response.upstream_latency_us / 1e6 if response.upstream_latency_us else latency_s
@@ -381,7 +381,7 @@ class RouteExecutor:
             outcome.error = error
             raise
         except (asyncio.CancelledError, GeneratorExit):
-            outcome.error = BourseError("the client cancelled the stream", reason="CANCELLED", kind=Kind.CANCELLED)
+            outcome.error = BourseError("the client cancelled the stream", reason=Reason.CANCELLED)
             raise
         finally:
             self._finish(outcome, plan, started)
@@ -438,7 +438,7 @@ class RouteExecutor:
             elif kind == "done":
                 leg.final = message.done
         if leg.final is None:
-            raise UpstreamError("the upstream stream ended without its final message", reason="CONNECTION_DROPPED")
+            raise UpstreamError("the upstream stream ended without its final message", reason=Reason.CONNECTION_DROPPED)
 
     def _next_candidate(
         self, remaining: list[Candidate], failed: set[str], plan: Plan, outcome: RouteOutcome
@@ -460,15 +460,12 @@ class RouteExecutor:
         if any(a.outcome == "invalid_output" for a in outcome.attempts):
             return BourseError(
                 "no model produced an answer that passed validation",
-                reason="INVALID_OUTPUT",
-                kind=Kind.FAILED_PRECONDITION,
+                reason=Reason.INVALID_OUTPUT,
                 metadata=_attempted(outcome),
             )
         return BourseError(
             "every qualified model is temporarily unavailable (circuit open or Retry-After in force)",
-            reason="NO_AVAILABLE_MODEL",
-            kind=Kind.UNAVAILABLE,
-            retryable=True,
+            reason=Reason.NO_AVAILABLE_MODEL,
             metadata=_attempted(outcome),
         )
 

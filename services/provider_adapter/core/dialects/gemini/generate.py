@@ -26,7 +26,10 @@ from services.provider_adapter.core.wire_json import (
     split_data_url,
     text_of,
 )
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
+
+# Google's own ErrorInfo reason for a bad key (its wire vocabulary, not one of ours).
+_GOOGLE_KEY_INVALID = "API_KEY_INVALID"
 
 FINISH_REASONS: Mapping[str, chat_pb2.FinishReason] = {
     "STOP": chat_pb2.FINISH_REASON_STOP,
@@ -202,7 +205,9 @@ def candidate_parts(
     if not candidates:
         blocked = (data.get("promptFeedback") or {}).get("blockReason")
         if blocked:
-            raise UpstreamError(f"prompt blocked: {blocked}", reason="CONTENT_FILTERED", metadata={"block": blocked})
+            raise UpstreamError(
+                f"prompt blocked: {blocked}", reason=Reason.CONTENT_FILTERED, metadata={"block": blocked}
+            )
         return "", []
     candidate = candidates[0]
     texts: list[str] = []
@@ -224,7 +229,7 @@ def candidate_parts(
 def parse(body: bytes, prompt_chars: int) -> tuple[chat_pb2.ChatCompletion, str]:
     data = decode_body(body)
     if not isinstance(data, dict):
-        raise UpstreamError("provider response is not a JSON object", reason="BAD_RESPONSE")
+        raise UpstreamError("provider response is not a JSON object", reason=Reason.BAD_RESPONSE)
     if "error" in data:
         raise error_from_body(0, {}, data)
     completion = chat_pb2.ChatCompletion()
@@ -253,7 +258,7 @@ def error_from_body(status: int, headers: Mapping[str, str], data: Any) -> Upstr
         kind = str(detail.get("@type", ""))
         if kind.endswith("google.rpc.RetryInfo"):
             delay = str(detail.get("retryDelay") or "") or None
-        elif kind.endswith("google.rpc.ErrorInfo") and detail.get("reason") == "API_KEY_INVALID":
+        elif kind.endswith("google.rpc.ErrorInfo") and detail.get("reason") == _GOOGLE_KEY_INVALID:
             code = "api_key_invalid"
     return classify(
         status or int(error.get("code") or 0),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from bourse.common.v1 import chat_pb2
 
-from services.provider_adapter.core.gemini_generate import candidate_parts, error_from_body, parse_usage
+from services.provider_adapter.core.dialects.gemini.generate import candidate_parts, error_from_body, parse_usage
 from services.provider_adapter.core.stream_assembly import StreamAssembly
 from services.provider_adapter.core.wire_json import decode_body
-from shared.errors import UpstreamError
+from shared.errors import Reason, UpstreamError
 
 
 class GeminiStreamDecoder:
@@ -50,7 +50,7 @@ class GeminiStreamDecoder:
 
     def close(self) -> None:
         if not self._saw_finish:
-            raise UpstreamError("stream ended before the provider finished it", reason="CONNECTION_DROPPED")
+            raise UpstreamError("stream ended before the provider finished it", reason=Reason.CONNECTION_DROPPED)
         if self._state.tool_calls and self._state.finish_reason == chat_pb2.FINISH_REASON_STOP:
             self._state.finish_reason = chat_pb2.FINISH_REASON_TOOL_CALLS
         self._state.finished = True

@@ -1,0 +1,31 @@
+"""The Gemini generateContent dialect: request translation, response parsing and errors in generate.py, its
+stream parser in stream.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bourse.common.v1 import chat_pb2
+
+from services.provider_adapter.core.dialects.gemini import generate
+from services.provider_adapter.core.dialects.gemini.stream import GeminiStreamDecoder
+from services.provider_adapter.core.provider import Call, StreamDecoder, WireRequest
+from services.provider_adapter.core.quirks import Quirks
+from shared.errors import UpstreamError
+
+
+class GeminiGenerateDialect:
+    name = "gemini_generate"
+    simulator_prefix = ""
+
+    def build_request(self, call: Call, quirks: Quirks, *, stream: bool) -> WireRequest:
+        return generate.wire_request(call, quirks, stream=stream)
+
+    def parse_response(self, body: bytes, prompt_chars: int) -> tuple[chat_pb2.ChatCompletion, str]:
+        return generate.parse(body, prompt_chars)
+
+    def stream_decoder(self, prompt_chars: int) -> StreamDecoder:
+        return GeminiStreamDecoder(prompt_chars)
+
+    def error_from_response(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
+        return generate.error_from_response(status, headers, body)
