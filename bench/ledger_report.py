@@ -23,6 +23,8 @@ from services.ledger.api import (
     snapshot,
 )
 from shared.events.schemas import Feedback
+from shared.pricing.manifest import PriceTier
+from shared.pricing.model_prices import ModelPrice
 
 from .ledger_fixtures import T0_MS, events
 
@@ -64,13 +66,29 @@ def main() -> None:
         day = reports.Filter(start_ms=T0_MS, end_ms=T0_MS + 86_400_000)
         week = reports.Filter(start_ms=T0_MS, end_ms=T0_MS + 7 * 86_400_000)
         tenant = store.query("SELECT tenant FROM requests LIMIT 1")[0][0]
-        gpt4o = reports.ModelPrice(provider="openai", model="gpt-4o", input_per_mtok=2.5, output_per_mtok=10.0)
+        gpt4o = ModelPrice(
+            provider="openai", model="gpt-4o", input_per_mtok=2.5, output_per_mtok=10.0, cached_input_per_mtok=1.25
+        )
+        long_tiers = ModelPrice(
+            provider="gemini",
+            model="tiered",
+            input_per_mtok=1.25,
+            output_per_mtok=10.0,
+            cached_input_per_mtok=0.125,
+            cache_write_per_mtok=1.5,
+            reasoning_per_mtok=12.0,
+            tiers=(PriceTier(above_prompt_tokens=2000, input_per_mtok=2.5, output_per_mtok=15.0),),
+        )
         cases: list[tuple[str, Callable[[], object]]] = [
             ("report by provider,model", lambda: reports.report(store, everything, ["provider", "model"])),
             ("report by task_kind,tenant", lambda: reports.report(store, everything, ["task_kind", "tenant"])),
             ("report, one day, by model", lambda: reports.report(store, day, ["model"])),
             ("quality ranking", lambda: reports.quality_ranking(store, everything)),
             ("counterfactual vs gpt-4o by tenant", lambda: reports.counterfactual(store, everything, gpt4o, "tenant")),
+            (
+                "counterfactual vs a tiered model by tenant",
+                lambda: reports.counterfactual(store, everything, long_tiers, "tenant"),
+            ),
             (
                 "dashboard snapshot (7 days, savings on gpt-4o per day, quality)",
                 lambda: snapshot(store, week, bucket_ms=3_600_000, target=gpt4o),

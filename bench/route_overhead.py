@@ -28,7 +28,10 @@ from shared.processes import Child, NatsServer, free_port, python_module, wait_h
 from shared.serving import insecure_channel
 
 PROMPT = "In one sentence, what does a cost-aware LLM router do?"
-PROVIDER, MODEL = "mistral", "ministral-3b-2410"  # the router's choice for this prompt with the default manifest
+PROVIDER, MODEL = (
+    "fireworks",
+    "accounts/fireworks/models/llama-v3p1-8b-instruct",
+)  # the router's choice for this prompt with the default manifest
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

@@ -137,7 +137,7 @@ def estimate_error(rounds: int = 3) -> None:
     corpora = {
         "prose (docs, markdown)": _chunks(root, "docs/*.md") + _chunks(root, "README.md"),
         "code (python)": _chunks(root, "services/router/core/*.py"),
-        "json (manifest)": _chunks(root, "services/router/data/*.json"),
+        "json (manifest)": _chunks(root, "shared/pricing/data/*.json"),
     }
     mixed = [text for texts in corpora.values() for text in texts]
     random.Random(4).shuffle(mixed)

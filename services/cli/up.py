@@ -101,6 +101,27 @@ def describe(item: DemoRequest, reply: router_service_pb2.RouteResponse) -> str:
     )
 
 
+async def price_age_line(router_target: str, timeout_s: float = 10.0) -> str:
+    """One line on how old the router's prices are (from ListModels), with what to do when they are stale."""
+    async with grpc.aio.insecure_channel(router_target) as channel:
+        stub = router_service_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
+        try:
+            listed = await stub.ListModels(router_service_pb2.ListModelsRequest(), timeout=timeout_s)
+        except grpc.aio.AioRpcError as error:
+            return f"prices: unknown (ListModels failed: {error.code().name})"
+    line = (
+        f"prices as of {listed.prices_as_of}; oldest model price {listed.oldest_prices_as_of}, "
+        f"{listed.oldest_price_age_days} days old"
+    )
+    if listed.oldest_price_age_days > listed.max_price_age_days:
+        stale = sum(1 for m in listed.models if m.price_age_days > listed.max_price_age_days)
+        line += (
+            f"\n  warning: {stale} model(s) priced more than {listed.max_price_age_days:g} days ago; "
+            "run `bourse pricing refresh` or publish prices on bourse.pricing.* (README: Keeping prices current)"
+        )
+    return line
+
+
 async def run_demo(router_target: str, console: Console, tenant: str = "demo") -> int:
     """Send the sample workload through the router; returns the number of failed requests."""
     failures = 0
@@ -168,6 +189,8 @@ class UpRun:
             self.console.say("interrupted during start-up")
             return 130
         self._say_ready()
+        if "router" in self.plan.addresses:
+            self.console.say(await price_age_line(self.plan.addresses["router"]))
         try:
             demo_code = await _until_stopped(self._demo(), stopped) if self.demo else 0
         except Interrupted:

@@ -1,7 +1,7 @@
 """The ledger's public surface: what the CLI (`bourse report`), the benchmarks and other programs may import.
 
-Serving (`create_server`, `LedgerConfig`), the store and its reports, the price lookup reports use, the
-dashboard's view (`DashboardQuery`, `dashboard_view`) and its money rule (`format_micro_usd`).
+Serving (`create_server`, `LedgerConfig`), the store and its reports, the price lookup reports use (from
+`shared.pricing`), the dashboard's view (`DashboardQuery`, `dashboard_view`) and its money rule (`format_micro_usd`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from services.ledger.core import reports
 from services.ledger.core.dashboard_data import dashboard_view, snapshot
 from services.ledger.core.dashboard_query import DashboardQuery
 from services.ledger.core.money import format_micro_usd
-from services.ledger.core.prices import DEFAULT_MANIFEST, find_price, read_prices
 from services.ledger.core.store import REQUEST_COLUMNS, LedgerStore, request_row
 from shared.lifecycle import Logger, ServiceDefinition
+from shared.pricing.manifest import default_manifest_path
+from shared.pricing.model_prices import ModelPrice, find_price, read_prices
 
 if TYPE_CHECKING:
     from services.ledger.server import LedgerServer
@@ -32,15 +33,16 @@ async def create_server(config: LedgerConfig, logger: Logger, **options: Any) ->
 SERVICE = ServiceDefinition("ledger", LedgerConfig, ENV_PREFIX, create_server)
 
 __all__ = [
-    "DEFAULT_MANIFEST",
     "ENV_PREFIX",
     "REQUEST_COLUMNS",
     "SERVICE",
     "DashboardQuery",
     "LedgerConfig",
     "LedgerStore",
+    "ModelPrice",
     "create_server",
     "dashboard_view",
+    "default_manifest_path",
     "find_price",
     "format_micro_usd",
     "read_prices",

@@ -18,6 +18,9 @@ class LedgerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ack_wait_s: float = 30.0  # an unacked event is redelivered after this
     dashboard_window_s: int = 3600  # the time range the dashboard shows, ending now
     dashboard_refresh_s: float = 2.0  # how often the page pulls fresh figures
+    # The manifest whose price age the dashboard shows ("" = the packaged one) and the age that counts as stale.
+    manifest_path: str = ""
+    max_price_age_days: float = 90.0
     log_level: str = "info"
     # Seconds in-flight calls get to finish on SIGTERM.
     shutdown_grace_s: float = 5.0

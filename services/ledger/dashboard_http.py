@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,11 @@ from aiohttp import web
 
 from shared.errors import InvalidRequest
 from shared.http_errors import error_body, http_status
+from shared.pricing.manifest import default_manifest_path
+from shared.pricing.model_prices import read_prices
 
 from .core.dashboard_data import dashboard_view, refresh_interval_s
 from .core.dashboard_query import DashboardQuery, parse_query
-from .core.prices import DEFAULT_MANIFEST, read_prices
 from .core.store import LedgerStore
 
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboard"
@@ -39,8 +41,10 @@ class Dashboard:
         window_s: int,
         refresh_s: float,
         vendor_dir: Path = VENDOR_DIR,
+        price_age: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self._store = store
+        self._price_age = price_age  # how old the routers' base prices are (shared.pricing.price_age)
         self._logger = logger
         self._window_s = window_s
         self._refresh_s = refresh_s
@@ -49,7 +53,8 @@ class Dashboard:
         if not (vendor_dir / CHART_JS.name).exists():
             logger.warning("dashboard_chart_library_missing", path=str(vendor_dir), fix="vendor_chart_library.py")
         # Comparison models: the router manifest's priced remote models, read once.
-        prices = read_prices(DEFAULT_MANIFEST) if DEFAULT_MANIFEST.exists() else []
+        manifest = default_manifest_path()
+        prices = read_prices(manifest) if manifest.exists() else []
         self._prices = {f"{p.provider}/{p.model}": p for p in prices if p.provider != "local"}
         self._default_compare = DEFAULT_COMPARE if DEFAULT_COMPARE in self._prices else next(iter(self._prices), "")
 
@@ -99,6 +104,8 @@ class Dashboard:
         except InvalidRequest as error:
             return _error(error)
         data["refresh_s"] = refresh_interval_s(query.window_s, self._refresh_s)
+        if self._price_age is not None:
+            data["prices"] = self._price_age()
         return web.json_response(data)
 
     def _view(self, query: DashboardQuery) -> dict[str, Any]:

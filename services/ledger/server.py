@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -10,6 +12,9 @@ from prometheus_client import CollectorRegistry
 
 from shared.events.connect import close_nats, connect
 from shared.metrics import serve_metrics
+from shared.pricing.manifest import default_manifest_path, load_manifest
+from shared.pricing.price_age import age_summary
+from shared.pricing.price_table import PriceTable
 from shared.serving import ServiceServer, new_server
 
 from .config import SERVICE_NAME, LedgerConfig
@@ -37,8 +42,12 @@ async def create_server(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> LedgerServer:
-    """Open the store, start consuming, bind gRPC and the dashboard; `start()` then reports SERVING."""
+    """Open the store, start consuming, bind gRPC and the dashboard; `start()` then reports SERVING.
+
+    `clock` (seconds since the epoch) dates the prices' age on the dashboard; tests pass their own.
+    """
     registry = registry or CollectorRegistry()
     metrics = LedgerMetrics.create(registry)
     store = LedgerStore(config.db_path)
@@ -56,7 +65,14 @@ async def create_server(
     )
     await consumers.start()
     http_port = 0
-    dashboard = Dashboard(store, logger, window_s=config.dashboard_window_s, refresh_s=config.dashboard_refresh_s)
+    prices = PriceTable.from_manifest(load_manifest(config.manifest_path or default_manifest_path()))
+    dashboard = Dashboard(
+        store,
+        logger,
+        window_s=config.dashboard_window_s,
+        refresh_s=config.dashboard_refresh_s,
+        price_age=lambda: age_summary(prices, clock(), config.max_price_age_days),
+    )
     if config.http_listen:
         http_port = await dashboard.start(config.http_listen)
         logger.info("dashboard", url=f"http://{config.http_listen.rpartition(':')[0]}:{http_port}/")

@@ -11,6 +11,8 @@ from bourse.ledger.v1 import ledger_service_pb2 as pb
 from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 
 from shared.events.schemas import Feedback
+from shared.pricing.manifest import PriceTier
+from shared.pricing.model_prices import ModelPrice
 
 from .core import reports
 from .core.feedback import validate_feedback
@@ -78,14 +80,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
     async def GetCounterfactual(
         self, request: pb.GetCounterfactualRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCounterfactualResponse:
-        t = request.target
-        target = reports.ModelPrice(
-            provider=t.provider,
-            model=t.model,
-            input_per_mtok=t.input_per_mtok,
-            output_per_mtok=t.output_per_mtok,
-            cached_input_per_mtok=t.cached_input_per_mtok if t.HasField("cached_input_per_mtok") else None,
-        )
+        target = _model_price(request.target)
         result = await asyncio.to_thread(
             reports.counterfactual, self._store, _filter(request.filter), target, _group(request.group_by)
         )
@@ -93,3 +88,32 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             total=pb.CounterfactualRow(**asdict(result.total)),
             rows=[pb.CounterfactualRow(**asdict(row)) for row in result.rows],
         )
+
+
+def _optional(message: pb.ModelPrice | pb.PriceTier, name: str) -> float | None:
+    return float(getattr(message, name)) if message.HasField(name) else None
+
+
+def _model_price(t: pb.ModelPrice) -> ModelPrice:
+    return ModelPrice(
+        provider=t.provider,
+        model=t.model,
+        input_per_mtok=t.input_per_mtok,
+        output_per_mtok=t.output_per_mtok,
+        cached_input_per_mtok=_optional(t, "cached_input_per_mtok"),
+        cache_write_per_mtok=_optional(t, "cache_write_per_mtok"),
+        reasoning_per_mtok=_optional(t, "reasoning_per_mtok"),
+        cache_write_long_per_mtok=_optional(t, "cache_write_long_per_mtok"),
+        tiers=tuple(
+            PriceTier(
+                above_prompt_tokens=tier.above_prompt_tokens,
+                input_per_mtok=tier.input_per_mtok,
+                output_per_mtok=tier.output_per_mtok,
+                cached_input_per_mtok=_optional(tier, "cached_input_per_mtok"),
+                cache_write_per_mtok=_optional(tier, "cache_write_per_mtok"),
+                reasoning_per_mtok=_optional(tier, "reasoning_per_mtok"),
+                cache_write_long_per_mtok=_optional(tier, "cache_write_long_per_mtok"),
+            )
+            for tier in t.tiers
+        ),
+    )

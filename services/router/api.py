@@ -11,15 +11,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from services.router.config import ENV_PREFIX, RouterConfig
-from services.router.core.manifest import Manifest, ModelEntry, default_manifest_path, load_manifest
-from services.router.core.price_table import PriceBook, PriceTable
-from services.router.core.prices import changes_against, decode_update, encode_update, message_id, parse_price_file
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
 from services.router.core.selection.selection import AlwaysAvailable, Selector
 from services.router.market import MarketError, MarketFeed, read_price_history
 from shared.lifecycle import Logger, ServiceDefinition
+from shared.pricing.manifest import Manifest, ModelEntry, default_manifest_path, load_manifest
+from shared.pricing.price_table import PriceBook, PriceTable
+from shared.pricing.prices import changes_against, decode_update, encode_update, message_id, parse_price_file
 
 if TYPE_CHECKING:
     from services.router.core.quality.dataset import Matrices, cached_embeddings, matrices

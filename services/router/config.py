@@ -64,6 +64,8 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     litellm_prices_path: str = ""
     pricing_poll_url: str = ""
     pricing_poll_interval_s: float = 300.0
+    # Warn (log + bourse_router_stale_price_routes_total) when a model routed to has no price newer than this.
+    max_price_age_days: Annotated[float, msgspec.Meta(gt=0)] = 90.0
     # Execution.
     default_max_attempts: int = 3
     total_deadline_s: float = 60.0

@@ -114,6 +114,7 @@ def telemetry_event(outcome: RouteOutcome) -> TelemetryEvent:
         cached_tokens=usage.cached_prompt_tokens if usage else 0,
         cache_write_tokens=usage.cache_write_tokens if usage else 0,
         reasoning_tokens=usage.reasoning_tokens if usage else 0,
+        cache_write_long_tokens=usage.cache_write_long_tokens if usage else 0,
         usage_estimated=usage.estimated if usage else False,
         estimated_prompt_tokens=outcome.estimated_prompt_tokens,
         cost_micro_usd=outcome.cost_micro_usd,

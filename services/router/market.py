@@ -26,19 +26,19 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.router.core.price_table import PriceBook
-from services.router.core.prices import (
+from services.router.core.selection.estimate import TokenEstimator
+from services.router.core.selection.live_stats import LiveStats
+from shared.errors import InvalidRequest, Reason
+from shared.events import streams, subjects
+from shared.events.schemas import PriceUpdate, TelemetryEvent
+from shared.pricing.price_table import PriceBook
+from shared.pricing.prices import (
     changes_against,
     decode_update,
     encode_update,
     message_id,
     updates_from_openrouter,
 )
-from services.router.core.selection.estimate import TokenEstimator
-from services.router.core.selection.live_stats import LiveStats
-from shared.errors import InvalidRequest, Reason
-from shared.events import streams, subjects
-from shared.events.schemas import PriceUpdate, TelemetryEvent
 
 PRICING_FILTER = f"{subjects.PRICING_PREFIX}.>"
 TELEMETRY_FILTER = f"{subjects.TELEMETRY_PREFIX}.>"
@@ -179,6 +179,9 @@ class MarketFeed:
                 )
             )
             return None
+        if not update.as_of:  # a live price without its own date is as fresh as its message
+            stored = msg.metadata.timestamp.astimezone(datetime.UTC).isoformat(timespec="seconds")
+            update = msgspec.structs.replace(update, as_of=stored)
         return update
 
     async def _on_price(self, msg: Msg) -> None:

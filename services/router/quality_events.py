@@ -29,7 +29,6 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, Counter
 
 from services.router.core.execution.route_types import RouteOutcome
-from services.router.core.price_table import PriceBook
 from services.router.core.quality.evidence_event import (
     EvidenceRejected,
     QualityEvidence,
@@ -39,6 +38,7 @@ from services.router.core.quality.evidence_event import (
 from services.router.core.quality.routing import QualityRouting
 from shared.events import streams, subjects
 from shared.events.schemas import Feedback, TelemetryEvent
+from shared.pricing.price_table import PriceBook
 
 QUALITY_PREFIX = "bourse.quality"
 BAD_HIT_SUBJECTS = f"{subjects.CACHE_PREFIX}.bad_hit.>"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from bourse.router.v1 import router_service_pb2_grpc
 from nats.aio.client import Client as NATS
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.router.availability_events import AvailabilitySharing, close_sharing, new_replica_id
 from services.router.budget_store import KvCounterStore
@@ -25,9 +25,6 @@ from services.router.config import RouterConfig
 from services.router.core.budgets import BudgetMetrics, Budgets, Limits
 from services.router.core.execution.ladder import RouteExecutor
 from services.router.core.execution.route_types import ExecutionSettings, RouteOutcome
-from services.router.core.litellm_import import load_configured_manifest
-from services.router.core.manifest import RateLimits, default_manifest_path
-from services.router.core.price_table import PriceBook
 from services.router.core.quality.routing import QualityRouting
 from services.router.core.resilience.backoff import RetryAfterBook
 from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
@@ -46,6 +43,10 @@ from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.metrics import RpcMetrics, serve_metrics
+from shared.pricing.litellm_import import load_configured_manifest
+from shared.pricing.manifest import RateLimits, default_manifest_path
+from shared.pricing.price_age import PriceAgeWatch
+from shared.pricing.price_table import PriceBook
 from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, insecure_channel, new_server
 
@@ -85,8 +86,12 @@ async def create_router(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[ServiceServer, RouterParts]:
-    """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them)."""
+    """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them).
+
+    `clock` (seconds since the epoch) dates prices and retirements; tests pass their own.
+    """
     registry = registry or CollectorRegistry()
     service = new_server(
         listen=config.listen,
@@ -109,8 +114,8 @@ async def create_router(
     policy = FailoverPolicy(
         circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
     )
-    quality = build_quality(config.quality)  # the predictor is loaded at start (see prepare_quality)
-    selector = Selector(book, stats, estimator, availability, quality)
+    quality = build_quality(config.quality)  # the predictor is loaded at start (see _start)
+    selector = Selector(book, stats, estimator, availability, quality, clock=clock)
 
     nc = await connect([config.nats_url], logger, name="bourse-router")
     js = nc.jetstream()
@@ -153,6 +158,7 @@ async def create_router(
         local=local,
         cache=cache,
         record=_recorder(events, quality_events),
+        price_age=_price_age_watch(config, logger, registry, clock),
         settings=ExecutionSettings(
             default_max_attempts=config.default_max_attempts,
             total_deadline_s=config.total_deadline_s,
@@ -161,7 +167,8 @@ async def create_router(
         quality=quality,
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RouterServicer(executor, book, stats, availability), service.server
+        RouterServicer(executor, book, stats, availability, clock=clock, max_price_age_days=config.max_price_age_days),
+        service.server,
     )
     market = MarketFeed(
         nc,
@@ -250,6 +257,42 @@ def _recorder(events: RouterEvents, quality: QualityEvents) -> Callable[[RouteOu
         quality.observe_outcome(outcome)
 
     return record
+
+
+def _price_age_watch(
+    config: RouterConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    registry: CollectorRegistry,
+    clock: Callable[[], float],
+) -> PriceAgeWatch:
+    age = Gauge(
+        "bourse_router_price_age_days",
+        "Age in days of the newest price of a model routed to with stale prices",
+        ["provider", "model"],
+        registry=registry,
+    )
+    routes = Counter(
+        "bourse_router_stale_price_routes_total",
+        "Requests answered by a model whose newest price is older than max_price_age_days",
+        ["provider", "model"],
+        registry=registry,
+    )
+
+    def on_stale(key: str, days: int) -> None:
+        provider, _, model = key.partition("/")
+        age.labels(provider, model).set(days)
+        routes.labels(provider, model).inc()
+
+    def warn(key: str, days: int) -> None:
+        logger.warning(
+            "stale_prices",
+            model=key,
+            age_days=days,
+            max_age_days=config.max_price_age_days,
+            hint="run `bourse pricing refresh`, or publish current prices on bourse.pricing.*",
+        )
+
+    return PriceAgeWatch(max_age_days=config.max_price_age_days, clock=clock, on_stale=on_stale, warn=warn)
 
 
 def _rate_limits(book: PriceBook) -> Callable[[str, str], RateLimits | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias, cast
 
 import grpc
@@ -15,11 +15,12 @@ from bourse.router.v1 import router_service_pb2_grpc
 
 from services.router.core.execution.ladder import RouteExecutor
 from services.router.core.execution.route_types import TIER_VALUES, RouteInput, RouteOutcome
-from services.router.core.price_table import PriceBook
 from services.router.core.resilience.circuit import ModelAvailability
 from services.router.core.resilience.failover import AttemptResult
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.selection import Candidate, quality_for
+from shared.pricing.price_age import DEFAULT_MAX_AGE_DAYS, age_days, epoch_day
+from shared.pricing.price_table import PriceBook
 
 _SERVED_FROM = {
     "local": routing_pb2.SERVED_FROM_LOCAL,
@@ -50,12 +51,21 @@ Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     def __init__(
-        self, executor: RouteExecutor, book: PriceBook, stats: LiveStats, availability: ModelAvailability
+        self,
+        executor: RouteExecutor,
+        book: PriceBook,
+        stats: LiveStats,
+        availability: ModelAvailability,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_price_age_days: float = DEFAULT_MAX_AGE_DAYS,
     ) -> None:
         self._executor = executor
         self._book = book
         self._stats = stats
         self._availability = availability
+        self._clock = clock  # seconds since the epoch: dates the prices' age
+        self._max_price_age_days = max_price_age_days
 
     async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
         inp = _input(request, stream=False)
@@ -109,6 +119,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         table = self._book.current
         now = time.monotonic()
+        today = self._clock()
         models = []
         for entry in table.entries:
             region = entry.regions[0] if entry.regions else ""
@@ -126,6 +137,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                         cached_input_per_mtok=prices.cached_input_per_mtok or 0.0,
                         cache_write_per_mtok=prices.cache_write_per_mtok or 0.0,
                         reasoning_per_mtok=prices.reasoning_per_mtok or 0.0,
+                        cache_write_long_per_mtok=prices.cache_write_long_per_mtok or 0.0,
                     ),
                     context_window=entry.context_window,
                     max_output_tokens=entry.max_output_tokens,
@@ -139,9 +151,19 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                     p50_latency_ms=p50,
                     p95_latency_ms=p95,
                     available=self._availability.unavailable_reason(entry.provider, entry.model, now) is None,
+                    prices_as_of=entry.prices_as_of or table.base_as_of,
+                    price_age_days=age_days(table.price_days.get(entry.key), today) or 0,
+                    retires_on=entry.retires_on,
                 )
             )
-        return pb.ListModelsResponse(models=models, prices_as_of=table.as_of)
+        oldest = table.oldest_as_of()
+        return pb.ListModelsResponse(
+            models=models,
+            prices_as_of=table.as_of,
+            oldest_prices_as_of=oldest,
+            oldest_price_age_days=age_days(epoch_day(oldest), today) or 0,
+            max_price_age_days=self._max_price_age_days,
+        )
 
 
 def _input(request: pb.RouteRequest | pb.RouteStreamRequest | pb.ExplainRequest, *, stream: bool) -> RouteInput:

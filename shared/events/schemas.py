@@ -40,6 +40,7 @@ class TelemetryEvent(msgspec.Struct, kw_only=True):
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_long_tokens: int = 0  # of cache_write_tokens, those with a long (1-hour) cache lifetime
     usage_estimated: bool = False
     estimated_prompt_tokens: int = 0  # the router's pre-call estimate, for calibration
     cost_micro_usd: int = 0

@@ -33,6 +33,7 @@ def test_bourse_up_demo_runs_the_workload_through_the_real_stack(tmp_path: Path)
         assert f"starting {spec.name}" in out
         assert f"stopped {spec.name} (exit 0)" in out  # every service shut down cleanly on SIGTERM
     assert "ready:" in out and "stopped nats (exit 0)" in out
+    assert re.search(r"^prices as of \d{4}-\d\d-\d\d.*, \d+ days old$", out, re.MULTILINE), out
     answered = re.findall(r"^  (\w+)\s+(\S+)/(\S+) \((local|cache|remote)\), cost (\d+) micro-USD$", out, re.MULTILINE)
     assert [kind for kind, *_ in answered] == [
         "classification", "extraction", "summarization", "code", "chat",

@@ -52,10 +52,10 @@ async def test_streaming_through_the_real_router(real_stack: RealStack) -> None:
 async def test_concrete_model_is_honoured(real_stack: RealStack) -> None:
     async with _client(real_stack) as client:
         raw = await client.chat.completions.with_raw_response.create(
-            model="mistral/ministral-8b-2410", messages=[{"role": "user", "content": "hi"}]
+            model="mistral/ministral-8b-2512", messages=[{"role": "user", "content": "hi"}]
         )
     assert raw.headers["x-bourse-provider"] == "mistral"
-    assert raw.headers["x-bourse-model"] == "ministral-8b-2410"
+    assert raw.headers["x-bourse-model"] == "ministral-8b-2512"
 
 
 async def test_tools_and_json_mode_through_the_real_router(real_stack: RealStack) -> None:
@@ -115,7 +115,7 @@ async def test_provider_failure_is_a_5xx_with_openai_shape(real_stack: RealStack
             async with _client(real_stack) as client:
                 with pytest.raises(openai.InternalServerError) as caught:
                     await client.chat.completions.create(
-                        model="mistral/ministral-8b-2410", messages=[{"role": "user", "content": "hi"}]
+                        model="mistral/ministral-8b-2512", messages=[{"role": "user", "content": "hi"}]
                     )
             assert caught.value.status_code in (502, 503)
             assert set(caught.value.response.json()["error"]) == {"message", "type", "param", "code"}

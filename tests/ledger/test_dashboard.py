@@ -65,7 +65,9 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
     """Start a real dashboard over a real ledger file: `await serve(seed=True, charts=True)` -> base URL."""
     started: list[tuple[Dashboard, LedgerStore]] = []
 
-    async def start(*, seed: bool = True, charts: bool = True) -> str:
+    async def start(
+        *, seed: bool = True, charts: bool = True, price_age: Callable[[], dict[str, object]] | None = None
+    ) -> str:
         store = LedgerStore(tmp_path / f"ledger-{len(started)}.duckdb")
         if seed:
             seed_known_ledger(store)
@@ -75,6 +77,7 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
             window_s=3600,
             refresh_s=60,
             vendor_dir=VENDOR_DIR if charts else tmp_path / "no-vendor",
+            price_age=price_age,
         )
         port = await dashboard.start("127.0.0.1:0")
         started.append((dashboard, store))
@@ -199,11 +202,11 @@ async def test_filters_are_applied_server_side(serve: Serve, query: str, spend: 
 async def test_the_comparison_model_is_chosen_by_the_view(serve: Serve) -> None:
     base = await serve()
     _, on_4o = await _get(f"{base}/api/snapshot?{WEEK}")
-    _, on_nano = await _get(f"{base}/api/snapshot?{WEEK}&compare=openai/gpt-4.1-nano")
-    assert on_nano["savings"]["target"] == "openai/gpt-4.1-nano"
-    # gpt-4.1-nano costs 1/25 of gpt-4o per token: the counterfactual shrinks by that factor.
-    assert on_nano["savings"]["total"]["counterfactual_micro_usd"] * 25 == pytest.approx(
-        on_4o["savings"]["total"]["counterfactual_micro_usd"],
+    _, on_mini = await _get(f"{base}/api/snapshot?{WEEK}&compare=openai/gpt-4o-mini")
+    assert on_mini["savings"]["target"] == "openai/gpt-4o-mini"
+    # gpt-4o-mini costs 3/50 of gpt-4o per token (input, cached and output): the counterfactual shrinks by that factor.
+    assert on_mini["savings"]["total"]["counterfactual_micro_usd"] * 50 == pytest.approx(
+        on_4o["savings"]["total"]["counterfactual_micro_usd"] * 3,
         rel=0.001,
     )
 
@@ -312,6 +315,21 @@ async def test_filters_in_the_url_change_the_numbers(
         assert f"{name.replace('_', ' ')} {value}" in html.unescape(title.group(1))
 
 
+async def test_the_header_shows_how_old_the_prices_are(serve: Serve, tmp_path: Path) -> None:
+    age = {
+        "as_of": "2026-11-01",
+        "oldest_as_of": "2026-06-01",
+        "oldest_age_days": 185,
+        "max_age_days": 90.0,
+        "stale_models": ["p/old"],
+    }
+    base = await serve(price_age=lambda: age)
+    dom = await _dom(f"{base}/?{WEEK}", tmp_path)
+    assert _shown(dom, "prices-age") == "prices as of 2026-11-01; oldest 185 days old (1 model(s) past 90 days)"
+    element = re.search(r'<[^>]*\bid="prices-age"[^>]*>', dom)
+    assert element and "stale" in element.group(0)  # marked, since a model is past the age limit
+
+
 async def test_picking_filters_on_the_page_changes_the_numbers_and_the_url(serve: Serve, tmp_path: Path) -> None:
     base = await serve()
     async with browser_page(_chromium(), CHROMIUM_FLAGS, tmp_path / "profile", f"{base}/?{WEEK}") as page:
@@ -323,13 +341,13 @@ async def test_picking_filters_on_the_page_changes_the_numbers_and_the_url(serve
         await page.wait_for("document.getElementById('t-spend').textContent === '21 µ$'")
         assert await page.evaluate("document.getElementById('t-requests').textContent") == "7"
         await page.evaluate(
-            "(() => { const menu = document.getElementById('compare'); menu.value = 'openai/gpt-4.1-nano';"
+            "(() => { const menu = document.getElementById('compare'); menu.value = 'openai/gpt-6-luna';"
             " menu.dispatchEvent(new Event('change', { bubbles: true })); })()"
         )
-        # acme's six good answers at 100 + 50 tokens on gpt-4.1-nano ($0.10 / $0.40): 6 x (10 + 20) µ$
-        await page.wait_for("document.getElementById('s-counterfactual').textContent === '180 µ$'")
+        # acme's six good answers at 100 + 50 tokens on gpt-6-luna ($0.10 / $0.50): 6 x (10 + 25) µ$
+        await page.wait_for("document.getElementById('s-counterfactual').textContent === '210 µ$'")
         view = await page.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
-        assert view == {"range": "7d", "end_ms": str(END_MS), "tenant": "acme", "compare": "openai/gpt-4.1-nano"}
+        assert view == {"range": "7d", "end_ms": str(END_MS), "tenant": "acme", "compare": "openai/gpt-6-luna"}
         assert "tenant acme" in await page.evaluate("document.title")
 
 

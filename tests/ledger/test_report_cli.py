@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NATS
 
-from services.ledger.core.prices import find_price, read_prices
 from services.ledger.core.store import LedgerStore
 from services.ledger.server import LedgerServer
 from shared.errors import InvalidRequest, NotFound
 from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.logging import get_logger
+from shared.pricing.model_prices import find_price, read_prices
 
 from .sample_events import event
 from .waiting import eventually

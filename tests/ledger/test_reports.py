@@ -10,6 +10,7 @@ from services.ledger.core import reports
 from services.ledger.core.store import LedgerStore
 from shared.errors import InvalidRequest
 from shared.events.schemas import Feedback
+from shared.pricing.model_prices import ModelPrice
 
 from .sample_events import T0_MS, event
 
@@ -132,7 +133,7 @@ def test_quality_ranking_ranks_per_dollar_and_flags_thin_evidence(tmp_path: Path
 def test_counterfactual_reprices_every_successful_request(store: LedgerStore) -> None:
     # gpt-4o at $2.50 / $10.00 per million: a1,a2,a4,a5 are 100 prompt + 50 completion = 750 micro-dollars each,
     # g1 is 1000 prompt + 200 completion = 4500; a3 failed and is not repriced.
-    target = reports.ModelPrice(provider="openai", model="gpt-4o", input_per_mtok=2.5, output_per_mtok=10.0)
+    target = ModelPrice(provider="openai", model="gpt-4o", input_per_mtok=2.5, output_per_mtok=10.0)
     result = reports.counterfactual(store, reports.Filter(), target, group_by="tenant")
     assert result.total.requests == 5
     assert result.total.counterfactual_micro_usd == 4 * 750 + 4500
@@ -148,9 +149,7 @@ def test_counterfactual_rounds_half_up_once_per_request_and_prices_cached_tokens
         [event(prompt_tokens=1, completion_tokens=0) for _ in range(3)]
         + [event(prompt_tokens=1000, cached_tokens=800, completion_tokens=0)]
     )
-    target = reports.ModelPrice(
-        provider="p", model="m", input_per_mtok=0.5, output_per_mtok=1.0, cached_input_per_mtok=0.25
-    )
+    target = ModelPrice(provider="p", model="m", input_per_mtok=0.5, output_per_mtok=1.0, cached_input_per_mtok=0.25)
     # 0.5 micro-dollars rounds up to 1 each time; 200 * 0.5 + 800 * 0.25 = 300
     assert reports.counterfactual(store, reports.Filter(), target).total.counterfactual_micro_usd == 3 + 300
 
@@ -158,6 +157,6 @@ def test_counterfactual_rounds_half_up_once_per_request_and_prices_cached_tokens
 def test_counterfactual_rejects_bad_prices(store: LedgerStore) -> None:
     with pytest.raises(InvalidRequest) as info:
         reports.counterfactual(
-            store, reports.Filter(), reports.ModelPrice(provider="p", model="", input_per_mtok=-1, output_per_mtok=1)
+            store, reports.Filter(), ModelPrice(provider="p", model="", input_per_mtok=-1, output_per_mtok=1)
         )
     assert {v.field for v in info.value.violations} == {"target.model", "target.input_per_mtok"}

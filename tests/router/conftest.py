@@ -3,6 +3,7 @@ NATS with JetStream, and a router (gRPC, port 0) per test so circuit and Retry-A
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -63,9 +64,10 @@ async def make_router(nats_url: str, adapter_target: str) -> AsyncIterator[Route
             # These tests pin cost-ranked routing; quality-aware routing has its own tests (test_quality_*).
             "quality": CHEAPEST_ROUTING,
         }
+        clock = overrides.pop("clock", time.time)  # seconds since the epoch: dates prices and retirements
         fields.update(overrides)
         config = RouterConfig(**fields)  # type: ignore[arg-type]
-        service, parts = await create_router(config, get_logger("test-router"))
+        service, parts = await create_router(config, get_logger("test-router"), clock=clock)  # type: ignore[arg-type]
         await service.start()
         channel = insecure_channel(f"127.0.0.1:{service.port}")
         started.append((service, channel))

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from services.router.core.manifest import Manifest, ModelEntry
+from shared.pricing.manifest import Manifest, ModelEntry
 
 ALL_CAPS = ("tools", "json_schema", "json_object", "vision", "streaming", "system_prompt")
 

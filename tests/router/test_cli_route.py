@@ -22,14 +22,17 @@ async def test_route_prints_answer_model_cost_and_attempts(make_router) -> None:
     assert code == 0, err
     answer, summary, attempt = out.splitlines()[:3]
     assert answer
-    assert "model mistral/ministral-3b-2410 (remote)" in summary and "micro-USD" in summary
-    assert "attempt 1: mistral/ministral-3b-2410 success" in attempt
+    assert (
+        "model fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct (remote)" in summary
+        and "micro-USD" in summary
+    )
+    assert "attempt 1: fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct success" in attempt
 
 
 async def test_route_stream_and_explain(make_router) -> None:
     _stub, parts = await make_router()
     code, out, _ = await _bourse("route", "Say hello.", "--router", f"127.0.0.1:{parts.port}", "--stream")
-    assert code == 0 and "model mistral/ministral-3b-2410" in out
+    assert code == 0 and "model fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct" in out
     code, out, _ = await _bourse(
         "route", "Say hello.", "--router", f"127.0.0.1:{parts.port}", "--explain", "--allow", "gpt-4o-mini"
     )

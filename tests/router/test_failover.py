@@ -16,7 +16,7 @@ from shared.grpc_errors import from_rpc_error
 from tests.router.faults import inject, requests_to
 from tests.router.requests import route
 
-CHEAPEST = ("mistral", "ministral-3b-2410")
+CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 
 
 async def _explain(stub, request: pb.RouteRequest) -> pb.ExplainResponse:
@@ -114,12 +114,13 @@ async def test_hedge_starts_a_backup_when_the_first_is_slow(router, sim) -> None
     stub, _ = router
     request = route("word " * 400, constraints=pb.RoutingConstraints(hedge=True))  # a prompt worth billing
     ranked = (await _explain(stub, request)).candidates
-    await inject(sim, provider=CHEAPEST[0], model=CHEAPEST[1], kind="timeout", count=1, hang_s=30)
+    first = (ranked[0].provider, ranked[0].model)  # a long prompt: the cheapest by input price leads
+    await inject(sim, provider=first[0], model=first[1], kind="timeout", count=1, hang_s=30)
     response = await stub.Route(request, timeout=20)
     outcomes = {(a.provider, a.model): a for a in response.attempts}
-    assert outcomes[CHEAPEST].outcome == pb.ATTEMPT_OUTCOME_CANCELLED
-    assert outcomes[CHEAPEST].cost_micro_usd > 0  # the abandoned call is billed for its prompt
-    backup = next(c for c in ranked if c.provider != CHEAPEST[0])
+    assert outcomes[first].outcome == pb.ATTEMPT_OUTCOME_CANCELLED
+    assert outcomes[first].cost_micro_usd > 0  # the abandoned call is billed for its prompt
+    backup = next(c for c in ranked if c.provider != first[0])
     assert outcomes[(backup.provider, backup.model)].outcome == pb.ATTEMPT_OUTCOME_SUCCESS
     assert response.model == backup.model
     assert response.cost_micro_usd == sum(a.cost_micro_usd for a in response.attempts)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.router.core.manifest import RateLimits
-from services.router.core.price_table import PriceBook
 from services.router.core.resilience.backoff import RetryAfterBook
 from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.resilience.failover import FailoverPolicy
@@ -15,6 +13,8 @@ from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
 from services.router.core.selection.selection import Selector
+from shared.pricing.manifest import RateLimits
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
 
 LIMITS = {("p", "rpm"): RateLimits(rpm=3), ("p", "tpm"): RateLimits(tpm=1000), ("p", "none"): RateLimits()}

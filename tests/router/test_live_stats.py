@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from services.router.core.price_table import PriceBook
 from services.router.core.selection.live_stats import LiveStats
 from shared.events.schemas import AttemptRecord, TelemetryEvent
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
 
 

@@ -13,7 +13,10 @@ from shared.events import subjects
 from shared.events.schemas import PriceUpdate
 from tests.router.requests import route
 
-CHEAPEST = ("mistral", "ministral-3b-2410")
+CHEAPEST = (
+    "fireworks",
+    "accounts/fireworks/models/llama-v3p1-8b-instruct",
+)  # 0.10 / 0.10 USD per Mtok, the faster of two
 DROPPED = ("qwen", "qwen-turbo")  # 0.05 / 0.20 USD per million tokens in the default manifest
 
 

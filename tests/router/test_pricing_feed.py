@@ -16,9 +16,6 @@ from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry
 
 from services.cli.__main__ import main as bourse_main
-from services.router.core.manifest import Manifest
-from services.router.core.price_table import PriceBook
-from services.router.core.prices import encode_update
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.market import MarketFeed
@@ -27,6 +24,9 @@ from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.events.schemas import AttemptRecord, PriceUpdate, TelemetryEvent
 from shared.logging import get_logger
+from shared.pricing.manifest import Manifest
+from shared.pricing.price_table import PriceBook
+from shared.pricing.prices import encode_update
 from tests.router.model_entries import entry, manifest
 
 
@@ -97,7 +97,10 @@ async def test_restarted_router_recovers_every_price_before_ready(nc: NATS) -> N
         prices = book.current.get("acme", model).prices  # type: ignore[union-attr]
         assert (prices.input_per_mtok, prices.output_per_mtok) == (0.8, 1.5)
         assert book.current.get("acme", f"{model}.other").prices.input_per_mtok == 2.5  # type: ignore[union-attr]
-        assert book.current.as_of == "2025-09-01"
+        other = book.current.get("acme", f"{model}.other")
+        assert other is not None and other.prices_as_of == "2025-09-01"
+        # Undated live prices count from the time JetStream stored them: newer than any dated one here.
+        assert "T" in book.current.as_of and book.current.as_of > "2025-09-01"
     finally:
         await restarted.close()
 
@@ -306,7 +309,7 @@ async def test_cli_publishes_only_the_changes_of_a_manifest(nc: NATS, nats_url: 
 
 
 def test_price_files_in_every_accepted_shape(tmp_path: Path) -> None:
-    from services.router.core.prices import message_id, parse_price_file
+    from shared.pricing.prices import message_id, parse_price_file
 
     listed = [{"provider": "acme", "model": "m", "input_per_mtok": 1.5}]
     assert parse_price_file(json.dumps(listed).encode())[0].input_per_mtok == 1.5
@@ -324,7 +327,7 @@ def test_price_files_in_every_accepted_shape(tmp_path: Path) -> None:
 
 
 def test_changes_keep_unknown_models_and_skip_equal_prices() -> None:
-    from services.router.core.prices import changes_against
+    from shared.pricing.prices import changes_against
 
     base, model = _unique_manifest()
     table = PriceBook.from_manifest(base).current
@@ -336,7 +339,7 @@ def test_changes_keep_unknown_models_and_skip_equal_prices() -> None:
 
 
 def test_openrouter_payload_edge_cases() -> None:
-    from services.router.core.prices import updates_from_openrouter
+    from shared.pricing.prices import updates_from_openrouter
 
     table = PriceBook.from_manifest(manifest(entry("openrouter", "a/b"), entry("openrouter", "c/d"))).current
     payload = {

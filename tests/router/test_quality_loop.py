@@ -21,7 +21,6 @@ from nats.aio.client import Client as NATS
 from services.provider_adapter.config import AdapterConfig
 from services.provider_adapter.server import create_server as create_adapter
 from services.router.config import QualityConfig, RouterConfig
-from services.router.core.manifest import default_manifest_path
 from services.router.server import RouterParts, create_router
 from services.simulator.config import SimulatorConfig
 from services.simulator.knobs import POOR_ANSWER_MARKER, ModelKnobs
@@ -29,6 +28,7 @@ from services.simulator.server import start_simulator
 from shared.events import subjects
 from shared.events.schemas import Feedback
 from shared.logging import get_logger
+from shared.pricing.manifest import default_manifest_path
 from shared.serving import ServiceServer, insecure_channel
 from tests.router.requests import chat
 

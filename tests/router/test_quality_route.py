@@ -12,10 +12,10 @@ from bourse.router.v1 import router_service_pb2 as pb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.router.config import QualityConfig, RouterConfig
-from services.router.core.manifest import default_manifest_path, load_manifest
 from services.router.core.quality.targets import DEFAULT_TARGETS
 from services.router.server import create_router
 from shared.logging import get_logger
+from shared.pricing.manifest import default_manifest_path, load_manifest
 from shared.serving import insecure_channel
 from tests.router.conftest import RouterFactory
 from tests.router.requests import chat

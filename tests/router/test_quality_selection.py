@@ -8,7 +8,6 @@ import random
 import msgspec
 import pytest
 
-from services.router.core.price_table import PriceBook
 from services.router.core.quality.estimate import QualityEstimator
 from services.router.core.quality.evidence import EvidenceBook
 from services.router.core.quality.routing import QualityRouting
@@ -18,6 +17,7 @@ from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
 from services.router.core.selection.selection import AlwaysAvailable, Selector
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
 
 

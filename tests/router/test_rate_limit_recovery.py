@@ -11,7 +11,7 @@ from bourse.router.v1 import router_service_pb2 as pb
 from tests.router.faults import inject, requests_to
 from tests.router.requests import route
 
-CHEAPEST = ("mistral", "ministral-3b-2410")
+CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 RETRY_AFTER_S = 1.0
 
 

@@ -18,7 +18,7 @@ from shared.grpc_errors import from_rpc_error
 from tests.router.faults import inject
 from tests.router.requests import route, stream_request
 
-CHEAPEST = ("mistral", "ministral-3b-2410")
+CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 
 
 async def _collect(stub, request: pb.RouteStreamRequest) -> tuple[str, list[pb.RouteStreamResponse]]:

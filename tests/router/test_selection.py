@@ -6,13 +6,13 @@ import msgspec
 import pytest
 from bourse.common.v1 import routing_pb2
 
-from services.router.core.manifest import ModelEntry
-from services.router.core.price_table import PriceBook
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
 from services.router.core.selection.selection import AlwaysAvailable, Selection, Selector
 from shared.events.schemas import AttemptRecord, PriceUpdate, TelemetryEvent
+from shared.pricing.manifest import ModelEntry
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, local_entry, manifest
 
 

@@ -12,8 +12,6 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.router.core.manifest import TIER_VALUES, ModelEntry
-from services.router.core.price_table import PriceBook
 from services.router.core.selection.estimate import DEFAULT_COMPLETION_TOKENS, TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
@@ -23,6 +21,8 @@ from services.router.core.selection.selection import (
     LOCAL_TASK_KINDS,
     Selector,
 )
+from shared.pricing.manifest import TIER_VALUES, ModelEntry
+from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import manifest
 
 PROVIDERS = ["openai", "mistral", "deepseek", "local"]

@@ -25,7 +25,7 @@ from tests.router.conftest import RouterFactory
 from tests.router.faults import inject, requests_to
 from tests.router.requests import route
 
-CHEAPEST = ("mistral", "ministral-3b-2410")
+CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 WAIT_S = 10.0
 
 

@@ -36,8 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.model]  # the cache loads the conver
 
 SPEND_TENANT = "spend-capped"
 CONTENDED_TENANT = "spend-contended"
-SPEND_LIMIT_MICRO_USD = 20_000  # about seven answers of the priciest model in the manifest
-PRICEY_MODEL = "anthropic/claude-opus-4-20250514"
+SPEND_LIMIT_MICRO_USD = 5_000  # about seven answers of the priciest model in the manifest (Opus 5.5, 4 / 20 USD)
+PRICEY_MODEL = "anthropic/claude-opus-5-5"
 RATE_TENANT = "rate-capped"
 RATE_LIMIT_PER_MINUTE = 12
 CONTENDED_RATE_TENANT = "rate-contended"

@@ -135,5 +135,5 @@ def test_latency_distributions_are_seeded() -> None:
 def test_shipped_demo_knobs_load() -> None:
     path = Path(__file__).resolve().parents[2] / "services" / "simulator" / "demo_models.json"
     config = load_config(SimulatorConfig, env_prefix=ENV_PREFIX, path=path, environ={})
-    assert config.models["groq/llama-3.1-8b-instant"].bursts[0].kind == "rate_limit"
+    assert config.models["groq/openai/gpt-oss-20b"].bursts[0].kind == "rate_limit"
     assert config.default.latency.kind == "normal"

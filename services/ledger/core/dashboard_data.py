@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from shared.pricing.model_prices import ModelPrice
+
 from .dashboard_query import DashboardQuery, check_known
-from .reports import Filter, ModelPrice, report
+from .reports import Filter, report
 from .savings import quality_beside_cost, savings_by_day
 from .store import LedgerStore
 

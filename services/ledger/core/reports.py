@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import FieldViolation, InvalidRequest
+from shared.pricing.cost import PriceSchedule, cost_sql
+from shared.pricing.model_prices import ModelPrice
 
 from .store import LedgerStore
 
@@ -101,28 +103,6 @@ class QualityRow:
     thin_evidence: bool
     rank: int = 0
     scored_low: int = 0  # scores below LOW_SCORE: answers the client judged poor
-
-
-@dataclass(frozen=True, slots=True)
-class ModelPrice:
-    """A model's prices in USD per million tokens."""
-
-    provider: str
-    model: str
-    input_per_mtok: float
-    output_per_mtok: float
-    cached_input_per_mtok: float | None = None
-
-    def validate(self) -> None:
-        violations = []
-        if not self.model:
-            violations.append(FieldViolation("target.model", "is required"))
-        for name in ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                violations.append(FieldViolation(f"target.{name}", "must be >= 0"))
-        if violations:
-            raise InvalidRequest("invalid target model prices", violations=violations)
 
 
 @dataclass(slots=True)
@@ -260,28 +240,38 @@ def quality_ranking(store: LedgerStore, flt: Filter, min_scored: int = 0) -> lis
 def counterfactual(store: LedgerStore, flt: Filter, target: ModelPrice, group_by: str = "") -> Counterfactual:
     """Actual spend against what the same successful requests would have cost on `target`.
 
-    Repriced from the recorded token counts: uncached prompt tokens at the input price, cached ones at the
-    cached price (the input price when the model has none), completion tokens at the output price; micro-dollars
-    rounded half up once per request, as the router does.
+    Each request is repriced from its recorded usage as the router charges (shared.pricing.cost, rendered as SQL
+    by `cost_sql`): cached, cache-write and reasoning tokens at their prices, the tier of its prompt size,
+    micro-dollars rounded half up once per request.
     """
     flt.validate()
     target.validate()
     if group_by:
         check_dimensions([group_by])
-    cached_price = target.input_per_mtok if target.cached_input_per_mtok is None else target.cached_input_per_mtok
+    repriced = cost_sql(
+        PriceSchedule.of(target.prices()),
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "cache_write_tokens" if store.has_cache_write_tokens else "0",
+        "reasoning_tokens",
+        "cache_write_long_tokens" if store.has_cache_write_long_tokens else "0",
+    )
     where, params = flt.where()
     where = f"{where} AND outcome = 'ok'" if where else " WHERE outcome = 'ok'"
-    repriced = (
-        "floor((prompt_tokens - least(cached_tokens, prompt_tokens)) * ? "
-        "+ least(cached_tokens, prompt_tokens) * ? + completion_tokens * ? + 0.5)"
-    )
-    prices = [target.input_per_mtok, cached_price, target.output_per_mtok]
     key = group_by or "''"
     sql = f"""
         SELECT {key} AS key, count(*), coalesce(sum(cost_micro_usd), 0), coalesce(sum({repriced}), 0)
         FROM requests{where} GROUP BY ALL ORDER BY 1
     """  # noqa: S608
-    rows = [_cf_row(values) for values in store.query(sql, prices + params)]
+    rows = [
+        _cf_finish(
+            CounterfactualRow(
+                key=str(name), requests=int(requests), actual_micro_usd=int(actual), counterfactual_micro_usd=int(cf)
+            )
+        )
+        for name, requests, actual, cf in store.query(sql, params)
+    ]
     total = CounterfactualRow()
     for row in rows:
         total.requests += row.requests
@@ -289,15 +279,6 @@ def counterfactual(store: LedgerStore, flt: Filter, target: ModelPrice, group_by
         total.counterfactual_micro_usd += row.counterfactual_micro_usd
     total = _cf_finish(total)
     return Counterfactual(target=target, total=total, rows=rows if group_by else [])
-
-
-def _cf_row(values: Sequence[Any]) -> CounterfactualRow:
-    key, requests, actual, repriced = values
-    return _cf_finish(
-        CounterfactualRow(
-            key=str(key), requests=int(requests), actual_micro_usd=int(actual), counterfactual_micro_usd=int(repriced)
-        )
-    )
 
 
 def _cf_finish(row: CounterfactualRow) -> CounterfactualRow:

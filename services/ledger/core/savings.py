@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.pricing.model_prices import ModelPrice
+
 from . import reports
 from .store import LedgerStore
 
@@ -35,7 +37,7 @@ class GoodAnswers(reports.Filter):
         return (f"{where} AND {clause}" if where else f" WHERE {clause}"), [*params, BAD_SCORE]
 
 
-def counterfactual_micro_usd(store: LedgerStore, flt: reports.Filter, target: reports.ModelPrice) -> int:
+def counterfactual_micro_usd(store: LedgerStore, flt: reports.Filter, target: ModelPrice) -> int:
     """What the successful requests `flt` covers would have cost on `target`.
 
     The dashboard's one call into the ledger's counterfactual pricing: a change of pricing changes this line only.
@@ -67,7 +69,7 @@ class Savings:
         return asdict(self)
 
 
-def savings_by_day(store: LedgerStore, flt: reports.Filter, target: reports.ModelPrice) -> Savings:
+def savings_by_day(store: LedgerStore, flt: reports.Filter, target: ModelPrice) -> Savings:
     """Spend, counterfactual on `target`, net saved, saved by cache and by local, bad answers: per UTC day."""
     where, params = flt.where("r")
     sql = f"""

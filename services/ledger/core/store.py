@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS requests (
     retries INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
     outcome VARCHAR NOT NULL,
-    error_reason VARCHAR NOT NULL
+    error_reason VARCHAR NOT NULL,
+    cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_write_long_tokens BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS invalid_outputs (
     request_id VARCHAR NOT NULL,
@@ -55,6 +57,9 @@ CREATE TABLE IF NOT EXISTS invalid_outputs (
     model VARCHAR NOT NULL,
     PRIMARY KEY (request_id, position)
 );
+-- Files written before cache writes were recorded gain the columns (their rows wrote no cache).
+ALTER TABLE requests ADD COLUMN IF NOT EXISTS cache_write_tokens BIGINT DEFAULT 0;
+ALTER TABLE requests ADD COLUMN IF NOT EXISTS cache_write_long_tokens BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS feedback (
     request_id VARCHAR PRIMARY KEY,
     tenant VARCHAR NOT NULL,
@@ -89,6 +94,8 @@ REQUEST_COLUMNS = (
     "attempts",
     "outcome",
     "error_reason",
+    "cache_write_tokens",
+    "cache_write_long_tokens",
 )
 # One columnar statement per batch: each column is passed as a list and unnested (far faster than executemany).
 _INSERT_REQUESTS = (
@@ -133,6 +140,8 @@ def request_row(event: TelemetryEvent) -> tuple[Any, ...]:
         len(event.attempts),
         event.outcome,
         event.error_reason,
+        event.cache_write_tokens,
+        event.cache_write_long_tokens,
     )
 
 
@@ -163,6 +172,15 @@ class LedgerStore:
             self._con = duckdb.connect(target)
             self._con.execute(_SCHEMA)
         self._write_lock = threading.Lock()
+        # A file from before cache writes were recorded, opened read-only, lacks the columns.
+        columns = {
+            str(name)
+            for (name,) in self.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'requests'"
+            )
+        }
+        self.has_cache_write_tokens = "cache_write_tokens" in columns
+        self.has_cache_write_long_tokens = "cache_write_long_tokens" in columns
 
     def close(self) -> None:
         with self._write_lock:

@@ -61,6 +61,15 @@ function chart(id, config) {
   }
 }
 
+function drawPriceAge(prices) {
+  if (!prices) return;
+  const element = $("prices-age");
+  const stale = prices.stale_models.length;
+  element.textContent = `prices as of ${prices.as_of}; oldest ${prices.oldest_age_days} days old` +
+    (stale ? ` (${stale} model(s) past ${prices.max_age_days} days)` : "");
+  element.classList.toggle("stale", stale > 0);
+}
+
 // Axes and tooltips of money charts use the page's money rule (values are micro-dollars).
 const moneyAxis = { ticks: { callback: (value) => formatMicroUsd(value) } };
 const moneyTooltip = {
@@ -176,6 +185,7 @@ function drawCharts(snap) {
 }
 
 function draw(snap) {
+  drawPriceAge(snap.prices);
   const view = snap.view;
   const form = $("filters");
   form.elements.range.value = rangeName(view.window_s);

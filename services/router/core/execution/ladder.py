@@ -16,7 +16,6 @@ from bourse.provider.v1 import provider_service_pb2
 from bourse.router.v1 import router_service_pb2
 
 from services.router.core.budgets import Budgets
-from services.router.core.cost import estimate_cost_micro_usd
 from services.router.core.execution.output_validation import OutputRules, OutputValidator
 from services.router.core.execution.request_validation import validate_request
 from services.router.core.execution.route_types import (
@@ -30,7 +29,6 @@ from services.router.core.execution.route_types import (
 )
 from services.router.core.execution.stream_assembly import StreamAssembler
 from services.router.core.execution.tiers import CheapTiers, usage_cost
-from services.router.core.price_table import PriceBook
 from services.router.core.quality.planning import QualityPlan, quality_profile, select_with_quality
 from services.router.core.quality.predictor import Prediction
 from services.router.core.quality.routing import NO_PREDICTION, QualityRouting
@@ -40,6 +38,9 @@ from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.profile import RequestProfile, profile_from_request
 from services.router.core.selection.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector
 from shared.errors import BourseError, DeadlineExceeded, NoQualifiedModel, Reason, UpstreamError
+from shared.pricing.cost import estimate_cost_micro_usd
+from shared.pricing.price_age import PriceAgeWatch
+from shared.pricing.price_table import PriceBook
 
 
 class RouteExecutor:
@@ -58,10 +59,12 @@ class RouteExecutor:
         cache: AnswerCache | None,
         record: Callable[[RouteOutcome], None],
         settings: ExecutionSettings,
+        price_age: PriceAgeWatch | None = None,
         quality: QualityRouting | None = None,
     ) -> None:
         self.quality = quality
         self._book = book
+        self._price_age = price_age
         self._selector = selector
         self._estimator = estimator
         self._policy = policy
@@ -321,6 +324,9 @@ class RouteExecutor:
         latency_s: float,
     ) -> bool:
         self._policy.on_success(candidate.provider, candidate.model)
+        if self._price_age is not None:
+            table = self._book.current
+            self._price_age.check(table.price_days, table.version, candidate.entry.key)
         completion = response.completion
         cost = usage_cost(self._book, candidate, completion.usage)
         outcome.cost_micro_usd += cost

@@ -8,7 +8,6 @@ import time
 from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
 
-from services.router.core.cost import cost_micro_usd
 from services.router.core.execution.output_validation import OutputValidator
 from services.router.core.execution.route_types import (
     TIER_VALUES,
@@ -19,10 +18,11 @@ from services.router.core.execution.route_types import (
     RouteOutcome,
     Tier,
 )
-from services.router.core.price_table import PriceBook
 from services.router.core.resilience.failover import AttemptResult
 from services.router.core.selection.selection import Candidate
 from shared.errors import BourseError, Reason
+from shared.pricing.cost import cost_micro_usd
+from shared.pricing.price_table import PriceBook
 
 
 class CheapTiers:
@@ -141,4 +141,5 @@ def usage_cost(book: PriceBook, candidate: Candidate, usage: chat_pb2.Usage) -> 
         cached_tokens=usage.cached_prompt_tokens,
         cache_write_tokens=usage.cache_write_tokens,
         reasoning_tokens=usage.reasoning_tokens,
+        cache_write_long_tokens=usage.cache_write_long_tokens,
     )

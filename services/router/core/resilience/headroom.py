@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
-from services.router.core.manifest import RateLimits
+from shared.pricing.manifest import RateLimits
 
 WINDOW_S = 60.0
 

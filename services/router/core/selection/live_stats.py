@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from services.router.core.price_table import PriceBook
 from services.router.core.selection.latency_sketch import DecayingQuantileSketch, DecayingRate
 from shared.errors import Reason
 from shared.events.schemas import TelemetryEvent
+from shared.pricing.price_table import PriceBook
 
 RATE_LIMITED = Reason.RATE_LIMITED
 MAX_REGIONS_PER_MODEL = 16  # bounds memory against junk region names in telemetry

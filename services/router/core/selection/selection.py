@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.router.core.cost import UNITS_PER_MICRO_USD, estimate_units, round_units
-from services.router.core.manifest import ModelEntry
-from services.router.core.price_table import PriceBook, PriceTable
 from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.profile import RequestProfile
 from services.router.core.selection.selection_index import Row, SelectionIndex
+from shared.pricing.cost import UNITS_PER_MICRO_USD, estimate_units, round_units
+from shared.pricing.manifest import ModelEntry
+from shared.pricing.price_age import SECONDS_PER_DAY
+from shared.pricing.price_table import PriceBook, PriceTable
 
 # Filters in the order they are applied; a model's rejection names the first one it fails.
 CONSTRAINT_ORDER: tuple[str, ...] = (
@@ -29,6 +32,7 @@ CONSTRAINT_ORDER: tuple[str, ...] = (
     "denied_providers",
     "allowed_models",
     "denied_models",
+    "retired",
     "capability",
     "max_output",
     "context_window",
@@ -44,6 +48,7 @@ CONSTRAINT_ORDER: tuple[str, ...] = (
     "quality_target",
 )
 _STAGE = {name: index for index, name in enumerate(CONSTRAINT_ORDER)}
+_RETIRED_STAGE = _STAGE["retired"]
 # Task kinds the local tier may answer, and the longest answer it is trusted with.
 LOCAL_TASK_KINDS = frozenset({"classification", "extraction", "formatting"})
 LOCAL_MAX_COMPLETION_TOKENS = 256
@@ -152,9 +157,15 @@ class Selector:
         estimator: TokenEstimator,
         availability: Availability,
         quality: QualityGate | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._quality = quality
         self._book = book
+        self._clock = clock  # seconds since the epoch: which models are past their retirement date
+        self._retired_day = -1
+        self._retired_index: SelectionIndex | None = None
+        self._retired = 0  # bit set of the rows past their retirement date
         self._stats = stats
         self._estimator = estimator
         self._availability = availability
@@ -179,11 +190,19 @@ class Selector:
         `rejections`; when nothing qualifies the full examination runs, so `last_constraint()` is exact.
         """
         index = self._index_for(self._book.current)
+        self._update_retired(index)
         if limit is not None:
             selection = self._select_top(index, profile, now, max(limit, 1))
             if selection.candidates:
                 return selection
         return self._select_all(index, profile, now)
+
+    def _update_retired(self, index: SelectionIndex) -> None:
+        """The rows retired as of today (recomputed when the day or the index changes)."""
+        day = int(self._clock() // SECONDS_PER_DAY)
+        if day != self._retired_day or self._retired_index is not index:
+            self._retired_day, self._retired_index = day, index
+            self._retired = index.retired_mask(day)
 
     def _select_all(self, index: SelectionIndex, profile: RequestProfile, now: float) -> Selection:
         ranked: list[_Ranked] = []
@@ -208,8 +227,10 @@ class Selector:
     def _select_top(self, index: SelectionIndex, profile: RequestProfile, now: float, limit: int) -> Selection:
         prompt = profile.estimated_prompt_tokens
         floor = self._estimator.completion_floor(profile.task_kind, profile.max_tokens)
-        mask = self._static_mask(index, profile) & index.context_at_least.at_least(
-            prompt + (profile.max_tokens or floor)
+        mask = (
+            self._static_mask(index, profile)
+            & ~self._retired
+            & index.context_at_least.at_least(prompt + (profile.max_tokens or floor))
         )
         if profile.quality_target > 0.0 and self._quality is not None:
             mask &= self._quality_mask(index, profile)
@@ -330,6 +351,8 @@ class Selector:
         )
         prompt = profile.estimated_prompt_tokens
         failed = _static_check(row, profile, prompt, completion)
+        if (self._retired >> row.index) & 1 and (failed is None or _STAGE[failed[0]] > _RETIRED_STAGE):
+            failed = ("retired", f"retired by the provider on {row.entry.retires_on}")
         if failed is None:
             reason = self._availability.unavailable_reason(row.provider, row.model, now)
             if reason is not None:

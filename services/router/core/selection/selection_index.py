@@ -12,9 +12,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from services.router.core.cost import PriceSchedule
-from services.router.core.manifest import TIER_VALUES, ModelEntry
-from services.router.core.price_table import PriceTable
+from shared.pricing.cost import PriceSchedule
+from shared.pricing.manifest import TIER_VALUES, ModelEntry
+from shared.pricing.price_age import epoch_day
+from shared.pricing.price_table import PriceTable
 
 # Completion/prompt token ratios for which a cost order is kept: 0, then 1e-4 ... 1e3 in steps of 10^(1/6).
 RATIO_GRID: tuple[float, ...] = (0.0, *(10 ** (exponent / 6) for exponent in range(-24, 19)))
@@ -38,6 +39,7 @@ class Row:
     max_output_tokens: int
     quality: dict[str, float]
     schedule: PriceSchedule
+    retires_day: int | None  # epoch day the provider retires the model (manifest `retires_on`)
 
 
 def _reuse(row: Row | None, entry: ModelEntry, index: int) -> Row | None:
@@ -75,6 +77,7 @@ class SelectionIndex:
         "_floors",
         "_orders",
         "_remote",
+        "_retired",
         "all_mask",
         "capability_masks",
         "context_at_least",
@@ -112,6 +115,7 @@ class SelectionIndex:
                 max_output_tokens=entry.max_output_tokens,
                 quality={str(task): score for task, score in entry.quality.items()},
                 schedule=table.schedules[entry.key],
+                retires_day=epoch_day(entry.retires_on),
             )
             for index, entry in enumerate(table.entries)
         )
@@ -137,6 +141,10 @@ class SelectionIndex:
         }
         self.context_at_least = _AtLeast([(row.context_window, row.index) for row in rows])
         self.max_output_at_least = _AtLeast([(row.max_output_tokens, row.index) for row in rows])
+        # Models with a retirement date, for retired_mask(day): usually a handful.
+        self._retired: tuple[tuple[int, int], ...] = tuple(
+            sorted((row.retires_day, 1 << row.index) for row in rows if row.retires_day is not None)
+        )
         # Lower bounds of each row's per-token prices over its base and tiered prices.
         floors: list[tuple[int, int]] = []
         for row in rows:
@@ -148,6 +156,15 @@ class SelectionIndex:
         self._remote = [row.index for row in rows if not row.is_local]
         # Cost orders are sorted on first use, so swapping in a new table stays cheap.
         self._orders: list[tuple[tuple[int, ...], tuple[float, ...]] | None] = [None] * len(RATIO_GRID)
+
+    def retired_mask(self, day: int) -> int:
+        """Rows retired on or before the epoch day `day`."""
+        mask = 0
+        for retires, bit in self._retired:
+            if retires > day:
+                break
+            mask |= bit
+        return mask
 
     def order_for(self, completion_floor: int, prompt_tokens: int) -> tuple[tuple[int, ...], tuple[float, ...], float]:
         """The row order for a request, its per-prompt-token bounds, and the grid ratio used (<= the real one)."""

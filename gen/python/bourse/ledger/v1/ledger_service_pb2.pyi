@@ -153,18 +153,44 @@ class GetQualityRankingResponse(_message.Message):
     def __init__(self, rows: _Optional[_Iterable[_Union[QualityRow, _Mapping]]] = ...) -> None: ...
 
 class ModelPrice(_message.Message):
-    __slots__ = ("provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
+    __slots__ = ("provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "tiers", "cache_write_long_per_mtok")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     CACHED_INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    REASONING_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_LONG_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ...) -> None: ...
+    cache_write_per_mtok: float
+    reasoning_per_mtok: float
+    tiers: _containers.RepeatedCompositeFieldContainer[PriceTier]
+    cache_write_long_per_mtok: float
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ..., cache_write_per_mtok: _Optional[float] = ..., reasoning_per_mtok: _Optional[float] = ..., tiers: _Optional[_Iterable[_Union[PriceTier, _Mapping]]] = ..., cache_write_long_per_mtok: _Optional[float] = ...) -> None: ...
+
+class PriceTier(_message.Message):
+    __slots__ = ("above_prompt_tokens", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "cache_write_long_per_mtok")
+    ABOVE_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHED_INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    REASONING_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_LONG_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    above_prompt_tokens: int
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float
+    cache_write_per_mtok: float
+    reasoning_per_mtok: float
+    cache_write_long_per_mtok: float
+    def __init__(self, above_prompt_tokens: _Optional[int] = ..., input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ..., cache_write_per_mtok: _Optional[float] = ..., reasoning_per_mtok: _Optional[float] = ..., cache_write_long_per_mtok: _Optional[float] = ...) -> None: ...
 
 class GetCounterfactualRequest(_message.Message):
     __slots__ = ("filter", "target", "group_by")

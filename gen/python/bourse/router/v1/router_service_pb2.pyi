@@ -277,18 +277,20 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Pricing(_message.Message):
-    __slots__ = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok")
+    __slots__ = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "cache_write_long_per_mtok")
     INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     CACHED_INPUT_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     CACHE_WRITE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     REASONING_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_LONG_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float
     cache_write_per_mtok: float
     reasoning_per_mtok: float
-    def __init__(self, input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ..., cache_write_per_mtok: _Optional[float] = ..., reasoning_per_mtok: _Optional[float] = ...) -> None: ...
+    cache_write_long_per_mtok: float
+    def __init__(self, input_per_mtok: _Optional[float] = ..., output_per_mtok: _Optional[float] = ..., cached_input_per_mtok: _Optional[float] = ..., cache_write_per_mtok: _Optional[float] = ..., reasoning_per_mtok: _Optional[float] = ..., cache_write_long_per_mtok: _Optional[float] = ...) -> None: ...
 
 class TaskQuality(_message.Message):
     __slots__ = ("task_kind", "score")
@@ -299,7 +301,7 @@ class TaskQuality(_message.Message):
     def __init__(self, task_kind: _Optional[_Union[_routing_pb2.TaskKind, str]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("provider", "model", "regions", "tier", "pricing", "context_window", "max_output_tokens", "capabilities", "quality", "residency_tags", "p50_latency_ms", "p95_latency_ms", "available")
+    __slots__ = ("provider", "model", "regions", "tier", "pricing", "context_window", "max_output_tokens", "capabilities", "quality", "residency_tags", "p50_latency_ms", "p95_latency_ms", "available", "prices_as_of", "price_age_days", "retires_on")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
@@ -313,6 +315,9 @@ class ModelInfo(_message.Message):
     P50_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     P95_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    PRICES_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    PRICE_AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    RETIRES_ON_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     regions: _containers.RepeatedScalarFieldContainer[str]
@@ -326,12 +331,21 @@ class ModelInfo(_message.Message):
     p50_latency_ms: float
     p95_latency_ms: float
     available: bool
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ..., tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., pricing: _Optional[_Union[Pricing, _Mapping]] = ..., context_window: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[_routing_pb2.Capability, str]]] = ..., quality: _Optional[_Iterable[_Union[TaskQuality, _Mapping]]] = ..., residency_tags: _Optional[_Iterable[str]] = ..., p50_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., available: _Optional[bool] = ...) -> None: ...
+    prices_as_of: str
+    price_age_days: int
+    retires_on: str
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ..., tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., pricing: _Optional[_Union[Pricing, _Mapping]] = ..., context_window: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[_routing_pb2.Capability, str]]] = ..., quality: _Optional[_Iterable[_Union[TaskQuality, _Mapping]]] = ..., residency_tags: _Optional[_Iterable[str]] = ..., p50_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., available: _Optional[bool] = ..., prices_as_of: _Optional[str] = ..., price_age_days: _Optional[int] = ..., retires_on: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
-    __slots__ = ("models", "prices_as_of")
+    __slots__ = ("models", "prices_as_of", "oldest_price_age_days", "oldest_prices_as_of", "max_price_age_days")
     MODELS_FIELD_NUMBER: _ClassVar[int]
     PRICES_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_PRICE_AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_PRICES_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     prices_as_of: str
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., prices_as_of: _Optional[str] = ...) -> None: ...
+    oldest_price_age_days: int
+    oldest_prices_as_of: str
+    max_price_age_days: float
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., prices_as_of: _Optional[str] = ..., oldest_price_age_days: _Optional[int] = ..., oldest_prices_as_of: _Optional[str] = ..., max_price_age_days: _Optional[float] = ...) -> None: ...

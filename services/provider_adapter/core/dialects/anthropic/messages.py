@@ -165,11 +165,15 @@ def parse_usage(raw: Any) -> chat_pb2.Usage | None:
         return None
     cache_read = int(raw.get("cache_read_input_tokens") or 0)
     cache_write = int(raw.get("cache_creation_input_tokens") or 0)
+    # The split by cache lifetime: 1-hour writes cost more than 5-minute ones.
+    split = raw.get("cache_creation")
+    lifetimes: dict[str, Any] = split if isinstance(split, dict) else {}
     return chat_pb2.Usage(
         prompt_tokens=int(raw.get("input_tokens") or 0) + cache_read + cache_write,
         completion_tokens=int(raw.get("output_tokens") or 0),
         cached_prompt_tokens=cache_read,
         cache_write_tokens=cache_write,
+        cache_write_long_tokens=min(int(lifetimes.get("ephemeral_1h_input_tokens") or 0), cache_write),
     )
 
 

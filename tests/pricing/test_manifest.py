@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.router.core.manifest import default_manifest_path, load_manifest, parse_manifest
 from shared.config import ConfigError
+from shared.pricing.manifest import default_manifest_path, load_manifest, parse_manifest
 
 
 def _default_raw() -> dict[str, Any]:
@@ -21,12 +21,13 @@ def test_default_manifest_covers_the_required_providers() -> None:
     manifest = load_manifest(default_manifest_path())
     providers = {entry.provider for entry in manifest.models}
     assert {"deepseek", "qwen", "mistral", "openai", "anthropic", "gemini", "local"} <= providers
-    assert manifest.prices_as_of == "2025-07-01"
+    assert manifest.prices_as_of >= "2026-11-01"  # refreshed from a 2026 price map (docs/pricing.md)
+    assert "LiteLLM" in manifest.source
     assert {entry.tier for entry in manifest.models} == {"local", "cheap", "standard", "frontier"}
     # Mistral is hosted in the EU; the residency tag is what GDPR-bound requests filter on.
     assert all("eu" in entry.residency for entry in manifest.models if entry.provider == "mistral")
     assert all(entry.rate_limits is not None and entry.regions for entry in manifest.models)
-    assert any(entry.prices.tiers for entry in manifest.models)  # a tiered price (prompts above 200k)
+    assert any(entry.prices.tiers for entry in manifest.models)  # a tiered price (long prompts)
 
 
 def test_default_manifest_local_entry() -> None:

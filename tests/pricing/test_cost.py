@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.router.core.cost import PriceSchedule, cost_micro_usd, estimate_cost_micro_usd
-from services.router.core.manifest import Prices, PriceTier
+from shared.pricing.cost import PriceSchedule, cost_micro_usd, estimate_cost_micro_usd
+from shared.pricing.manifest import Prices, PriceTier
 from tests.router.model_entries import entry
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import msgspec
 
-from services.router.core.cost import PriceSchedule
-from services.router.core.manifest import Manifest, ModelEntry, Prices
 from shared.errors import FieldViolation, InvalidRequest, Reason
 from shared.events.schemas import PriceUpdate
+from shared.pricing.cost import PriceSchedule
+from shared.pricing.manifest import Manifest, ModelEntry, Prices
+from shared.pricing.price_age import epoch_day
 
 PRICE_FIELDS: tuple[str, ...] = (
     "input_per_mtok",
@@ -33,13 +35,22 @@ LARGE_CHANGE_FACTOR = 100.0
 class PriceTable:
     """An immutable snapshot of the manifest with its current prices."""
 
-    __slots__ = ("_by_key", "_by_model", "as_of", "entries", "schedules", "version")
+    __slots__ = ("_by_key", "_by_model", "as_of", "base_as_of", "entries", "price_days", "schedules", "version")
 
     def __init__(
-        self, entries: Iterable[ModelEntry], as_of: str, version: int = 0, previous: PriceTable | None = None
+        self,
+        entries: Iterable[ModelEntry],
+        as_of: str,
+        version: int = 0,
+        previous: PriceTable | None = None,
+        base_as_of: str | None = None,
     ) -> None:
         self.entries: tuple[ModelEntry, ...] = tuple(entries)
-        self.as_of = as_of
+        self.as_of = as_of  # the newest price of the table
+        # The manifest's date: the prices of every model no update has touched.
+        self.base_as_of: str = (
+            base_as_of if base_as_of is not None else previous.base_as_of if previous is not None else as_of
+        )
         self.version = version
         self._by_key: dict[str, ModelEntry] = {entry.key: entry for entry in self.entries}
         self._by_model: dict[str, list[ModelEntry]] = {}
@@ -54,9 +65,19 @@ class PriceTable:
             for entry in self.entries
         }
 
+        # Epoch day of each model's newest price (its own date, else the manifest's), for price-age checks.
+        self.price_days: dict[str, int | None] = {
+            entry.key: epoch_day(entry.prices_as_of or self.base_as_of) for entry in self.entries
+        }
+
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> PriceTable:
         return cls(manifest.models, manifest.prices_as_of)
+
+    def oldest_as_of(self) -> str:
+        """The date of the oldest newest-price among the models (what "the prices are N days old" means)."""
+        dates = [entry.prices_as_of or self.base_as_of for entry in self.entries if entry.provider != "local"]
+        return min(dates, default=self.base_as_of)
 
     def get(self, provider: str, model: str) -> ModelEntry | None:
         return self._by_key.get(f"{provider}/{model}")
@@ -111,7 +132,7 @@ class PriceBook:
         changed = False
         for update in updates:
             try:
-                entry = _updated_entry(entries.get(f"{update.provider}/{update.model}"), update, as_of)
+                entry = _updated_entry(entries.get(f"{update.provider}/{update.model}"), update, table.base_as_of)
             except InvalidRequest as error:
                 errors.append(error)
                 continue
@@ -126,7 +147,7 @@ class PriceBook:
         entries = {entry.key: entry for entry in table.entries}
         as_of = table.as_of
         for update in updates:
-            entry = _updated_entry(entries.get(f"{update.provider}/{update.model}"), update, as_of)
+            entry = _updated_entry(entries.get(f"{update.provider}/{update.model}"), update, table.base_as_of)
             entries[entry.key] = entry
             as_of = max(as_of, update.as_of)
         self._install(PriceTable(entries.values(), as_of, table.version + 1, table))
@@ -146,15 +167,15 @@ def _reject(update: PriceUpdate, field_name: str, detail: str, reason: Reason) -
     )
 
 
-def _updated_entry(entry: ModelEntry | None, update: PriceUpdate, table_as_of: str) -> ModelEntry:
+def _updated_entry(entry: ModelEntry | None, update: PriceUpdate, base_as_of: str) -> ModelEntry:
     if update.v != 1:
         raise _reject(update, "v", f"unsupported schema version {update.v}", Reason.PRICE_UPDATE_MALFORMED)
     if entry is None:
         raise _reject(
             update, "model", "unknown model (add it to the manifest first)", Reason.PRICE_UPDATE_UNKNOWN_MODEL
         )
-    current_as_of = entry.prices_as_of or table_as_of
-    if update.as_of and current_as_of and update.as_of < current_as_of:
+    current_as_of = entry.prices_as_of or base_as_of  # an entry no update has touched is as old as the manifest
+    if update.as_of and current_as_of and _older(update.as_of, current_as_of):
         raise _reject(update, "as_of", f"older than the applied prices ({current_as_of})", Reason.PRICE_UPDATE_STALE)
     old = entry.prices
     changes: dict[str, float] = {}
@@ -181,6 +202,17 @@ def _updated_entry(entry: ModelEntry | None, update: PriceUpdate, table_as_of: s
         raise _reject(update, "input_per_mtok", "the update carries no price", Reason.PRICE_UPDATE_MALFORMED)
     prices: Prices = msgspec.structs.replace(old, **changes)
     return msgspec.structs.replace(entry, prices=prices, prices_as_of=update.as_of or current_as_of)
+
+
+def _older(candidate: str, current: str) -> bool:
+    """Whether `candidate` predates `current`. A bare date is the whole day: "2026-12-03" is not older than
+    "2026-12-03T10:00:00+00:00" (a dated price list and a live feed's update of the same day)."""
+    if "T" in candidate and "T" in current:
+        try:
+            return datetime.fromisoformat(candidate) < datetime.fromisoformat(current)
+        except (ValueError, TypeError):
+            return candidate < current
+    return candidate[:10] < current[:10]
 
 
 def _effective(prices: Prices, name: str) -> float:

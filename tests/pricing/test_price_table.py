@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.router.core.price_table import PriceBook, PriceTable
 from shared.errors import InvalidRequest
 from shared.events.schemas import PriceUpdate
+from shared.pricing.price_table import PriceBook, PriceTable
 from tests.router.model_entries import entry, manifest
 
 

@@ -10,13 +10,15 @@ passes a `min_quality` constraint until scores are added).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from services.router.core.manifest import (
+from shared.config import ConfigError
+from shared.pricing.manifest import (
     Manifest,
     ModelEntry,
     Prices,
@@ -25,7 +27,6 @@ from services.router.core.manifest import (
     default_manifest_path,
     load_manifest,
 )
-from shared.config import ConfigError
 
 # LiteLLM provider name -> (Bourse provider, default regions, residency tags).
 PROVIDERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -41,7 +42,7 @@ PROVIDERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "openrouter": ("openrouter", ("us-east",), ()),
 }
 PER_MTOK = 1_000_000.0
-LONG_PROMPT_THRESHOLD = 200_000  # LiteLLM's *_above_200k_tokens prices
+_TIER_KEY = re.compile(r"input_cost_per_token_above_(\d+)k_tokens")
 CHEAP_MAX_OUTPUT_PRICE = 1.25
 STANDARD_MAX_OUTPUT_PRICE = 5.0
 
@@ -56,9 +57,7 @@ class LiteLLMModel(msgspec.Struct, kw_only=True):
     cache_read_input_token_cost: float | None = None
     cache_creation_input_token_cost: float | None = None
     output_cost_per_reasoning_token: float | None = None
-    input_cost_per_token_above_200k_tokens: float | None = None
-    output_cost_per_token_above_200k_tokens: float | None = None
-    cache_read_input_token_cost_above_200k_tokens: float | None = None
+    cache_creation_input_token_cost_above_1hr: float | None = None  # Anthropic's 1-hour cache writes
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     max_tokens: int | None = None
@@ -67,6 +66,7 @@ class LiteLLMModel(msgspec.Struct, kw_only=True):
     supports_response_schema: bool = False
     supports_system_messages: bool | None = None
     supports_native_streaming: bool | None = None
+    deprecation_date: str | None = None
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _mtok(per_token: float | None) -> float | None:
     return None if per_token is None else round(per_token * PER_MTOK, 6)
 
 
-def _entry_from(key: str, item: LiteLLMModel) -> tuple[ModelEntry | None, str]:
+def _entry_from(key: str, item: LiteLLMModel, raw_item: dict[str, Any]) -> tuple[ModelEntry | None, str]:
     mapping = PROVIDERS.get(item.litellm_provider)
     if mapping is None:
         return None, f"provider {item.litellm_provider or '(none)'} is not routed by Bourse"
@@ -106,23 +106,14 @@ def _entry_from(key: str, item: LiteLLMModel) -> tuple[ModelEntry | None, str]:
     if not context:
         return None, "no context window"
     max_output = min(item.max_output_tokens or item.max_tokens or min(4096, context), context)
-    tiers: tuple[PriceTier, ...] = ()
-    if item.input_cost_per_token_above_200k_tokens is not None:
-        tiers = (
-            PriceTier(
-                above_prompt_tokens=LONG_PROMPT_THRESHOLD,
-                input_per_mtok=_mtok(item.input_cost_per_token_above_200k_tokens) or 0.0,
-                output_per_mtok=_mtok(item.output_cost_per_token_above_200k_tokens or item.output_cost_per_token)
-                or 0.0,
-                cached_input_per_mtok=_mtok(item.cache_read_input_token_cost_above_200k_tokens),
-            ),
-        )
+    tiers = _tiers(raw_item)
     prices = Prices(
         input_per_mtok=_mtok(item.input_cost_per_token) or 0.0,
         output_per_mtok=_mtok(item.output_cost_per_token) or 0.0,
         cached_input_per_mtok=_mtok(item.cache_read_input_token_cost),
-        cache_write_per_mtok=_mtok(item.cache_creation_input_token_cost),
+        cache_write_per_mtok=_cache_write(item),
         reasoning_per_mtok=_mtok(item.output_cost_per_reasoning_token),
+        cache_write_long_per_mtok=_mtok(item.cache_creation_input_token_cost_above_1hr),
         tiers=tiers,
     )
     capabilities = _capabilities(item)
@@ -139,10 +130,51 @@ def _entry_from(key: str, item: LiteLLMModel) -> tuple[ModelEntry | None, str]:
         "residency": list(residency),
         "notes": f"imported from LiteLLM ({key})",
     }
+    if item.deprecation_date:
+        raw["retires_on"] = item.deprecation_date
     try:
         return msgspec.convert(raw, ModelEntry), ""
     except msgspec.ValidationError as error:
         return None, str(error)
+
+
+def _cache_write(item: LiteLLMModel) -> float | None:
+    # A zero write price beside a paid input price means "not billed separately" (DeepSeek bills a cache miss
+    # as plain input), not "free": leave it unset so cache-write tokens cost the input price.
+    if item.cache_creation_input_token_cost == 0 and item.input_cost_per_token:
+        return None
+    return _mtok(item.cache_creation_input_token_cost)
+
+
+def _tiers(raw: dict[str, Any]) -> tuple[PriceTier, ...]:
+    """Long-prompt prices: `input_cost_per_token_above_<N>k_tokens` and its siblings (batch/flex/priority
+    variants, which Bourse does not buy, are skipped)."""
+    tiers: list[PriceTier] = []
+    for name, value in raw.items():
+        match = _TIER_KEY.fullmatch(name)
+        if match is None or not isinstance(value, int | float):
+            continue
+        suffix = f"_above_{match.group(1)}k_tokens"
+
+        def price(field: str, suffix: str = suffix) -> float | None:
+            number = raw.get(field + suffix)
+            return _mtok(float(number)) if isinstance(number, int | float) else None
+
+        base_output = raw.get("output_cost_per_token")
+        tiers.append(
+            PriceTier(
+                above_prompt_tokens=int(match.group(1)) * 1000,
+                input_per_mtok=_mtok(float(value)) or 0.0,
+                output_per_mtok=price("output_cost_per_token")
+                or (_mtok(float(base_output)) if isinstance(base_output, int | float) else None)
+                or 0.0,
+                cached_input_per_mtok=price("cache_read_input_token_cost"),
+                cache_write_per_mtok=price("cache_creation_input_token_cost"),
+                reasoning_per_mtok=price("output_cost_per_reasoning_token"),
+                cache_write_long_per_mtok=price("cache_creation_input_token_cost_above_1hr"),
+            )
+        )
+    return tuple(sorted(tiers, key=lambda tier: tier.above_prompt_tokens))
 
 
 def _capabilities(item: LiteLLMModel) -> list[str]:
@@ -180,7 +212,7 @@ def entries_from_litellm(data: dict[str, Any]) -> tuple[list[ModelEntry], Import
         except msgspec.ValidationError as error:
             report.skipped[key] = str(error)
             continue
-        entry, why = _entry_from(key, item)
+        entry, why = _entry_from(key, item, value)
         if entry is None:
             report.skipped[key] = why
         elif entry.key in entries:

@@ -14,11 +14,11 @@ from typing import Any
 
 import msgspec
 
-from services.router.core.litellm_import import entries_from_litellm
-from services.router.core.manifest import Manifest, ModelEntry, Prices, parse_manifest
-from services.router.core.price_table import PRICE_FIELDS, PriceTable
 from shared.errors import FieldViolation, InvalidRequest, Reason
 from shared.events.schemas import PriceUpdate
+from shared.pricing.litellm_import import entries_from_litellm
+from shared.pricing.manifest import Manifest, ModelEntry, Prices, parse_manifest
+from shared.pricing.price_table import PRICE_FIELDS, PriceTable
 
 _update_decoder = msgspec.json.Decoder(PriceUpdate)
 _updates_decoder = msgspec.json.Decoder(list[PriceUpdate])

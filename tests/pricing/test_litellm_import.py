@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from services.router.core.litellm_import import (
+from shared.config import ConfigError
+from shared.pricing.litellm_import import (
     entries_from_litellm,
     load_configured_manifest,
     merge_litellm,
     parse_litellm,
 )
-from services.router.core.manifest import default_manifest_path, load_manifest
-from services.router.core.prices import parse_price_file
-from shared.config import ConfigError
+from shared.pricing.manifest import default_manifest_path, load_manifest
+from shared.pricing.prices import parse_price_file
 
 FIXTURE = Path(__file__).parent / "data" / "litellm_prices.json"
 
