@@ -3,12 +3,14 @@
     python -m bench.cache_speed [--compute-type int8] [--large 1000000] [--skip-service]
 
 - embed: one short query through the SentenceEncoder (p50/p99).
-- lookup at 10k: ResponseCache.lookup on a namespace of 10,000 entries (the 999 paraphrase origins, embedded for
-  real, plus synthetic neighbours), queried with the paraphrases: embedding + HNSW search + guards + rerank + SQLite.
+- lookup at --entries (100k): ResponseCache.lookup on one namespace (the 999 paraphrase origins, embedded for real,
+  plus synthetic neighbours), queried with the paraphrases and with ~64-token queries: embedding + HNSW search +
+  verifier + rerank + SQLite; cold (stored-question analyses recomputed for the candidates) and warm.
+- service at --entries: the same data directory served by `python -m services.cache`, Lookup over gRPC.
 - search at 10k and at --large entries: VectorIndex.search alone on synthetic unit vectors, f16 and i8 storage,
   with recall@1 against exact search.
 - insert rate: vectors/s into the HNSW index while building the large index; entries/s through apply_store.
-- service RSS: `python -m services.cache` as a child, idle and after 500 stores over gRPC.
+- service RSS: with the entries loaded and after the lookups.
 """
 
 from __future__ import annotations
@@ -54,45 +56,70 @@ def bench_embed(encoder: SentenceEncoder, queries: list[str]) -> None:
     print(f"embed one query ({encoder.compute_type}): {percentiles(samples)}")
 
 
-def bench_lookup_10k(encoder: SentenceEncoder, rng: np.random.Generator) -> None:
+def fill(data_dir: Path, encoder: SentenceEncoder, size: int, rng: np.random.Generator) -> tuple[str, list[str]]:
+    """A namespace of `size` entries: the 999 paraphrase origins, embedded for real, plus noisy copies of their
+    vectors (so the graph around each query is crowded), written through apply_store."""
     pairs = json.loads(shared_data("paraphrase_pairs.json").read_text(encoding="utf-8"))
     origins = [p["origin"] for p in pairs]
     vectors = np.concatenate([encoder.embed(origins[i : i + 64]) for i in range(0, len(origins), 64)])
-    with tempfile.TemporaryDirectory() as data_dir:
-        cache = ResponseCache(data_dir=Path(data_dir), embed=encoder.embed, dimensions=DIM, policy=CachePolicy())
-        namespace = view_request(chat(origins[0]), scope("bench")).namespace
-        filler = 10_000 - len(origins)
-        # Synthetic neighbours: noisy copies of the real vectors, so the graph around each query is crowded.
-        base = vectors[rng.integers(0, len(vectors), filler)] + 0.35 * unit(rng, filler)
-        base /= np.linalg.norm(base, axis=1, keepdims=True)
-        start = time.perf_counter()
-        records = [(f"synthetic question {i}", base[i]) for i in range(filler)]
-        records += [(text, vectors[i]) for i, text in enumerate(origins)]
-        for i, (text, vector) in enumerate(records):
-            view = view_request(chat(text), scope("bench"))
-            assert view.namespace == namespace
-            cache.apply_store(
-                StoreRecord(
-                    entry_key=view.entry_key,
-                    namespace=namespace,
-                    tenant="bench",
-                    query=text,
-                    vector=vector.astype(np.float16).tobytes(),
-                    answer=answer(str(i)).SerializeToString(),
-                    created_ms=int(time.time() * 1000),
-                    expires_ms=int(time.time() * 1000) + 3_600_000,
-                )
+    cache = ResponseCache(data_dir=data_dir, encode=encoder.encode, dimensions=DIM, policy=CachePolicy())
+    namespace = view_request(chat(origins[0]), scope("bench")).namespace
+    filler = size - len(origins)
+    base = vectors[rng.integers(0, len(vectors), filler)] + 0.35 * unit(rng, filler)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    records = [(f"synthetic question {i}", base[i]) for i in range(filler)]
+    records += [(text, vectors[i]) for i, text in enumerate(origins)]
+    start = time.perf_counter()
+    now = int(time.time() * 1000)
+    for i, (text, vector) in enumerate(records):
+        view = view_request(chat(text), scope("bench"))
+        cache.apply_store(
+            StoreRecord(
+                entry_key=view.entry_key,
+                namespace=namespace,
+                tenant="bench",
+                query=text,
+                vector=vector.astype(np.float16).tobytes(),
+                answer=answer(str(i)).SerializeToString(),
+                created_ms=now,
+                expires_ms=now + 3_600_000,
             )
-        elapsed = time.perf_counter() - start
-        print(f"apply_store (SQLite WAL + HNSW add): {len(records) / elapsed:,.0f} entries/s over {len(records):,}")
-        samples, hits = [], 0
-        for pair in pairs[:400]:
-            view = view_request(chat(pair["similar"]), scope("bench"))
-            start = time.perf_counter()
-            result = cache.lookup(view)
-            samples.append(time.perf_counter() - start)
-            hits += bool(result.match)
-        print(f"lookup at {cache.entries:,} entries (embed + search + rerank): {percentiles(samples)}; hits {hits}/400")
+        )
+    elapsed = time.perf_counter() - start
+    print(f"apply_store (SQLite WAL + HNSW add): {len(records) / elapsed:,.0f} entries/s over {len(records):,}")
+    cache.close()
+    return namespace, [p["similar"] for p in pairs]
+
+
+def long_query(rng: np.random.Generator, text: str) -> str:
+    """The paraphrase padded with context to about 64 tokens, the issue's upper bound for a query."""
+    words = "please note that this question comes from our internal support portal for the billing team"
+    return text + " (" + " ".join(rng.choice(words.split(), 40)) + ")"
+
+
+def bench_lookup(encoder: SentenceEncoder, rng: np.random.Generator, size: int) -> None:
+    with tempfile.TemporaryDirectory() as data_dir:
+        _, queries = fill(Path(data_dir), encoder, size, rng)
+        cache = ResponseCache(data_dir=Path(data_dir), encode=encoder.encode, dimensions=DIM, policy=CachePolicy())
+        for label, texts in (
+            ("paraphrases", queries[:300]),
+            ("~64-token queries", [long_query(rng, q) for q in queries[300:500]]),
+        ):
+            for state in ("cold (stored analyses recomputed)", "warm (stored analyses in memory)"):
+                samples, hits = [], 0
+                for text in texts:
+                    view = view_request(chat(text), scope("bench"))
+                    start = time.perf_counter()
+                    result = cache.lookup(view)
+                    samples.append(time.perf_counter() - start)
+                    hits += bool(result.match)
+                print(
+                    f"lookup at {cache.entries:,} entries, {label}, {state}: {percentiles(samples)}; "
+                    f"hits {hits}/{len(texts)}"
+                )
+        sizes = [a.bytes for a, _ in cache._analyses.values()]
+        if sizes:
+            print(f"stored-question analysis (word vectors float16 + words): {np.mean(sizes):,.0f} bytes/entry mean")
         cache.close()
 
 
@@ -131,7 +158,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def bench_service(compute_type: str) -> None:
+async def bench_service(compute_type: str, size: int, encoder: SentenceEncoder, rng: np.random.Generator) -> None:
     import grpc
     from bourse.cache.v1 import cache_service_pb2 as cache_pb
     from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
@@ -139,6 +166,7 @@ async def bench_service(compute_type: str) -> None:
     from shared.processes import Child, NatsServer, free_port, python_module, wait_healthy
 
     with tempfile.TemporaryDirectory() as tmp:
+        _, queries = fill(Path(tmp) / "cache", encoder, size, rng)
         nats = NatsServer(data_dir=Path(tmp) / "nats")
         nats.start()
         port = free_port()
@@ -148,17 +176,34 @@ async def bench_service(compute_type: str) -> None:
             "BOURSE_CACHE_DATA_DIR": str(Path(tmp) / "cache"),
             "BOURSE_CACHE_COMPUTE_TYPE": compute_type,
             "BOURSE_CACHE_LOG_LEVEL": "warning",
+            "BOURSE_CACHE_REPLICATION": "false",
         }
         child = Child("cache", python_module("services.cache"), Path(tmp) / "cache.log", env=env)
         child.start()
         try:
-            await wait_healthy(f"127.0.0.1:{port}", "bourse.cache.v1.CacheService", timeout_s=60, child=child)
+            await wait_healthy(f"127.0.0.1:{port}", "bourse.cache.v1.CacheService", timeout_s=300, child=child)
             assert child.proc is not None
-            idle = rss_mib(child.proc.pid)
+            loaded = rss_mib(child.proc.pid)
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 stub = cache_grpc.CacheServiceStub(channel)  # type: ignore[no-untyped-call]
+                for label, texts in (
+                    ("paraphrases", queries[:300]),
+                    ("~64-token queries", [long_query(rng, q) for q in queries[300:500]]),
+                ):
+                    for rounds in ("first", "again"):
+                        samples, hits = [], 0
+                        for text in texts:
+                            request = cache_pb.LookupRequest(chat=chat(text), scope=scope("bench"))
+                            begin = time.perf_counter()
+                            response = await stub.Lookup(request)
+                            samples.append(time.perf_counter() - begin)
+                            hits += response.match != cache_pb.MATCH_KIND_UNSPECIFIED
+                        print(
+                            f"service at {size:,} entries, Lookup over gRPC, {label}, {rounds}: "
+                            f"{percentiles(samples)}; hits {hits}/{len(texts)}"
+                        )
                 start = time.perf_counter()
-                for i in range(500):
+                for i in range(200):
                     await stub.Store(
                         cache_pb.StoreRequest(
                             chat=chat(f"How do I configure option {i} of the billing page?"),
@@ -166,18 +211,10 @@ async def bench_service(compute_type: str) -> None:
                             answer=answer(f"answer {i}"),
                         )
                     )
-                store_rate = 500 / (time.perf_counter() - start)
-                samples = []
-                for i in range(200):
-                    request = cache_pb.LookupRequest(
-                        chat=chat(f"how can I configure option {i} on the billing page"), scope=scope("bench")
-                    )
-                    begin = time.perf_counter()
-                    await stub.Lookup(request)
-                    samples.append(time.perf_counter() - begin)
+                store_rate = 200 / (time.perf_counter() - start)
             print(
-                f"service: RSS idle {idle:.0f} MiB, after 500 stores {rss_mib(child.proc.pid):.0f} MiB; "
-                f"Store over gRPC {store_rate:,.0f}/s (sequential); Lookup over gRPC {percentiles(samples)}"
+                f"service: RSS with {size:,} entries loaded {loaded:.0f} MiB, after the lookups "
+                f"{rss_mib(child.proc.pid):.0f} MiB; Store over gRPC {store_rate:,.0f}/s (sequential)"
             )
         finally:
             child.stop()
@@ -190,19 +227,22 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--large-dtypes", default="i8", help="index storage types to build at --large entries")
     parser.add_argument("--skip-service", action="store_true")
+    parser.add_argument("--entries", type=int, default=100_000, help="entries for the lookup and service runs")
+    parser.add_argument("--skip-index", action="store_true", help="skip the search-alone runs")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
     rng = np.random.default_rng(7)
     encoder = SentenceEncoder(ensure_minilm(), compute_type=args.compute_type, intra_threads=2)
     pairs = json.loads(shared_data("paraphrase_pairs.json").read_text(encoding="utf-8"))
     bench_embed(encoder, [p["similar"] for p in pairs])
-    bench_lookup_10k(encoder, rng)
-    for dtype in ("f16", "i8"):
-        bench_index(rng, 10_000, dtype)
-    for dtype in args.large_dtypes.split(","):
-        bench_index(rng, args.large, dtype)
+    bench_lookup(encoder, rng, args.entries)
     if not args.skip_service:
-        asyncio.run(bench_service(args.compute_type))
+        asyncio.run(bench_service(args.compute_type, args.entries, encoder, rng))
+    if not args.skip_index:
+        for dtype in ("f16", "i8"):
+            bench_index(rng, 10_000, dtype)
+        for dtype in args.large_dtypes.split(","):
+            bench_index(rng, args.large, dtype)
 
 
 if __name__ == "__main__":

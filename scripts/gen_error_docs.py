@@ -23,6 +23,7 @@ _TITLES = {
     Group.UPSTREAM: "A provider failed",
     Group.SERVICE: "A Bourse service or its store",
     Group.PRICING: "Prices",
+    Group.CACHE: "The cache tier (Route attempt reasons only, never sent as an error status)",
     Group.STATUS: "Plain statuses and faults",
 }
 

@@ -36,6 +36,7 @@ class Group(StrEnum):
     UPSTREAM = "upstream"  # a provider failed (the adapter's taxonomy)
     SERVICE = "service"  # a Bourse service or its store is not ready or unreachable
     PRICING = "pricing"  # price updates and price files
+    CACHE = "cache"  # why the cache tier did not serve (Route attempt reasons, never an error status)
     STATUS = "status"  # a plain gRPC status without Bourse details, or an internal fault
 
 
@@ -184,6 +185,51 @@ class Reason(StrEnum):
                           "A price file (bourse pricing) cannot be read.")
     PRICE_FEED_INVALID = ("PRICE_FEED_INVALID", Kind.INVALID_ARGUMENT, False, 400, Group.PRICING,
                           "The polled /models price feed answered something unreadable.")
+    # The cache tier (a cache miss's attempt reason: CACHE_ and the cache decision's reason in upper case)
+    CACHE_MISS = ("CACHE_MISS", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                  "The cache did not serve and gave no reason this router knows (an exact-only lookup, or "
+                  "a newer cache's reason).")
+    CACHE_NO_ENTRIES = ("CACHE_NO_ENTRIES", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                        "Nothing is stored yet in the request's namespace.")
+    CACHE_SEMANTIC_OFF = ("CACHE_SEMANTIC_OFF", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                          "Semantic matching is off for this namespace or tenant (semantic_mode off); only exact "
+                          "hits serve.")
+    CACHE_TOO_LONG = ("CACHE_TOO_LONG", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                      "The question is too long to compare semantically (max_semantic_chars or the encoder's "
+                      "256 tokens).")
+    CACHE_BELOW_THRESHOLD = ("CACHE_BELOW_THRESHOLD", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                             "No stored question is close enough in embedding space (below the similarity threshold).")
+    CACHE_AMBIGUOUS = ("CACHE_AMBIGUOUS", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                       "Two different stored questions matched about equally well; neither is served.")
+    CACHE_CLASSIFIER = ("CACHE_CLASSIFIER", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                        "The verifier's score for the best candidate is below the namespace's threshold.")
+    CACHE_NUMBERS = ("CACHE_NUMBERS", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                     "The questions differ in a number or unit.")
+    CACHE_EMAILS = ("CACHE_EMAILS", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                    "The questions name different e-mail addresses.")
+    CACHE_IDENTIFIERS = ("CACHE_IDENTIFIERS", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                         "The questions name different identifiers (codes, versions, ids).")
+    CACHE_NEGATION = ("CACHE_NEGATION", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                      "One question is negated and the other is not.")
+    CACHE_NAMES = ("CACHE_NAMES", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                   "The questions name different people, places or products.")
+    CACHE_QUOTED = ("CACHE_QUOTED", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                    "The questions quote different values.")
+    CACHE_OPERAND_ORDER = ("CACHE_OPERAND_ORDER", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                           "The same numbers appear in another order ('15% of 80' / '80% of 15').")
+    CACHE_NAME_ORDER = ("CACHE_NAME_ORDER", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                        "The same names appear in another order ('from Paris to London' / the reverse).")
+    CACHE_REVERSED_RELATION = ("CACHE_REVERSED_RELATION", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                               "A relation between the same things is reversed ('A beats B' / 'B beats A').")
+    CACHE_EXCHANGED_WORD = ("CACHE_EXCHANGED_WORD", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                            "A content word was exchanged in place for another ('faster' / 'slower').")
+    CACHE_REORDERED = ("CACHE_REORDERED", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                       "The same words are in an order that changes what is asked.")
+    CACHE_REWORDED = ("CACHE_REWORDED", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                      "Strict mode: the questions are worded unevenly enough that they may ask different things.")
+    CACHE_STORED_MORE_SPECIFIC = ("CACHE_STORED_MORE_SPECIFIC", Kind.NOT_FOUND, False, 404, Group.CACHE,
+                                  "Strict mode: the stored question says more than the query, so its answer is "
+                                  "narrower.")
     # Plain statuses and faults
     INVALID_ARGUMENT = ("INVALID_ARGUMENT", Kind.INVALID_ARGUMENT, False, 400, Group.STATUS,
                         "A plain INVALID_ARGUMENT status without Bourse details.")

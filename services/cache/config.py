@@ -6,6 +6,7 @@ from pathlib import Path
 
 import msgspec
 
+from services.cache.core.acceptance import check_mode
 from services.cache.core.cache import CachePolicy
 
 ENV_PREFIX = "BOURSE_CACHE"
@@ -27,7 +28,14 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     intra_threads: int = 2
     # i8 over f16: same quality on the benchmarks, 42% fewer bytes, about 2x faster search and insert (docs/cache.md).
     index_dtype: str = "i8"
+    # Minimum cosine for a candidate to reach the verifier.
     similarity_threshold: float = 0.7
+    # off | strict (the verifier must affirm: the default) | balanced; semantic_modes overrides it per namespace
+    # id (LookupResponse.namespace) or tenant id, e.g. BOURSE_CACHE_SEMANTIC_MODES='{"acme": "off"}'.
+    semantic_mode: str = "strict"
+    semantic_modes: dict[str, str] = msgspec.field(default_factory=dict)
+    # Reported bad hits tighten a namespace until its served hits show at most this error rate (95% bound).
+    bad_hit_error_bound: float = 0.01
     lexical_weight: float = 1.0
     ambiguity_margin: float = 0.01
     duplicate_similarity: float = 0.95
@@ -53,6 +61,11 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(f"unsupported compute_type {self.compute_type!r}")
         if self.index_dtype not in ("f16", "i8", "f32", "bf16"):
             raise ValueError(f"unsupported index_dtype {self.index_dtype!r}")
+        check_mode(self.semantic_mode, "semantic_mode")
+        for key, mode in self.semantic_modes.items():
+            check_mode(mode, f"semantic_modes[{key!r}]")
+        if not 0.0 < self.bad_hit_error_bound < 1.0:
+            raise ValueError("bad_hit_error_bound must be in (0, 1)")
 
     def resolved_data_dir(self) -> Path:
         return Path(self.data_dir) if self.data_dir else Path.home() / ".local" / "share" / "bourse" / "cache"
@@ -64,6 +77,9 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             ambiguity_margin=self.ambiguity_margin,
             duplicate_similarity=self.duplicate_similarity,
             rerank_candidates=self.rerank_candidates,
+            semantic_mode=self.semantic_mode,
+            semantic_modes=dict(self.semantic_modes),
+            bad_hit_error_bound=self.bad_hit_error_bound,
             max_temperature=self.max_temperature,
             unset_temperature=self.unset_temperature,
             default_ttl_s=self.default_ttl_s,

@@ -67,6 +67,10 @@ class CacheBadHit(msgspec.Struct, kw_only=True):
     note: str = ""
     evicted: bool = False
     replica: str = ""
+    # Where the reporting replica served the entry semantically, and at what verifier score: every replica
+    # tightens that namespace the same way.
+    namespace: str = ""
+    score: float = 0.0
 
 
 _msgpack = msgspec.msgpack.Encoder()
@@ -159,4 +163,5 @@ class CacheEvents:
             else:
                 cache.invalidate_tenant(event.tenant, event.before_ms, sequence)
         elif subject.startswith(f"{BAD_HIT}."):
-            cache.invalidate_key(_bad_hit_decoder.decode(data).entry_key, sequence)
+            bad = _bad_hit_decoder.decode(data)
+            cache.apply_bad_hit(bad.entry_key, bad.namespace, bad.score, sequence)

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
-from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry, Gauge
 
 from services.cache.config import CacheConfig
 from services.cache.core.cache import ResponseCache
 from services.cache.events import CacheEvents
+from services.cache.registration import add_cache_service
 from services.cache.servicer import CacheServicer
 from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
@@ -74,7 +74,7 @@ async def create_server(
         logger=logger,
         metrics=RpcMetrics.create(registry, "cache"),
     )
-    cache_grpc.add_CacheServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]
+    add_cache_service(servicer, service.server)
     metrics_server = serve_metrics(registry, config.metrics_listen)
     holder = CacheService(service=service, servicer=servicer)
     service.loading = asyncio.get_running_loop().create_task(
@@ -126,7 +126,7 @@ async def _load(
         cache = await asyncio.to_thread(
             lambda: ResponseCache(
                 data_dir=data_dir,
-                embed=encoder.embed,
+                encode=encoder.encode,
                 dimensions=encoder.dimensions,
                 policy=config.policy(),
                 index_dtype=config.index_dtype,

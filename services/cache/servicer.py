@@ -11,7 +11,7 @@ import grpc
 from bourse.cache.v1 import cache_service_pb2 as cache_pb
 from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 
-from services.cache.core.cache import LookupResult, ResponseCache
+from services.cache.core.cache import Decision, LookupResult, ResponseCache
 from services.cache.core.namespace import view_request
 from services.cache.core.storable import why_not_storable
 from services.cache.events import CacheBadHit, CacheEvents
@@ -56,8 +56,9 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
         result: LookupResult = await asyncio.to_thread(
             cache.lookup, view, min_similarity=min_similarity, exact_only=request.exact_only
         )
+        decision = _decision(result.decision)
         if not result.match:
-            return cache_pb.LookupResponse(namespace=view.namespace)
+            return cache_pb.LookupResponse(namespace=view.namespace, decision=decision)
         answer = cache_pb.CachedAnswer.FromString(result.answer)
         return cache_pb.LookupResponse(
             match=_MATCH[result.match],
@@ -65,6 +66,7 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
             entry_key=result.entry_key,
             answer=answer,
             namespace=view.namespace,
+            decision=decision,
         )
 
     async def Store(self, request: cache_pb.StoreRequest, context: Context) -> cache_pb.StoreResponse:
@@ -131,16 +133,32 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
         cache, events = self._parts()
         if not request.entry_key:
             raise InvalidRequest("entry_key is empty", violations=[FieldViolation("entry_key", "must not be empty")])
-        evicted, tenant = await asyncio.to_thread(cache.report_bad_hit, request.entry_key)
+        bad = await asyncio.to_thread(cache.report_bad_hit, request.entry_key)
         events.bad_hit(
             CacheBadHit(
                 ts_ms=time.time_ns() // 1_000_000,
-                tenant=tenant,
+                tenant=bad.tenant,
                 entry_key=request.entry_key,
                 request_id=request.request_id,
                 note=request.note[:1000],
-                evicted=evicted,
+                evicted=bad.evicted,
                 replica=events.replica_id,
+                namespace=bad.namespace,
+                score=bad.score,
             )
         )
-        return cache_pb.ReportBadHitResponse(evicted=evicted)
+        return cache_pb.ReportBadHitResponse(evicted=bad.evicted, namespace=bad.namespace, threshold=bad.threshold)
+
+
+def _decision(decision: Decision | None) -> cache_pb.SemanticDecision | None:
+    if decision is None:
+        return None
+    return cache_pb.SemanticDecision(
+        mode=decision.mode,
+        affirmed=decision.affirmed,
+        reason=decision.reason,
+        score=decision.score,
+        threshold=decision.threshold,
+        similarity=decision.similarity,
+        candidates=decision.candidates,
+    )

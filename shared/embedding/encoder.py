@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ import numpy.typing as npt
 
 from shared.embedding.convert import INFO_FILE, TOKENIZER_FILE
 
+# The shipped tokenizer truncates at 256 tokens (the length MiniLM was trained on): longer texts are embedded by
+# their first 256 tokens, [CLS] and [SEP] included.
+MAX_POSITIONS = 256
 DEFAULT_INTRA_THREADS = min(4, os.cpu_count() or 1)
 
 
@@ -27,6 +31,16 @@ def _prefer_mkl_backend() -> None:
     (On AMD, MKL is slower than the default oneDNN backend for int8 and float32: see docs/cache.md.)"""
     if "ctranslate2" not in sys.modules:
         os.environ.setdefault("CT2_USE_MKL", "1")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStates:
+    """One text's contextual token vectors (last hidden state), with each token's word index and character span."""
+
+    states: npt.NDArray[np.float32]  # (tokens, dimensions)
+    ids: list[int]
+    word_ids: list[int | None]
+    offsets: list[tuple[int, int]]
 
 
 class SentenceEncoder:
@@ -68,9 +82,7 @@ class SentenceEncoder:
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Return float32 unit vectors of shape (len(texts), dimensions)."""
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        return self.embed_ids(self.token_ids(texts))
+        return self.encode(texts)[0]
 
     def embed_ids(self, ids: list[list[int]]) -> npt.NDArray[np.float32]:
         """`embed` for texts already tokenised (a caller may shorten them first, keeping the final [SEP])."""
@@ -78,7 +90,30 @@ class SentenceEncoder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         output = self._encoder.forward_batch(ids)
         hidden = np.asarray(output.last_hidden_state, dtype=np.float32)  # (n, longest, dimensions)
+        return self._pool(hidden, np.array([len(row) for row in ids], dtype=np.int64))
+
+    def encode(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float32], list[TokenStates]]:
+        """The sentence vectors and, from the same forward pass, each text's contextual token states (the
+        [CLS] and [SEP] states left out)."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32), []
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = [encoding.ids for encoding in encodings]
+        output = self._encoder.forward_batch(ids)
+        hidden = np.asarray(output.last_hidden_state, dtype=np.float32)  # (n, longest, dimensions)
         lengths = np.array([len(row) for row in ids], dtype=np.int64)
+        tokens = [
+            TokenStates(
+                states=hidden[row, 1 : lengths[row] - 1],
+                ids=list(encoding.ids[1:-1]),
+                word_ids=list(encoding.word_ids[1:-1]),
+                offsets=list(encoding.offsets[1:-1]),
+            )
+            for row, encoding in enumerate(encodings)
+        ]
+        return self._pool(hidden, lengths), tokens
+
+    def _pool(self, hidden: npt.NDArray[np.float32], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
         summed = np.einsum("nt,ntd->nd", mask, hidden)
         pooled = summed / np.maximum(lengths, 1)[:, None].astype(np.float32)

@@ -26,6 +26,9 @@ def test_defaults_and_environment_overrides() -> None:
         ('{"similarity_threshold": 1.5}', "similarity_threshold must be in (0, 1]"),
         ('{"compute_type": "int4"}', "unsupported compute_type"),
         ('{"index_dtype": "f64"}', "unsupported index_dtype"),
+        ('{"semantic_mode": "loose"}', "semantic_mode: unknown semantic mode 'loose'"),
+        ('{"semantic_modes": {"acme": "lenient"}}', "semantic_modes['acme']: unknown semantic mode 'lenient'"),
+        ('{"bad_hit_error_bound": 1.5}', "bad_hit_error_bound must be in (0, 1)"),
     ],
 )
 def test_bad_configuration_is_rejected(tmp_path: object, contents: str, message: str) -> None:

@@ -28,7 +28,7 @@ def make(
 ) -> ResponseCache:
     return ResponseCache(
         data_dir=tmp_path,
-        embed=encoder.embed,
+        encode=encoder.encode,
         dimensions=encoder.dimensions,
         policy=replace(CachePolicy(), **policy),  # type: ignore[arg-type]
         index_dtype=index_dtype,
@@ -62,20 +62,71 @@ def test_hits_never_cross_namespaces(tmp_path: Path, encoder: SentenceEncoder) -
     assert cache.lookup(view("How do I reset my password?", tenant="a", system="Be terse.")).match == ""
 
 
-def test_reversed_conversion_is_refused_by_the_guard(tmp_path: Path, encoder: SentenceEncoder) -> None:
+def test_reversed_conversion_is_refused_by_the_verifier(tmp_path: Path, encoder: SentenceEncoder) -> None:
     cache = make(tmp_path, encoder)
     cache.store(view("How do I convert Celsius to Fahrenheit?"), b"c-to-f")
     result = cache.lookup(view("How do I convert Fahrenheit to Celsius?"))
-    assert result.match == "" and result.reason == "direction"
-    assert cache.stats.vetoes == {"direction": 1}
+    assert result.match == "" and result.reason == "name_order"
+    assert result.decision is not None and result.decision.mode == "strict" and not result.decision.affirmed
+    assert result.decision.similarity > 0.9 and result.decision.candidates == 1
+    assert cache.stats.refusals == {"name_order": 1}
+    lowered = cache.lookup(view("how do i convert fahrenheit to celsius"))
+    assert lowered.match == "" and lowered.reason == "reversed_relation"
+
+
+def test_semantic_mode_off_serves_exact_hits_only(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder, semantic_modes={"b": "off"})
+    for tenant in ("a", "b"):
+        cache.store(view("How do I reset my password?", tenant=tenant), tenant.encode())
+    assert cache.lookup(view("How do I reset my password?", tenant="b")).match == "exact"
+    off = cache.lookup(view("how do I reset my password", tenant="b"))
+    assert off.match == "" and off.decision is not None and off.decision.reason == "semantic_off"
+    assert cache.lookup(view("how do I reset my password", tenant="a")).match == "semantic"
+
+
+def test_a_reported_bad_hit_makes_the_namespace_stricter(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder)
+    cache.store(view("How do I reset my password?"), b"reset")
+    hit = cache.lookup(view("how do I reset my password"))
+    assert hit.match == "semantic" and hit.decision is not None and hit.decision.affirmed
+    bad = cache.report_bad_hit(hit.entry_key)
+    assert bad.evicted and bad.namespace == view("x").namespace and bad.score == pytest.approx(hit.decision.score)
+    assert bad.threshold > hit.decision.score
+    cache.store(view("How do I reset my password?"), b"reset again")
+    again = cache.lookup(view("how do I reset my password"))
+    assert again.match == "" and again.reason == "classifier"
+    assert again.decision is not None and again.decision.threshold == pytest.approx(bad.threshold)
+    # Another tenant's namespace keeps its threshold.
+    cache.store(view("How do I reset my password?", tenant="other"), b"other")
+    assert cache.lookup(view("how do I reset my password", tenant="other")).match == "semantic"
+
+
+def test_empty_and_very_long_questions_miss(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder)
+    assert cache.store(view("   "), b"x").reason == "the last message is empty"
+    assert cache.lookup(view(" \n\t ")).reason == "uncacheable"
+    document = "Summarise this report. " + "The quarterly numbers rose again. " * 3000
+    stored = cache.store(view(document), b"summary")
+    assert stored.stored
+    assert cache.lookup(view(document)).match == "exact"
+    # Past the encoder's window the question is exact-only: a shared prefix must not make a semantic hit.
+    longer = cache.lookup(view(document + " And list the risks."))
+    assert longer.match == "" and longer.reason == "too_long"
 
 
 def test_ambiguous_candidates_are_a_miss(tmp_path: Path, encoder: SentenceEncoder) -> None:
     cache = make(tmp_path, encoder, similarity_threshold=0.3, ambiguity_margin=0.5, lexical_weight=0.0)
-    cache.store(view("What are the opening hours of the Paris store?"), b"paris")
-    cache.store(view("What are the opening hours of the online support line?"), b"support")
-    result = cache.lookup(view("opening hours?"))
+    cache.store(view("What are the opening hours?"), b"opening")
+    cache.store(view("What are the hours?"), b"hours")
+    result = cache.lookup(view("what are the opening hours of the store please"))
     assert result.match == "" and result.reason == "ambiguous"
+
+
+def test_a_more_specific_stored_question_is_not_served(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = make(tmp_path, encoder)
+    cache.store(view("How do I reset my password on the mobile app?"), b"mobile")
+    result = cache.lookup(view("How do I reset my password?"))
+    assert result.match == "" and result.reason == "stored_more_specific"
 
 
 def test_high_temperature_and_tool_results_are_not_stored(tmp_path: Path, encoder: SentenceEncoder) -> None:
@@ -155,8 +206,7 @@ def test_invalidate_by_namespace(tmp_path: Path, encoder: SentenceEncoder) -> No
 def test_report_bad_hit_evicts(tmp_path: Path, encoder: SentenceEncoder) -> None:
     cache = make(tmp_path, encoder)
     key = cache.store(view("How do I cancel?", tenant="a"), b"x").entry_key
-    assert cache.report_bad_hit(key) == (True, "a")
-    assert cache.report_bad_hit(key) == (False, "")
+    assert cache.report_bad_hit(key).evicted and cache.report_bad_hit(key).tenant == ""
     assert cache.stats.bad_hits == 2 and cache.entries == 0
 
 

@@ -160,3 +160,73 @@ async def test_not_serving_and_unavailable_until_loaded(start_cache: StartCache,
         await stub.Stats(cache_pb.StatsRequest())
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert from_rpc_error(caught.value).reason == "NOT_READY"
+
+
+async def test_lookup_carries_the_semantic_decision(start_cache: StartCache) -> None:
+    _, stub = await start_cache(semantic_modes={"quiet": "off"})
+    tenant = new_tenant()
+    await stub.Store(cache_pb.StoreRequest(chat=chat("Subtract 15 from 80"), scope=scope(tenant), answer=answer("65")))
+    swapped = await stub.Lookup(cache_pb.LookupRequest(chat=chat("Subtract 80 from 15"), scope=scope(tenant)))
+    assert swapped.match == cache_pb.MATCH_KIND_UNSPECIFIED
+    assert (swapped.decision.mode, swapped.decision.affirmed, swapped.decision.reason) == (
+        "strict",
+        False,
+        "operand_order",
+    )
+    assert swapped.decision.similarity > 0.9 and swapped.decision.candidates == 1
+    same = await stub.Lookup(cache_pb.LookupRequest(chat=chat("subtract 15 from 80 please"), scope=scope(tenant)))
+    assert same.match == cache_pb.MATCH_KIND_SEMANTIC and same.decision.affirmed
+    assert same.decision.reason == "affirmed" and 0 < same.decision.score <= 1
+    await stub.Store(cache_pb.StoreRequest(chat=chat("What is 15% of 80?"), scope=scope("quiet"), answer=answer("12")))
+    off = await stub.Lookup(cache_pb.LookupRequest(chat=chat("what is 15% of 80"), scope=scope("quiet")))
+    assert off.match == cache_pb.MATCH_KIND_UNSPECIFIED and off.decision.reason == "semantic_off"
+
+
+async def test_report_bad_hit_tightens_the_namespace(start_cache: StartCache) -> None:
+    _, stub = await start_cache()
+    tenant = new_tenant()
+    store = cache_pb.StoreRequest(chat=chat("How do I reset my password?"), scope=scope(tenant), answer=answer("a"))
+    await stub.Store(store)
+    query = cache_pb.LookupRequest(chat=chat("how do I reset my password please"), scope=scope(tenant))
+    hit = await stub.Lookup(query)
+    assert hit.match == cache_pb.MATCH_KIND_SEMANTIC
+    reported = await stub.ReportBadHit(cache_pb.ReportBadHitRequest(entry_key=hit.entry_key))
+    assert reported.evicted and reported.namespace == hit.namespace and reported.threshold > hit.decision.score
+    await stub.Store(store)
+    again = await stub.Lookup(query)
+    assert again.match == cache_pb.MATCH_KIND_UNSPECIFIED and again.decision.reason == "classifier"
+    assert again.decision.threshold == pytest.approx(reported.threshold)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  "])
+async def test_empty_questions_miss_and_are_not_stored(start_cache: StartCache, text: str) -> None:
+    _, stub = await start_cache()
+    stored = await stub.Store(cache_pb.StoreRequest(chat=chat(text), scope=scope("t"), answer=answer("x")))
+    assert not stored.stored and stored.reason == "the last message is empty"
+    missed = await stub.Lookup(cache_pb.LookupRequest(chat=chat(text), scope=scope("t")))
+    assert missed.match == cache_pb.MATCH_KIND_UNSPECIFIED and not missed.HasField("answer")
+
+
+async def test_a_100k_character_question_is_exact_only(start_cache: StartCache) -> None:
+    _, stub = await start_cache()
+    text = "Please review this log. " + "x" * 100_000
+    stored = await stub.Store(cache_pb.StoreRequest(chat=chat(text), scope=scope("t"), answer=answer("ok")))
+    assert stored.stored
+    assert (await stub.Lookup(cache_pb.LookupRequest(chat=chat(text), scope=scope("t")))).match == (
+        cache_pb.MATCH_KIND_EXACT
+    )
+    longer = await stub.Lookup(cache_pb.LookupRequest(chat=chat(text + " Now?"), scope=scope("t")))
+    assert longer.match == cache_pb.MATCH_KIND_UNSPECIFIED and longer.decision.reason == "too_long"
+
+
+async def test_non_utf8_text_is_refused_as_invalid_argument(start_cache: StartCache) -> None:
+    service, _ = await start_cache()
+    valid = cache_pb.LookupRequest(chat=chat("caf\u00e9 hours?"), scope=scope("t")).SerializeToString()
+    broken = valid.replace("caf\u00e9".encode(), b"caf\xe9\xff")
+    assert broken != valid
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}") as channel:
+        raw = channel.unary_unary("/bourse.cache.v1.CacheService/Lookup")
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await raw(broken, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "UTF-8" in (caught.value.details() or "")

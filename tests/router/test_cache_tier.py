@@ -20,7 +20,9 @@ from nats.aio.client import Client as NATS
 
 from services.cache.config import CacheConfig
 from services.cache.server import create_server as create_cache
+from services.router.core.execution.tiers import cache_miss_reason
 from shared.embedding.convert import ensure_minilm
+from shared.error_catalogue import Group, Reason
 from shared.events import subjects
 from shared.events.schemas import TelemetryEvent
 from shared.logging import get_logger
@@ -78,6 +80,7 @@ async def test_second_identical_request_is_a_cache_hit(make_router, cache, nc: N
     first: pb.RouteResponse = await stub.Route(_deterministic(tenant), timeout=10)
     assert first.served_from == routing_pb2.SERVED_FROM_REMOTE
     assert [a.outcome for a in first.attempts] == [pb.ATTEMPT_OUTCOME_MISS, pb.ATTEMPT_OUTCOME_SUCCESS]
+    assert first.attempts[0].error_reason == "CACHE_NO_ENTRIES"  # the cache's semantic decision rides along
     await _wait_entries(cache_stub, 1)
 
     request = _deterministic(tenant)
@@ -97,6 +100,37 @@ async def test_second_identical_request_is_a_cache_hit(make_router, cache, nc: N
 
     other_tenant: pb.RouteResponse = await stub.Route(_deterministic(f"t-{uuid.uuid4().hex[:8]}"), timeout=10)
     assert other_tenant.served_from == routing_pb2.SERVED_FROM_REMOTE  # entries never cross tenants
+
+
+async def test_a_refused_look_alike_reports_the_verifiers_reason(make_router, cache) -> None:
+    target, cache_stub = cache
+    stub, _ = await make_router(cache_target=target, cache_deadline_ms=2000)
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    await stub.Route(_deterministic(tenant, "Should I buy the shares now?"), timeout=10)
+    await _wait_entries(cache_stub, 1)
+    response: pb.RouteResponse = await stub.Route(_deterministic(tenant, "Should I sell the shares now?"), timeout=10)
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
+    assert [a.outcome for a in response.attempts] == [pb.ATTEMPT_OUTCOME_MISS, pb.ATTEMPT_OUTCOME_SUCCESS]
+    assert response.attempts[0].error_reason == Reason.CACHE_EXCHANGED_WORD
+
+
+@pytest.mark.parametrize(
+    "decision_reason",
+    # Every reason the cache's semantic decision gives for a miss (services/cache/core: cache, verifier, exact_terms)
+    [
+        "no_entries", "semantic_off", "too_long", "below_threshold", "ambiguous", "classifier", "numbers", "emails",
+        "identifiers", "negation", "names", "quoted", "operand_order", "name_order", "reversed_relation",
+        "exchanged_word", "reordered", "reworded", "stored_more_specific",
+    ],
+)  # fmt: skip
+def test_every_cache_miss_reason_is_its_own_catalogue_entry(decision_reason: str) -> None:
+    reason = cache_miss_reason(decision_reason)
+    assert reason is Reason[f"CACHE_{decision_reason.upper()}"] and reason.group is Group.CACHE
+
+
+def test_a_cache_reason_this_router_does_not_know_is_a_plain_cache_miss() -> None:
+    assert cache_miss_reason("some_newer_rule") is Reason.CACHE_MISS
+    assert cache_miss_reason("budget_exceeded") is Reason.CACHE_MISS  # never a reason outside the cache's group
 
 
 async def test_no_store_and_no_cache_are_honoured(make_router, cache) -> None:

@@ -16,14 +16,20 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from services.cache.core.acceptance import Acceptance
+from services.cache.core.alignment import Analysis, analyse
 from services.cache.core.entry_store import EntryHead, EntryStore
 from services.cache.core.namespace import RequestView
-from services.cache.core.rerank import TextFeatures, combined_score, features, veto
+from services.cache.core.rerank import TextFeatures, features, trigram_cosine
 from services.cache.core.vector_index import VectorIndex
+from services.cache.core.verifier import Verdict, Verifier, VerifierModel
+from shared.embedding.encoder import MAX_POSITIONS, TokenStates
 
-Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+# Texts -> (unit vectors, contextual token states of each text), one forward pass (SentenceEncoder.encode).
+Encode = Callable[[Sequence[str]], tuple[npt.NDArray[np.float32], list[TokenStates]]]
 REPLICATION_SEQUENCE = "replication_sequence"
-FEATURE_CACHE_LIMIT = 100_000
+# Analyses of stored questions kept in memory (word vectors, float16); beyond it they are recomputed on demand.
+ANALYSIS_CACHE_LIMIT = 100_000
 
 
 def now_ms() -> int:
@@ -32,14 +38,21 @@ def now_ms() -> int:
 
 @dataclass(frozen=True)
 class CachePolicy:
+    # Cosine a candidate needs before the verifier looks at it (the verifier, not the cosine, decides).
     similarity_threshold: float = 0.7
     lexical_weight: float = 1.0
     ambiguity_margin: float = 0.01
     # Two candidates at least this similar to each other ask the same thing: either answer will do.
     duplicate_similarity: float = 0.95
     rerank_candidates: int = 8
-    # Veto look-alikes with another meaning (numbers, negation, direction, names, opposites): see rerank.py.
-    guards: bool = True
+    # off | strict (the verifier must affirm) | balanced; per namespace or tenant in semantic_modes.
+    semantic_mode: str = "strict"
+    semantic_modes: dict[str, str] = field(default_factory=dict)
+    # Reported bad hits make a namespace stricter until its served hits show at most this error rate.
+    bad_hit_error_bound: float = 0.01
+    # Longer questions are exact-only: the encoder sees 512 tokens, and two documents sharing a prefix must not
+    # match. Checked on characters first (cheap), then on the tokens.
+    max_semantic_chars: int = 2000
     search_count: int = 32
     wide_search_count: int = 512
     small_namespace_scan: int = 256
@@ -52,12 +65,37 @@ class CachePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """How the semantic tier decided, for the lookup result, the Route attempts and Explain."""
+
+    mode: str = ""
+    affirmed: bool = False
+    # "affirmed", or why not: a verifier refusal ("numbers", "names", "negation", "operand_order", "name_order",
+    # "reversed_relation", "classifier", ...), "below_threshold", "ambiguous", "semantic_off", "no_entries"
+    reason: str = ""
+    score: float = 0.0  # the verifier's probability for the best candidate
+    threshold: float = 0.0  # the namespace's threshold in force
+    similarity: float = 0.0  # cosine of the best candidate
+    candidates: int = 0  # candidates the verifier looked at
+
+
+@dataclass(frozen=True, slots=True)
 class LookupResult:
     match: str  # "" (miss), "exact" or "semantic"
     similarity: float = 0.0
     entry_key: str = ""
     answer: bytes = b""
-    reason: str = ""  # why a semantic candidate was refused (veto name, "ambiguous", "below_threshold")
+    reason: str = ""  # why a semantic lookup missed (a Decision reason, or "uncacheable")
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BadHit:
+    evicted: bool
+    tenant: str  # of the evicted entry ("" when it was not here)
+    namespace: str  # where this replica served it semantically ("" when it did not)
+    score: float  # the verifier score it was served at
+    threshold: float  # the namespace's learned threshold after the report
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +126,7 @@ class CacheStats:
     misses: int = 0
     evictions: int = 0
     bad_hits: int = 0
-    vetoes: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
 
 
 class ResponseCache:
@@ -96,15 +134,20 @@ class ResponseCache:
         self,
         *,
         data_dir: Path,
-        embed: Embed,
+        encode: Encode,
         dimensions: int,
         policy: CachePolicy,
         index_dtype: str = "i8",
         clock: Callable[[], int] = now_ms,
+        verifier: Verifier | None = None,
     ) -> None:
         self.policy = policy
         self.stats = CacheStats()
-        self._embed = embed
+        self.acceptance = Acceptance(
+            default_mode=policy.semantic_mode, modes=policy.semantic_modes, error_bound=policy.bad_hit_error_bound
+        )
+        self.verifier = verifier or Verifier(VerifierModel.load())
+        self._encode = encode
         self._clock = clock
         self._lock = threading.Lock()
         self._index_path = data_dir / "index.usearch"
@@ -113,8 +156,9 @@ class ResponseCache:
         self._heads: dict[int, EntryHead] = {}
         self._by_key: dict[str, int] = {}
         self._by_namespace: dict[str, set[int]] = {}
-        # Guard features of stored queries, computed on first use (bounded: cleared when it grows past the limit).
-        self._features: dict[int, TextFeatures] = {}
+        # Verifier analyses and trigram features of stored questions: made at store time from the same forward
+        # pass, or on first use after a restart or a replicated store (bounded: cleared past the limit).
+        self._analyses: dict[int, tuple[Analysis, TextFeatures]] = {}
         self._dirty = False
         self.rebuilt_index = False
         self._open()
@@ -144,7 +188,7 @@ class ResponseCache:
         self._store.delete(known, meta)
         for entry_id in known:
             head = self._heads.pop(entry_id)
-            self._features.pop(entry_id, None)
+            self._analyses.pop(entry_id, None)
             self._by_key.pop(head.entry_key, None)
             members = self._by_namespace.get(head.namespace)
             if members is not None:
@@ -180,13 +224,39 @@ class ResponseCache:
             return exact
         if exact_only or not view.semantic:
             return self._miss()
+        return self._semantic(view, min_similarity, now)
+
+    def _semantic(self, view: RequestView, min_similarity: float | None, now: int) -> LookupResult:
+        mode = self.acceptance.mode(view.namespace, view.tenant)
+        if len(view.query_text) > self.policy.max_semantic_chars:
+            return self._miss("too_long", Decision(mode=mode, reason="too_long"))
+        if mode == "off":
+            return self._miss("semantic_off", Decision(mode=mode, reason="semantic_off"))
         with self._lock:
             if not self._by_namespace.get(view.namespace):
-                return self._miss()
-        vector = self._embed([view.query_text])[0]
+                return self._miss("no_entries", Decision(mode=mode, reason="no_entries"))
+        vectors, tokens = self._encode([view.query_text])
+        if len(tokens[0].ids) >= MAX_POSITIONS - 2:
+            return self._miss("too_long", Decision(mode=mode, reason="too_long"))
+        query = analyse(view.query_text, tokens[0]), features(view.query_text)
         threshold = self.policy.similarity_threshold if min_similarity is None else min_similarity
         with self._lock:
-            return self._semantic(view, vector, threshold, now)
+            candidates = self._shortlist(view, vectors[0], threshold, now)
+            if not candidates:
+                return self._miss("below_threshold", Decision(mode=mode, reason="below_threshold"))
+            missing = [entry_id for entry_id, _ in candidates if entry_id not in self._analyses]
+            texts = self._store.queries(missing) if missing else {}
+        stored = self._analyse(texts)
+        with self._lock:
+            return self._verify(view, mode=mode, query=query, candidates=candidates, computed=stored, now=now)
+
+    def _analyse(self, texts: dict[int, str]) -> dict[int, tuple[Analysis, TextFeatures]]:
+        """Analyses of stored questions not in memory, recomputed (one batch) outside the lock."""
+        if not texts:
+            return {}
+        ids = list(texts)
+        _, tokens = self._encode([texts[i] for i in ids])
+        return {i: (analyse(texts[i], states), features(texts[i])) for i, states in zip(ids, tokens, strict=True)}
 
     def _exact(self, entry_key: str, now: int) -> LookupResult | None:
         entry_id = self._by_key.get(entry_key)
@@ -215,55 +285,72 @@ class ResponseCache:
                 break
         return found
 
-    def _semantic(self, view: RequestView, vector: npt.NDArray[np.float32], threshold: float, now: int) -> LookupResult:
-        policy = self.policy
+    def _shortlist(
+        self, view: RequestView, vector: npt.NDArray[np.float32], threshold: float, now: int
+    ) -> list[tuple[int, float]]:
         candidates = [
             (entry_id, sim)
             for entry_id, sim in self._candidates(view.namespace, vector)
             if sim >= threshold and self._heads[entry_id].expires_ms > now
         ]
-        if not candidates:
-            return self._miss("below_threshold")
         candidates.sort(key=lambda c: -c[1])
-        candidates = candidates[: policy.rerank_candidates]
-        missing = [entry_id for entry_id, _ in candidates if entry_id not in self._features]
-        if missing:
-            if len(self._features) > FEATURE_CACHE_LIMIT:
-                self._features.clear()
-            for entry_id, text in self._store.queries(missing).items():
-                self._features[entry_id] = features(text)
-        query = features(view.query_text)
-        scored: list[tuple[float, float, int]] = []
-        last_veto = ""
+        return candidates[: self.policy.rerank_candidates]
+
+    def _verify(
+        self,
+        view: RequestView,
+        *,
+        mode: str,
+        query: tuple[Analysis, TextFeatures],
+        candidates: list[tuple[int, float]],
+        computed: dict[int, tuple[Analysis, TextFeatures]],
+        now: int,
+    ) -> LookupResult:
+        policy = self.policy
+        if computed:
+            if len(self._analyses) + len(computed) > ANALYSIS_CACHE_LIMIT:
+                self._analyses.clear()
+            self._analyses.update((i, a) for i, a in computed.items() if i in self._heads)
+        threshold = self.acceptance.threshold(view.namespace, self.verifier.threshold(mode))
+        affirmed: list[tuple[float, float, int, Verdict]] = []
+        best_refusal: tuple[float, float, Verdict] | None = None
         for entry_id, sim in candidates:
-            candidate = self._features.get(entry_id) or features("")
-            why = veto(query, candidate) if policy.guards else None
-            if why is not None:
-                self.stats.vetoes[why.value] = self.stats.vetoes.get(why.value, 0) + 1
-                last_veto = why.value
+            stored = self._analyses.get(entry_id) or computed.get(entry_id)
+            if stored is None:  # removed while the lock was released
                 continue
-            scored.append((combined_score(sim, query, candidate, policy.lexical_weight), sim, entry_id))
-        if not scored:
-            return self._miss(last_veto)
-        scored.sort(reverse=True)
-        best_score, best_sim, best_id = scored[0]
-        if len(scored) > 1 and best_score - scored[1][0] < policy.ambiguity_margin:
-            pair = self._index.similarities([scored[1][2]], self._vector_of(best_id))
+            verdict = self.verifier.verify(query[0], stored[0], sim, mode, threshold)
+            if not verdict.affirmed:
+                self.stats.refusals[verdict.reason] = self.stats.refusals.get(verdict.reason, 0) + 1
+                if best_refusal is None or (verdict.score, sim) > best_refusal[:2]:
+                    best_refusal = (verdict.score, sim, verdict)
+                continue
+            lexical = policy.lexical_weight * trigram_cosine(query[1], stored[1])
+            affirmed.append((verdict.score + sim + lexical, sim, entry_id, verdict))
+        if not affirmed:
+            score, sim, verdict = best_refusal or (0.0, 0.0, Verdict(False, 0.0, "below_threshold"))
+            decision = Decision(mode, False, verdict.reason, score, threshold, sim, len(candidates))
+            return self._miss(verdict.reason, decision)
+        affirmed.sort(key=lambda a: (a[0], a[1]), reverse=True)
+        best_score, best_sim, best_id, verdict = affirmed[0]
+        decision = Decision(mode, True, "affirmed", verdict.score, threshold, best_sim, len(candidates))
+        if len(affirmed) > 1 and best_score - affirmed[1][0] < policy.ambiguity_margin:
+            pair = self._index.similarities([affirmed[1][2]], self._vector_of(best_id))
             if float(pair[0]) < policy.duplicate_similarity:
-                return self._miss("ambiguous")
+                return self._miss("ambiguous", Decision(mode, False, "ambiguous", verdict.score, threshold, best_sim))
         entry = self._store.by_id(best_id)
         if entry is None:
             return self._miss()
         self._store.touch(best_id, now)
         self.stats.semantic_hits += 1
-        return LookupResult("semantic", best_sim, entry.entry_key, entry.answer)
+        self.acceptance.served(view.namespace, entry.entry_key, verdict.score)
+        return LookupResult("semantic", best_sim, entry.entry_key, entry.answer, decision=decision)
 
     def _vector_of(self, entry_id: int) -> npt.NDArray[np.float32]:
         return self._index.vector(entry_id)
 
-    def _miss(self, reason: str = "") -> LookupResult:
+    def _miss(self, reason: str = "", decision: Decision | None = None) -> LookupResult:
         self.stats.misses += 1
-        return LookupResult("", reason=reason)
+        return LookupResult("", reason=reason, decision=decision)
 
     # ---- writes ---------------------------------------------------------------------------------------------
     def refusal(self, view: RequestView) -> str:
@@ -279,7 +366,13 @@ class ResponseCache:
         reason = self.refusal(view)
         if reason:
             return StoreResult(view.entry_key, False, reason)
-        vector = self._embed([view.query_text])[0].astype(np.float16).tobytes() if view.semantic else None
+        vector: bytes | None = None
+        analysis: tuple[Analysis, TextFeatures] | None = None
+        if view.semantic and len(view.query_text) <= self.policy.max_semantic_chars:
+            vectors, tokens = self._encode([view.query_text])
+            if len(tokens[0].ids) < MAX_POSITIONS - 2:
+                vector = vectors[0].astype(np.float16).tobytes()
+                analysis = analyse(view.query_text, tokens[0]), features(view.query_text)
         now = self._clock()
         ttl = min(ttl_s or self.policy.default_ttl_s, self.policy.max_ttl_s)
         record = StoreRecord(
@@ -292,10 +385,15 @@ class ResponseCache:
             created_ms=now,
             expires_ms=now + ttl * 1000,
         )
-        self.apply_store(record)
+        self.apply_store(record, analysis=analysis)
         return StoreResult(view.entry_key, True, record=record)
 
-    def apply_store(self, record: StoreRecord, sequence: int | None = None) -> bool:
+    def apply_store(
+        self,
+        record: StoreRecord,
+        sequence: int | None = None,
+        analysis: tuple[Analysis, TextFeatures] | None = None,
+    ) -> bool:
         """Write an entry (a local store or one replicated from another replica). False if it was already there."""
         meta = {REPLICATION_SEQUENCE: sequence} if sequence is not None else None
         with self._lock:
@@ -332,7 +430,9 @@ class ResponseCache:
                 record.vector is not None,
             )
             self._remember(head)
-            self._features.pop(entry_id, None)
+            self._analyses.pop(entry_id, None)
+            if analysis is not None and len(self._analyses) < ANALYSIS_CACHE_LIMIT:
+                self._analyses[entry_id] = analysis
             if record.vector is not None:
                 self._index.add(entry_id, np.frombuffer(record.vector, dtype=np.float16).astype(np.float32))
             self._dirty = True
@@ -375,15 +475,27 @@ class ResponseCache:
                 self._store.set_meta(meta)
             return removed
 
-    def report_bad_hit(self, entry_key: str) -> tuple[bool, str]:
-        """Evict a wrongly served entry and count it; returns (evicted, tenant of the entry)."""
+    def report_bad_hit(self, entry_key: str) -> BadHit:
+        """Evict a wrongly served entry, count it and make the namespace it was served in stricter."""
         with self._lock:
             self.stats.bad_hits += 1
+            served = self.acceptance.last_serve(entry_key)
+            namespace, score, threshold = "", 0.0, 0.0
+            if served is not None:
+                namespace, score = served
+                threshold = self.acceptance.bad_hit(namespace, entry_key, score)
             entry_id = self._by_key.get(entry_key)
             if entry_id is None:
-                return False, ""
+                return BadHit(False, "", namespace, score, threshold)
             tenant = self._heads[entry_id].tenant
-            return self._forget([entry_id]) > 0, tenant
+            return BadHit(self._forget([entry_id]) > 0, tenant, namespace, score, threshold)
+
+    def apply_bad_hit(self, entry_key: str, namespace: str, score: float, sequence: int | None = None) -> None:
+        """A bad hit reported on any replica (from the event log): evict and tighten here too (idempotent)."""
+        if namespace:
+            with self._lock:
+                self.acceptance.bad_hit(namespace, entry_key, score)
+        self.invalidate_key(entry_key, sequence)
 
     def expire(self) -> int:
         """Drop entries past their TTL; returns how many."""

@@ -28,7 +28,8 @@ class CacheClient:
     async def lookup(
         self, chat: chat_pb2.ChatRequest, tenant: str, tier: Tier, min_similarity: float | None
     ) -> cache_service_pb2.LookupResponse | None:
-        """The hit, or None on a miss, an error or when the deadline passed."""
+        """The response (a hit, or a miss carrying the cache's semantic decision), or None on an error or when the
+        deadline passed."""
         request = cache_service_pb2.LookupRequest(
             chat=chat, scope=cache_service_pb2.CacheScope(tenant_id=tenant, model_tier=tier)
         )
@@ -39,8 +40,6 @@ class CacheClient:
         except grpc.aio.AioRpcError as error:
             self.skipped += 1
             self._log.debug("cache_lookup_skipped", code=error.code().name)
-            return None
-        if response.match == cache_service_pb2.MATCH_KIND_UNSPECIFIED or not response.HasField("answer"):
             return None
         return response
 

@@ -20,6 +20,7 @@ from services.router.core.execution.route_types import (
 )
 from services.router.core.resilience.failover import AttemptResult
 from services.router.core.selection.selection import Candidate
+from shared.error_catalogue import reason_of
 from shared.errors import BourseError, Reason
 from shared.pricing.cost import cost_micro_usd
 from shared.pricing.price_table import PriceBook
@@ -93,8 +94,9 @@ class CheapTiers:
         min_similarity = policy.min_similarity if policy.HasField("min_similarity") else None
         hit = await self.cache.lookup(inp.chat, inp.tenant, self.cache_tier(plan), min_similarity)
         latency = time.perf_counter() - t0
-        if hit is None:
-            outcome.attempts.append(AttemptResult("cache", "", "cache", "miss", latency_s=latency))
+        if hit is None or hit.match == cache_service_pb2.MATCH_KIND_UNSPECIFIED or not hit.HasField("answer"):
+            reason = cache_miss_reason(hit.decision.reason) if hit is not None and hit.decision.reason else ""
+            outcome.attempts.append(AttemptResult("cache", "", "cache", "miss", error_reason=reason, latency_s=latency))
             return False
         answer = hit.answer
         verdict = self._validator.check(plan.rules, answer.completion)
@@ -143,3 +145,9 @@ def usage_cost(book: PriceBook, candidate: Candidate, usage: chat_pb2.Usage) -> 
         reasoning_tokens=usage.reasoning_tokens,
         cache_write_long_tokens=usage.cache_write_long_tokens,
     )
+
+
+def cache_miss_reason(decision_reason: str) -> Reason:
+    """The catalogue reason of the cache's semantic decision ("exchanged_word" -> CACHE_EXCHANGED_WORD), so the
+    attempt carries the cache's reason; a reason this router does not know (a newer cache's) is CACHE_MISS."""
+    return reason_of(f"CACHE_{decision_reason.upper()}") or Reason.CACHE_MISS

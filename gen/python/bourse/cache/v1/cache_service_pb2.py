@@ -26,15 +26,15 @@ from bourse.common.v1 import chat_pb2 as bourse_dot_common_dot_v1_dot_chat__pb2
 from bourse.common.v1 import routing_pb2 as bourse_dot_common_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#bourse/cache/v1/cache_service.proto\x12\x0f\x62ourse.cache.v1\x1a\x1b\x62ourse/common/v1/chat.proto\x1a\x1e\x62ourse/common/v1/routing.proto\"P\n\nCacheScope\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12/\n\nmodel_tier\x18\x02 \x01(\x0e\x32\x1b.bourse.common.v1.ModelTier\"}\n\x0c\x43\x61\x63hedAnswer\x12\x34\n\ncompletion\x18\x01 \x01(\x0b\x32 .bourse.common.v1.ChatCompletion\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x16\n\x0e\x63ost_micro_usd\x18\x04 \x01(\x03\"\xac\x01\n\rLookupRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12*\n\x05scope\x18\x02 \x01(\x0b\x32\x1b.bourse.cache.v1.CacheScope\x12\x1b\n\x0emin_similarity\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\nexact_only\x18\x04 \x01(\x08\x42\x11\n\x0f_min_similarity\"\xa4\x01\n\x0eLookupResponse\x12)\n\x05match\x18\x01 \x01(\x0e\x32\x1a.bourse.cache.v1.MatchKind\x12\x12\n\nsimilarity\x18\x02 \x01(\x02\x12\x11\n\tentry_key\x18\x03 \x01(\t\x12-\n\x06\x61nswer\x18\x04 \x01(\x0b\x32\x1d.bourse.cache.v1.CachedAnswer\x12\x11\n\tnamespace\x18\x05 \x01(\t\"\xab\x01\n\x0cStoreRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12*\n\x05scope\x18\x02 \x01(\x0b\x32\x1b.bourse.cache.v1.CacheScope\x12-\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x1d.bourse.cache.v1.CachedAnswer\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\r\"U\n\rStoreResponse\x12\x11\n\tentry_key\x18\x01 \x01(\t\x12\x0e\n\x06stored\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\"\\\n\x11InvalidateRequest\x12\x13\n\tentry_key\x18\x01 \x01(\tH\x00\x12\x13\n\ttenant_id\x18\x02 \x01(\tH\x00\x12\x13\n\tnamespace\x18\x03 \x01(\tH\x00\x42\x08\n\x06target\"%\n\x12InvalidateResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x04\"\x0e\n\x0cStatsRequest\"\x95\x01\n\rStatsResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x01(\x04\x12\x12\n\nexact_hits\x18\x02 \x01(\x04\x12\x15\n\rsemantic_hits\x18\x03 \x01(\x04\x12\x0e\n\x06misses\x18\x04 \x01(\x04\x12\x11\n\tevictions\x18\x05 \x01(\x04\x12\x10\n\x08\x62\x61\x64_hits\x18\x06 \x01(\x04\x12\x13\n\x0bindex_bytes\x18\x07 \x01(\x04\"J\n\x13ReportBadHitRequest\x12\x11\n\tentry_key\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"\'\n\x14ReportBadHitResponse\x12\x0f\n\x07\x65victed\x18\x01 \x01(\x08*V\n\tMatchKind\x12\x1a\n\x16MATCH_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MATCH_KIND_EXACT\x10\x01\x12\x17\n\x13MATCH_KIND_SEMANTIC\x10\x02\x32\x9d\x03\n\x0c\x43\x61\x63heService\x12I\n\x06Lookup\x12\x1e.bourse.cache.v1.LookupRequest\x1a\x1f.bourse.cache.v1.LookupResponse\x12\x46\n\x05Store\x12\x1d.bourse.cache.v1.StoreRequest\x1a\x1e.bourse.cache.v1.StoreResponse\x12U\n\nInvalidate\x12\".bourse.cache.v1.InvalidateRequest\x1a#.bourse.cache.v1.InvalidateResponse\x12\x46\n\x05Stats\x12\x1d.bourse.cache.v1.StatsRequest\x1a\x1e.bourse.cache.v1.StatsResponse\x12[\n\x0cReportBadHit\x12$.bourse.cache.v1.ReportBadHitRequest\x1a%.bourse.cache.v1.ReportBadHitResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#bourse/cache/v1/cache_service.proto\x12\x0f\x62ourse.cache.v1\x1a\x1b\x62ourse/common/v1/chat.proto\x1a\x1e\x62ourse/common/v1/routing.proto\"P\n\nCacheScope\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12/\n\nmodel_tier\x18\x02 \x01(\x0e\x32\x1b.bourse.common.v1.ModelTier\"}\n\x0c\x43\x61\x63hedAnswer\x12\x34\n\ncompletion\x18\x01 \x01(\x0b\x32 .bourse.common.v1.ChatCompletion\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x16\n\x0e\x63ost_micro_usd\x18\x04 \x01(\x03\"\xac\x01\n\rLookupRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12*\n\x05scope\x18\x02 \x01(\x0b\x32\x1b.bourse.cache.v1.CacheScope\x12\x1b\n\x0emin_similarity\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\nexact_only\x18\x04 \x01(\x08\x42\x11\n\x0f_min_similarity\"\xd9\x01\n\x0eLookupResponse\x12)\n\x05match\x18\x01 \x01(\x0e\x32\x1a.bourse.cache.v1.MatchKind\x12\x12\n\nsimilarity\x18\x02 \x01(\x02\x12\x11\n\tentry_key\x18\x03 \x01(\t\x12-\n\x06\x61nswer\x18\x04 \x01(\x0b\x32\x1d.bourse.cache.v1.CachedAnswer\x12\x11\n\tnamespace\x18\x05 \x01(\t\x12\x33\n\x08\x64\x65\x63ision\x18\x06 \x01(\x0b\x32!.bourse.cache.v1.SemanticDecision\"\x8c\x01\n\x10SemanticDecision\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66\x66irmed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\x12\x11\n\tthreshold\x18\x05 \x01(\x02\x12\x12\n\nsimilarity\x18\x06 \x01(\x02\x12\x12\n\ncandidates\x18\x07 \x01(\r\"\xab\x01\n\x0cStoreRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12*\n\x05scope\x18\x02 \x01(\x0b\x32\x1b.bourse.cache.v1.CacheScope\x12-\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x1d.bourse.cache.v1.CachedAnswer\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\r\"U\n\rStoreResponse\x12\x11\n\tentry_key\x18\x01 \x01(\t\x12\x0e\n\x06stored\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\"\\\n\x11InvalidateRequest\x12\x13\n\tentry_key\x18\x01 \x01(\tH\x00\x12\x13\n\ttenant_id\x18\x02 \x01(\tH\x00\x12\x13\n\tnamespace\x18\x03 \x01(\tH\x00\x42\x08\n\x06target\"%\n\x12InvalidateResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x04\"\x0e\n\x0cStatsRequest\"\x95\x01\n\rStatsResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x01(\x04\x12\x12\n\nexact_hits\x18\x02 \x01(\x04\x12\x15\n\rsemantic_hits\x18\x03 \x01(\x04\x12\x0e\n\x06misses\x18\x04 \x01(\x04\x12\x11\n\tevictions\x18\x05 \x01(\x04\x12\x10\n\x08\x62\x61\x64_hits\x18\x06 \x01(\x04\x12\x13\n\x0bindex_bytes\x18\x07 \x01(\x04\"J\n\x13ReportBadHitRequest\x12\x11\n\tentry_key\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"M\n\x14ReportBadHitResponse\x12\x0f\n\x07\x65victed\x18\x01 \x01(\x08\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x02*V\n\tMatchKind\x12\x1a\n\x16MATCH_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MATCH_KIND_EXACT\x10\x01\x12\x17\n\x13MATCH_KIND_SEMANTIC\x10\x02\x32\x9d\x03\n\x0c\x43\x61\x63heService\x12I\n\x06Lookup\x12\x1e.bourse.cache.v1.LookupRequest\x1a\x1f.bourse.cache.v1.LookupResponse\x12\x46\n\x05Store\x12\x1d.bourse.cache.v1.StoreRequest\x1a\x1e.bourse.cache.v1.StoreResponse\x12U\n\nInvalidate\x12\".bourse.cache.v1.InvalidateRequest\x1a#.bourse.cache.v1.InvalidateResponse\x12\x46\n\x05Stats\x12\x1d.bourse.cache.v1.StatsRequest\x1a\x1e.bourse.cache.v1.StatsResponse\x12[\n\x0cReportBadHit\x12$.bourse.cache.v1.ReportBadHitRequest\x1a%.bourse.cache.v1.ReportBadHitResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bourse.cache.v1.cache_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MATCHKIND']._serialized_start=1347
-  _globals['_MATCHKIND']._serialized_end=1433
+  _globals['_MATCHKIND']._serialized_start=1581
+  _globals['_MATCHKIND']._serialized_end=1667
   _globals['_CACHESCOPE']._serialized_start=117
   _globals['_CACHESCOPE']._serialized_end=197
   _globals['_CACHEDANSWER']._serialized_start=199
@@ -42,23 +42,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPREQUEST']._serialized_start=327
   _globals['_LOOKUPREQUEST']._serialized_end=499
   _globals['_LOOKUPRESPONSE']._serialized_start=502
-  _globals['_LOOKUPRESPONSE']._serialized_end=666
-  _globals['_STOREREQUEST']._serialized_start=669
-  _globals['_STOREREQUEST']._serialized_end=840
-  _globals['_STORERESPONSE']._serialized_start=842
-  _globals['_STORERESPONSE']._serialized_end=927
-  _globals['_INVALIDATEREQUEST']._serialized_start=929
-  _globals['_INVALIDATEREQUEST']._serialized_end=1021
-  _globals['_INVALIDATERESPONSE']._serialized_start=1023
-  _globals['_INVALIDATERESPONSE']._serialized_end=1060
-  _globals['_STATSREQUEST']._serialized_start=1062
-  _globals['_STATSREQUEST']._serialized_end=1076
-  _globals['_STATSRESPONSE']._serialized_start=1079
-  _globals['_STATSRESPONSE']._serialized_end=1228
-  _globals['_REPORTBADHITREQUEST']._serialized_start=1230
-  _globals['_REPORTBADHITREQUEST']._serialized_end=1304
-  _globals['_REPORTBADHITRESPONSE']._serialized_start=1306
-  _globals['_REPORTBADHITRESPONSE']._serialized_end=1345
-  _globals['_CACHESERVICE']._serialized_start=1436
-  _globals['_CACHESERVICE']._serialized_end=1849
+  _globals['_LOOKUPRESPONSE']._serialized_end=719
+  _globals['_SEMANTICDECISION']._serialized_start=722
+  _globals['_SEMANTICDECISION']._serialized_end=862
+  _globals['_STOREREQUEST']._serialized_start=865
+  _globals['_STOREREQUEST']._serialized_end=1036
+  _globals['_STORERESPONSE']._serialized_start=1038
+  _globals['_STORERESPONSE']._serialized_end=1123
+  _globals['_INVALIDATEREQUEST']._serialized_start=1125
+  _globals['_INVALIDATEREQUEST']._serialized_end=1217
+  _globals['_INVALIDATERESPONSE']._serialized_start=1219
+  _globals['_INVALIDATERESPONSE']._serialized_end=1256
+  _globals['_STATSREQUEST']._serialized_start=1258
+  _globals['_STATSREQUEST']._serialized_end=1272
+  _globals['_STATSRESPONSE']._serialized_start=1275
+  _globals['_STATSRESPONSE']._serialized_end=1424
+  _globals['_REPORTBADHITREQUEST']._serialized_start=1426
+  _globals['_REPORTBADHITREQUEST']._serialized_end=1500
+  _globals['_REPORTBADHITRESPONSE']._serialized_start=1502
+  _globals['_REPORTBADHITRESPONSE']._serialized_end=1579
+  _globals['_CACHESERVICE']._serialized_start=1670
+  _globals['_CACHESERVICE']._serialized_end=2083
 # @@protoc_insertion_point(module_scope)

@@ -50,18 +50,38 @@ class LookupRequest(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., scope: _Optional[_Union[CacheScope, _Mapping]] = ..., min_similarity: _Optional[float] = ..., exact_only: _Optional[bool] = ...) -> None: ...
 
 class LookupResponse(_message.Message):
-    __slots__ = ("match", "similarity", "entry_key", "answer", "namespace")
+    __slots__ = ("match", "similarity", "entry_key", "answer", "namespace", "decision")
     MATCH_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     ENTRY_KEY_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
     match: MatchKind
     similarity: float
     entry_key: str
     answer: CachedAnswer
     namespace: str
-    def __init__(self, match: _Optional[_Union[MatchKind, str]] = ..., similarity: _Optional[float] = ..., entry_key: _Optional[str] = ..., answer: _Optional[_Union[CachedAnswer, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
+    decision: SemanticDecision
+    def __init__(self, match: _Optional[_Union[MatchKind, str]] = ..., similarity: _Optional[float] = ..., entry_key: _Optional[str] = ..., answer: _Optional[_Union[CachedAnswer, _Mapping]] = ..., namespace: _Optional[str] = ..., decision: _Optional[_Union[SemanticDecision, _Mapping]] = ...) -> None: ...
+
+class SemanticDecision(_message.Message):
+    __slots__ = ("mode", "affirmed", "reason", "score", "threshold", "similarity", "candidates")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    AFFIRMED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    affirmed: bool
+    reason: str
+    score: float
+    threshold: float
+    similarity: float
+    candidates: int
+    def __init__(self, mode: _Optional[str] = ..., affirmed: _Optional[bool] = ..., reason: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., similarity: _Optional[float] = ..., candidates: _Optional[int] = ...) -> None: ...
 
 class StoreRequest(_message.Message):
     __slots__ = ("chat", "scope", "answer", "ttl_seconds")
@@ -136,7 +156,11 @@ class ReportBadHitRequest(_message.Message):
     def __init__(self, entry_key: _Optional[str] = ..., request_id: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ReportBadHitResponse(_message.Message):
-    __slots__ = ("evicted",)
+    __slots__ = ("evicted", "namespace", "threshold")
     EVICTED_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     evicted: bool
-    def __init__(self, evicted: _Optional[bool] = ...) -> None: ...
+    namespace: str
+    threshold: float
+    def __init__(self, evicted: _Optional[bool] = ..., namespace: _Optional[str] = ..., threshold: _Optional[float] = ...) -> None: ...
