@@ -6,8 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test test-fast lint lint-imports typecheck protos check-protos buf-lint buf-breaking lock models node-deps vendor bench clean
-NODE_DIRS := services/ledger/dashboard examples/node-subscriber examples/node-client
+.PHONY: setup up test test-fast system-deps lint lint-imports typecheck protos check-protos buf-lint buf-breaking lock models node-deps vendor bench clean
 
 setup: $(STAMP)
 
@@ -27,9 +26,12 @@ models: setup
 # npm packages, from committed lock files: the dashboard's chart library (its vendored copy is committed; see
 # `make vendor`) and the Node.js examples the tests run. Skipped with a note when npm is missing.
 node-deps:
-	@if command -v npm >/dev/null; then \
-	  for d in $(NODE_DIRS); do test -d $$d/node_modules || npm ci --silent --no-audit --no-fund --prefix $$d; done; \
-	else echo "npm not found: skipping Node.js packages"; fi
+	./scripts/install-system-deps.sh node
+
+# What the tests need outside Python, installed when missing: Chromium and chromium-driver, Node.js and npm
+# (apt-get), then the npm packages. `make test` runs it; so does .ci/run, through `make test`.
+system-deps:
+	./scripts/install-system-deps.sh all
 
 # Re-vendor the dashboard's chart library from the locked npm package (after changing package-lock.json), or
 # check the committed copy: `make vendor VENDOR_ARGS=--check`.
@@ -40,11 +42,18 @@ vendor: setup node-deps
 up: setup models node-deps
 	$(BIN)/bourse up --demo
 
-test: setup models node-deps
-	$(BIN)/python -m pytest -q
+# Tests run in TEST_WORKERS processes (pytest-xdist), a file per worker at a time (module fixtures are set up
+# once), each worker with its own nats-server. Each worker also collects and imports everything (~10 s of CPU),
+# so on 2 cores 2 workers measured faster than 4 (docs/conventions.md, "Tests"). TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 
+test: setup models system-deps
+	$(BIN)/python -m pytest -q $(XDIST)
+
+# The inner loop: everything not marked `model` (needs converted models) or `slow` (seconds each).
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not model and not slow"
+	$(BIN)/python -m pytest -q $(XDIST) -m "not model and not slow"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,6 +1,8 @@
 """Session fixtures: a real nats-server with JetStream on an ephemeral port.
 
-Set BOURSE_TEST_NATS_URL to point the tests at an already running NATS instead.
+Under pytest-xdist every worker is a session of its own, so each worker starts its own nats-server: no stream,
+consumer or KV bucket is shared between workers. Set BOURSE_TEST_NATS_URL to point the tests at an already
+running NATS instead (then run them without -n, or accept that workers share it).
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from nats.aio.client import Client as NATS
 from shared.events.connect import connect
 from shared.logging import configure_logging, get_logger
 from shared.processes import NatsServer
+from tests.support.services import Services, running_services
 
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("warning")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked slow first (the sort is stable): under `-n N --dist loadfile` the longest files start at once
+    instead of being the last ones still running."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +47,10 @@ async def nc(nats_url: str) -> AsyncIterator[NATS]:
     client = await connect([nats_url], get_logger("test"), name="bourse-test")
     yield client
     await client.drain()
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[Services]:
+    """Start services on port 0 for one test (`await services.router(config)`); all are stopped after it."""
+    async with running_services() as started:
+        yield started

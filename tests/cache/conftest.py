@@ -4,23 +4,23 @@ on port 0 against the session's nats-server."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import grpc
 import pytest
 from bourse.cache.v1 import cache_service_pb2 as cache_pb
 from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 from bourse.common.v1 import chat_pb2, routing_pb2
 
 from services.cache.config import CacheConfig
-from services.cache.server import CacheService, create_server
+from services.cache.server import CacheService
 from shared.embedding.convert import ensure_minilm
 from shared.embedding.encoder import SentenceEncoder
-from shared.logging import get_logger
-from shared.processes import wait_healthy
+from tests.support import requests
+from tests.support.services import LOOPBACK_ANY_PORT, Services
 
 SERVICE = "bourse.cache.v1.CacheService"
+CACHE_SYSTEM = "You are a helpful assistant."
 
 
 @pytest.fixture(scope="session")
@@ -39,20 +39,12 @@ def encoder(minilm_dir: Path) -> SentenceEncoder:
 
 
 def chat(
-    text: str,
-    *,
-    system: str = "You are a helpful assistant.",
-    history: tuple[tuple[int, str], ...] = (),
-    temperature: float | None = 0.0,
-    **fields: object,
+    text: str, *, system: str = CACHE_SYSTEM, temperature: float | None = 0.0, **fields: object
 ) -> chat_pb2.ChatRequest:
-    messages = [chat_pb2.Message(role=chat_pb2.ROLE_SYSTEM, content=[chat_pb2.ContentPart(text=system)])]
-    messages += [chat_pb2.Message(role=role, content=[chat_pb2.ContentPart(text=t)]) for role, t in history]  # type: ignore[arg-type]
-    messages.append(chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text=text)]))
-    request = chat_pb2.ChatRequest(messages=messages, **fields)  # type: ignore[arg-type]
+    """The shared chat builder with the cache tests' defaults: a system prompt and temperature 0 (cacheable)."""
     if temperature is not None:
-        request.sampling.temperature = temperature
-    return request
+        fields["temperature"] = temperature
+    return requests.chat(text, system=system, **fields)
 
 
 def answer(content: str, cost: int = 1200) -> cache_pb.CachedAnswer:
@@ -76,14 +68,14 @@ StartCache = Callable[..., Awaitable[tuple[CacheService, cache_grpc.CacheService
 
 
 @pytest.fixture
-async def start_cache(nats_url: str, models_root: Path, minilm_dir: Path, tmp_path: Path) -> AsyncIterator[StartCache]:
-    started: list[tuple[CacheService, grpc.aio.Channel]] = []
-
+async def start_cache(
+    nats_url: str, models_root: Path, minilm_dir: Path, tmp_path: Path, services: Services
+) -> StartCache:
     async def start(
         name: str = "a", *, wait: bool = True, **overrides: object
     ) -> tuple[CacheService, cache_grpc.CacheServiceStub]:
         settings: dict[str, object] = {
-            "listen": "127.0.0.1:0",
+            "listen": LOOPBACK_ANY_PORT,
             "nats_url": nats_url,
             "models_dir": str(models_root),
             "data_dir": str(tmp_path / name),
@@ -93,16 +85,8 @@ async def start_cache(nats_url: str, models_root: Path, minilm_dir: Path, tmp_pa
             "sweep_interval_s": 0.2,
         }
         settings.update(overrides)
-        config = CacheConfig(**settings)  # type: ignore[arg-type]
-        service = await create_server(config, get_logger("cache-test"))
-        await service.start()
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
-        started.append((service, channel))
-        if wait:
-            await wait_healthy(f"127.0.0.1:{service.port}", SERVICE, timeout_s=60)
+        service = await services.cache(CacheConfig(**settings), wait=wait)  # type: ignore[arg-type]
+        channel = services.channel(f"127.0.0.1:{service.service.port}")
         return service, cache_grpc.CacheServiceStub(channel)  # type: ignore[no-untyped-call]
 
-    yield start
-    for service, channel in reversed(started):
-        await channel.close()
-        await service.service.stop(1.0)
+    return start

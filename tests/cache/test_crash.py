@@ -17,6 +17,7 @@ from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 
 from shared.processes import Child, free_port, python_module, wait_healthy
 from tests.cache.conftest import SERVICE, answer, chat, new_tenant, scope
+from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -69,10 +70,12 @@ async def test_sigkill_during_a_write_burst_loses_nothing_acknowledged(
                         acknowledged[i] = reply.entry_key
 
                 writers = [asyncio.create_task(writer()) for _ in range(4)]
-                deadline = asyncio.get_running_loop().time() + 60
-                while len(acknowledged) < target and asyncio.get_running_loop().time() < deadline:
-                    await asyncio.sleep(0.01)
-                assert len(acknowledged) >= target
+                await eventually(
+                    lambda target=target: len(acknowledged) >= target,
+                    timeout_s=60,
+                    interval_s=0.01,
+                    what=f"{target} acknowledged",
+                )
                 child.kill()  # SIGKILL with writes in flight
                 results = await asyncio.gather(*writers, return_exceptions=True)
                 assert all(isinstance(r, grpc.aio.AioRpcError) for r in results)

@@ -44,7 +44,7 @@ def test_same_request_same_namespace_and_key() -> None:
             id="earlier turns",
         ),
         pytest.param(
-            view_request(chat("What is DNS?", sampling=chat_pb2.SamplingParams(max_tokens=5)), scope("t")),
+            view_request(chat("What is DNS?", max_tokens=5), scope("t")),
             id="max tokens",
         ),
     ],

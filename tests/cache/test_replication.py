@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,15 +12,9 @@ from bourse.cache.v1 import cache_service_pb2_grpc as cache_grpc
 from services.cache.core.cache import REPLICATION_SEQUENCE
 from services.cache.core.entry_store import EntryStore
 from tests.cache.conftest import StartCache, answer, chat, new_tenant, scope
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.model
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached before the deadline"
-        await asyncio.sleep(0.02)
 
 
 def lookup_of(stub: cache_grpc.CacheServiceStub, text: str, tenant: str) -> Callable[[], Awaitable[int]]:

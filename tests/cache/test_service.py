@@ -17,6 +17,7 @@ from shared.events import subjects
 from shared.grpc_errors import from_rpc_error
 from shared.processes import free_port
 from tests.cache.conftest import SERVICE, StartCache, answer, chat, new_tenant, scope
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.model
 
@@ -132,10 +133,8 @@ async def test_report_bad_hit_evicts_and_publishes(start_cache: StartCache, nc: 
 
 async def test_not_serving_while_nats_is_unreachable(start_cache: StartCache) -> None:
     service, stub = await start_cache("no-nats", wait=False, nats_url=f"nats://127.0.0.1:{free_port()}")
-    deadline = asyncio.get_running_loop().time() + 60
-    while service.cache is None:  # encoder loaded and store opened; now waiting on NATS
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.02)
+    # encoder loaded and store opened; now waiting on NATS
+    await eventually(lambda: service.cache is not None, timeout_s=60, what="the cache store to open")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.service.port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
         status = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))

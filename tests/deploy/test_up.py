@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from services.cli.__main__ import build_parser
 from services.cli.stack import SERVICES, StackOptions, plan_stack, provider_key_envs
 from services.cli.up import Console, up
 from tests.deploy.fake_up import fake_specs
+from tests.support.eventually import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,6 +95,7 @@ def test_bad_options_are_rejected_before_anything_starts(argv: list[str]) -> Non
     assert "bourse up:" in err.getvalue()
 
 
+@pytest.mark.slow
 def test_demo_failures_are_reported_and_exit_nonzero(tmp_path: Path) -> None:
     # The stand-in "router" serves health but not RouterService: every demo Route fails with UNIMPLEMENTED.
     specs_stack = "BOURSE_FAKEA:grpc"
@@ -120,6 +121,7 @@ def test_demo_failures_are_reported_and_exit_nonzero(tmp_path: Path) -> None:
     assert "stopped router" in out.getvalue() and "stopped nats" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_starts_in_order_wires_peers_and_stops_in_reverse(tmp_path: Path) -> None:
     code, out, err = run_up(
         tmp_path, "BOURSE_FAKEA:http,BOURSE_FAKEB:grpc,BOURSE_FAKEC:grpc", "--exit", "--skip", "bourse_fakec"
@@ -139,6 +141,7 @@ def test_starts_in_order_wires_peers_and_stops_in_reverse(tmp_path: Path) -> Non
     assert "ready:" in out
 
 
+@pytest.mark.slow
 def test_a_service_that_crashes_at_start_is_reported_and_nothing_is_left(tmp_path: Path) -> None:
     code, out, err = run_up(tmp_path, "BOURSE_FAKEA:grpc,BOURSE_FAKEB:crash,BOURSE_FAKEC:grpc")
     assert code == 1
@@ -154,6 +157,7 @@ def test_a_service_that_crashes_at_start_is_reported_and_nothing_is_left(tmp_pat
     assert "ready:" not in out
 
 
+@pytest.mark.slow
 def test_a_service_that_never_gets_healthy_times_out_and_is_stopped(tmp_path: Path) -> None:
     code, out, err = run_up(tmp_path, "BOURSE_FAKEA:grpc,BOURSE_FAKEB:unhealthy", "--start-timeout", "6")
     assert code == 1
@@ -178,6 +182,7 @@ def test_nats_port_in_use_is_reported(tmp_path: Path, nats_url: str) -> None:
     assert not record.exists()  # nothing after NATS was started
 
 
+@pytest.mark.slow
 def test_a_service_crashing_while_serving_stops_the_stack(tmp_path: Path) -> None:
     trigger = tmp_path / "trigger"
     proc = start_fake_up(tmp_path, "BOURSE_FAKEA:grpc,BOURSE_FAKEB:crash_on_file", trigger=trigger)
@@ -191,6 +196,7 @@ def test_a_service_crashing_while_serving_stops_the_stack(tmp_path: Path) -> Non
     assert not any(pid_alive(pid) for pid in pids)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_everything_in_reverse_order(tmp_path: Path) -> None:
     proc = start_fake_up(tmp_path, "BOURSE_FAKEA:grpc,BOURSE_FAKEB:grpc,BOURSE_FAKEC:http")
     wait_for_line(proc, tmp_path / "out.txt", "serving; Ctrl-C")
@@ -206,10 +212,11 @@ def test_sigterm_stops_everything_in_reverse_order(tmp_path: Path) -> None:
     assert not any(pid_alive(pid) for pid in pids)
 
 
+@pytest.mark.slow
 def test_sigint_during_start_up_leaves_nothing(tmp_path: Path) -> None:
     proc = start_fake_up(tmp_path, "BOURSE_FAKEA:grpc,BOURSE_FAKEB:unhealthy", "--start-timeout", "60")
     wait_for_line(proc, tmp_path / "out.txt", "starting bourse_fakeb")
-    wait_for(lambda: len(child_pids(proc.pid)) == 3, "three children")
+    eventually_sync(lambda: len(child_pids(proc.pid)) == 3, timeout_s=90, what="three children")
     pids = child_pids(proc.pid)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 130
@@ -231,22 +238,13 @@ def start_fake_up(tmp_path: Path, stack: str, *extra: str, trigger: Path | None 
         return subprocess.Popen(argv, stdout=out, stderr=err, cwd=REPO, env=env)
 
 
-def wait_for(condition: object, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_for_line(proc: subprocess.Popen[bytes], path: Path, text: str) -> None:
     def seen() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"exited {proc.returncode}: {path.read_text()}")
         return text in path.read_text()
 
-    wait_for(seen, repr(text))
+    eventually_sync(seen, timeout_s=90, what=repr(text))  # fails at once if the process exits
 
 
 def child_pids(parent: int) -> list[int]:

@@ -16,8 +16,7 @@ from shared.events.schemas import TelemetryEvent
 from shared.events.spool import EventSpool, SpooledEvent
 from shared.logging import get_logger
 from shared.processes import NatsServer
-
-from ..ledger.waiting import eventually
+from tests.support.eventually import eventually
 
 
 def _events(n: int, start: int = 0) -> list[SpooledEvent]:

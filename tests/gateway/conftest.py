@@ -12,11 +12,12 @@ from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 from services.gateway.config import GatewayConfig
 from services.gateway.core.api_keys import issue_key
 from services.gateway.key_store import KeyStore, open_bucket
-from services.gateway.server import GatewayServer, create_server
+from services.gateway.server import GatewayServer
 from shared.events.connect import connect
 from shared.logging import get_logger
 from shared.serving import new_server
 from tests.gateway.scripted_router import ScriptedRouter
+from tests.support.services import LOOPBACK_ANY_PORT, Services, running_services
 
 
 @dataclass
@@ -66,18 +67,16 @@ async def stack(nats_url: str, scripted_router: tuple[ScriptedRouter, int]) -> A
     keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
     issued = issue_key("acme", "tests")
     await keys.put(issued.record)
-    gateway = await create_server(config, logger)
-    await gateway.start()
-    yield GatewayStack(
-        gateway=gateway,
-        router=router,
-        keys=keys,
-        key=issued.key,
-        key_id=issued.record.key_id,
-        tenant="acme",
-        config=config,
-    )
-    await gateway.stop()
+    async with running_services() as started:
+        yield GatewayStack(
+            gateway=await started.gateway(config),
+            router=router,
+            keys=keys,
+            key=issued.key,
+            key_id=issued.record.key_id,
+            tenant="acme",
+            config=config,
+        )
     await nc.drain()
 
 
@@ -102,20 +101,13 @@ class RealStack:
 @pytest.fixture(scope="session")
 async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     from services.provider_adapter.config import AdapterConfig
-    from services.provider_adapter.server import create_server as create_adapter
     from services.router.config import BudgetRule, QualityConfig, RouterConfig
-    from services.router.server import create_server as create_router
-    from services.simulator.config import SimulatorConfig
-    from services.simulator.server import start_simulator
 
     logger = get_logger("gateway-e2e")
-    sim_runner, sim_port = await start_simulator(SimulatorConfig(listen="127.0.0.1:0", seed=11))
-    sim_url = f"http://127.0.0.1:{sim_port}"
-    adapter = await create_adapter(
-        AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url), get_logger("e2e-adapter"), environ={}
-    )
-    await adapter.start()
-    router = await create_router(
+    started = Services()
+    sim_url = await started.simulator()
+    adapter = await started.adapter(AdapterConfig(listen=LOOPBACK_ANY_PORT, simulator_url=sim_url))
+    router, _ = await started.router(
         RouterConfig(
             listen="127.0.0.1:0",
             nats_url=nats_url,
@@ -124,9 +116,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
             budget_bucket=f"e2e_budgets_{secrets.token_hex(4)}",
             quality=QualityConfig(default_policy="cheapest", use_predictor=False),
         ),
-        get_logger("e2e-router"),
     )
-    await router.start()
     bucket = f"E2E_KEYS_{secrets.token_hex(4)}"
     nc = await connect([nats_url], logger, name="gateway-e2e-keys")
     keys = KeyStore(await open_bucket(nc.jetstream(), bucket), logger)
@@ -134,18 +124,16 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     capped = issue_key("capped", "e2e budget")
     await keys.put(issued.record)
     await keys.put(capped.record)
-    gateway = await create_server(
+    gateway = await started.gateway(
         GatewayConfig(
-            listen="127.0.0.1:0",
+            listen=LOOPBACK_ANY_PORT,
             router=f"127.0.0.1:{router.port}",
             inference="127.0.0.1:1",
             nats_url=nats_url,
             keys_bucket=bucket,
             request_timeout_s=30.0,
-        ),
-        logger,
+        )
     )
-    await gateway.start()
     yield RealStack(
         gateway=gateway,
         router_port=router.port,
@@ -156,8 +144,5 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
         nats_url=nats_url,
         capped_key=capped.key,
     )
-    await gateway.stop()
-    await router.stop(0.5)
-    await adapter.stop(0.5)
-    await sim_runner.cleanup()
+    await started.close()
     await nc.drain()

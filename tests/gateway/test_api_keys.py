@@ -25,6 +25,7 @@ from services.gateway.server import create_server
 from shared.errors import NotFound, Unauthenticated
 from shared.processes import free_port
 from tests.gateway.conftest import GatewayStack
+from tests.support.eventually import eventually
 
 
 def test_issued_key_is_stored_only_as_its_hash() -> None:
@@ -83,18 +84,15 @@ async def test_store_lists_and_revokes(stack: GatewayStack) -> None:
 
 
 async def _wait_for_status(client: openai.AsyncOpenAI, expect_ok: bool, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    async def reached() -> bool:
         try:
             await client.models.list()
             ok = True
         except openai.AuthenticationError:
             ok = False
-        if ok == expect_ok:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"key state did not become {'valid' if expect_ok else 'revoked'} in time")
-        await asyncio.sleep(0.02)
+        return ok == expect_ok
+
+    await eventually(reached, timeout_s=timeout_s, what=f"the key to become {'valid' if expect_ok else 'revoked'}")
 
 
 async def test_new_key_works_at_once_and_revocation_reaches_the_gateway(stack: GatewayStack) -> None:
@@ -126,11 +124,12 @@ async def _cli(stack: GatewayStack, *args: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.slow
 async def test_cli_create_list_revoke(stack: GatewayStack) -> None:
     code, out, _ = await _cli(stack, "create", "--tenant", "cli-tenant", "--name", "from-cli", "--json")
     assert code == 0
@@ -158,6 +157,7 @@ async def test_cli_create_list_revoke(stack: GatewayStack) -> None:
     assert key not in out
 
 
+@pytest.mark.slow
 async def test_cli_failures(stack: GatewayStack) -> None:
     code, _, err = await _cli(stack, "create", "--tenant", "bad tenant!")
     assert code == 2
@@ -176,7 +176,7 @@ async def test_cli_failures(stack: GatewayStack) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
+    _, err_bytes = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1
     assert "cannot reach NATS" in err_bytes.decode()
     assert "Traceback" not in err_bytes.decode()

@@ -9,35 +9,27 @@ import openai
 import pytest
 
 from services.gateway.config import GatewayConfig
-from services.gateway.server import GatewayServer, create_server
+from services.gateway.server import GatewayServer
 from services.local_inference.config import InferenceConfig
-from services.local_inference.server import create_server as create_inference
-from shared.logging import get_logger
-from shared.processes import wait_healthy
 from tests.gateway.conftest import GatewayStack
+from tests.support.services import LOOPBACK_ANY_PORT, running_services
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
 async def embedding_gateway(nats_url: str, stack: GatewayStack) -> AsyncIterator[GatewayServer]:
-    inference = await create_inference(InferenceConfig(listen="127.0.0.1:0"), get_logger("gateway-inference"))
-    await inference.start()
-    await wait_healthy(f"127.0.0.1:{inference.port}", timeout_s=120)
-    gateway = await create_server(
-        GatewayConfig(
-            listen="127.0.0.1:0",
-            router=stack.config.router,
-            inference=f"127.0.0.1:{inference.port}",
-            nats_url=nats_url,
-            keys_bucket=stack.config.keys_bucket,
-        ),
-        get_logger("gateway-embeddings"),
-    )
-    await gateway.start()
-    yield gateway
-    await gateway.stop()
-    await inference.stop(1.0)
+    async with running_services(grace_s=1.0) as started:
+        inference = await started.inference(InferenceConfig(listen=LOOPBACK_ANY_PORT))
+        yield await started.gateway(
+            GatewayConfig(
+                listen=LOOPBACK_ANY_PORT,
+                router=stack.config.router,
+                inference=f"127.0.0.1:{inference.port}",
+                nats_url=nats_url,
+                keys_bucket=stack.config.keys_bucket,
+            )
+        )
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

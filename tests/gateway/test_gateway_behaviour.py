@@ -18,6 +18,8 @@ from shared.events.connect import connect
 from shared.logging import get_logger
 from shared.processes import Child, NatsServer, free_port, log_tail, python_module
 from tests.gateway.conftest import GatewayStack
+from tests.support.eventually import eventually
+from tests.support.readiness import wait_http_ok
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -145,13 +147,9 @@ async def test_shutdown_lets_in_flight_requests_finish(nats_url: str, stack: Gat
         in_flight = asyncio.create_task(
             client.chat.completions.create(model="bourse/cheapest", messages=[{"role": "user", "content": "slow:x"}])
         )
-        deadline = asyncio.get_running_loop().time() + 10
-        while len(stack.router.requests) == seen:  # wait until the router holds the request
-            assert asyncio.get_running_loop().time() < deadline, "the request never reached the router"
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(stack.router.requests) > seen, timeout_s=10, what="the request at the router")
         stopping = asyncio.create_task(gateway.stop())
-        while gateway.api.serving:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: not gateway.api.serving, timeout_s=10, what="the gateway to stop serving")
         stack.router.release.set()
         completion = await asyncio.wait_for(in_flight, 10)
         await asyncio.wait_for(stopping, 10)
@@ -165,6 +163,7 @@ def _gateway_process(tmp_path: Path, env: dict[str, str]) -> Child:
     return Child("gateway", python_module("services.gateway"), tmp_path / "gateway.log", env=env, cwd=REPO)
 
 
+@pytest.mark.slow
 async def test_gateway_process_serves_and_stops_on_sigterm(nats_url: str, stack: GatewayStack, tmp_path: Path) -> None:
     port = free_port()
     child = _gateway_process(
@@ -178,17 +177,7 @@ async def test_gateway_process_serves_and_stops_on_sigterm(nats_url: str, stack:
     )
     child.start()
     try:
-        deadline = asyncio.get_running_loop().time() + 30
-        async with aiohttp.ClientSession() as session:
-            while True:
-                assert child.alive, child.fail("exited")
-                assert asyncio.get_running_loop().time() < deadline, child.fail("never answered /healthz")
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
+        await wait_http_ok(f"http://127.0.0.1:{port}/healthz", child=child)
         async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=stack.key, max_retries=0) as c:
             completion = await c.chat.completions.create(
                 model="bourse/cheapest", messages=[{"role": "user", "content": "from a process"}]
@@ -199,6 +188,7 @@ async def test_gateway_process_serves_and_stops_on_sigterm(nats_url: str, stack:
     assert code == 0
 
 
+@pytest.mark.slow
 async def test_bad_configuration_stops_the_process_with_the_field_named(tmp_path: Path) -> None:
     child = _gateway_process(tmp_path, {"BOURSE_GATEWAY_MAX_BODY_BYTES": "lots"})
     child.start()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,6 +79,7 @@ def _process(raw: bytes, headers: dict[str, str]) -> Any:
     return to_chat_request(body), to_constraints(options)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=_bodies, headers=_headers)
 def test_any_body_and_headers_fail_only_with_client_errors(body: dict[str, Any], headers: dict[str, str]) -> None:

@@ -8,13 +8,14 @@ import asyncio
 import itertools
 import json
 import re
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from tests.support.eventually import eventually
 
 _LISTENING = re.compile(r"DevTools listening on (ws://127\.0\.0\.1:(\d+)/\S+)")
 
@@ -41,18 +42,14 @@ class BrowserPage:
 
     async def wait_for(self, expression: str, timeout_s: float = 20.0) -> Any:
         """Evaluate until the value is truthy, or fail after `timeout_s`."""
-        deadline = time.monotonic() + timeout_s
-        last_error: AssertionError | None = None
-        while True:
-            try:  # while a page loads, its elements may be missing or its context replaced: try again
-                value = await self.evaluate(expression)
-                if value:
-                    return value
-            except AssertionError as error:
-                last_error = error
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout_s}s waiting for {expression}") from last_error
-            await asyncio.sleep(0.1)
+        # While a page loads, its elements may be missing or its context replaced: an evaluation error is "not yet".
+        return await eventually(
+            lambda: self.evaluate(expression),
+            timeout_s=timeout_s,
+            interval_s=0.1,
+            what=expression,
+            retry_on=(AssertionError,),
+        )
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:

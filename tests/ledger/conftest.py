@@ -7,15 +7,15 @@ server it would also count every request other tests routed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from services.ledger.config import LedgerConfig
-from services.ledger.server import LedgerServer, create_server
-from shared.logging import get_logger
+from services.ledger.server import LedgerServer
 from shared.processes import NatsServer
+from tests.support.services import Services
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +40,5 @@ def ledger_config(nats_url: str, tmp_path: Path, **overrides: object) -> LedgerC
 
 
 @pytest.fixture
-async def ledger(nats_url: str, tmp_path: Path) -> AsyncIterator[LedgerServer]:
-    server = await create_server(ledger_config(nats_url, tmp_path), get_logger("ledger-test"))
-    await server.start()
-    yield server
-    await server.stop(1.0)
+async def ledger(nats_url: str, tmp_path: Path, services: Services) -> LedgerServer:
+    return await services.ledger(ledger_config(nats_url, tmp_path))

@@ -6,8 +6,11 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from shared.processes import Child, free_port, python_module, wait_healthy
+
+pytestmark = pytest.mark.slow  # the ledger as a child process: seconds each
 
 
 async def test_ledger_process_serves_and_stops_on_sigterm(nats_url: str, tmp_path: Path) -> None:

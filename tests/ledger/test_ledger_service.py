@@ -17,9 +17,9 @@ from shared.events.publisher import EventPublisher
 from shared.events.schemas import Feedback, TelemetryEvent
 from shared.grpc_errors import from_rpc_error
 from shared.logging import get_logger
+from tests.support.eventually import eventually
 
 from .sample_events import event
-from .waiting import eventually
 
 
 def _stub(ledger: LedgerServer) -> tuple[grpc.aio.Channel, pb_grpc.LedgerServiceStub]:

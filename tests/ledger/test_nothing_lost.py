@@ -16,10 +16,10 @@ from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.logging import get_logger
 from shared.processes import NatsServer
+from tests.support.eventually import eventually
 
 from .conftest import ledger_config
 from .sample_events import event
-from .waiting import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -18,9 +18,11 @@ from shared.events import subjects
 from shared.events.publisher import EventPublisher
 from shared.logging import get_logger
 from shared.pricing.model_prices import find_price, read_prices
+from tests.support.eventually import eventually
 
 from .sample_events import event
-from .waiting import eventually
+
+pytestmark = pytest.mark.slow  # the `bourse report` CLI in child processes: seconds each
 
 PRICES = {
     "openai/gpt-4o": {"input_per_mtok": 2.5, "output_per_mtok": 10.0},

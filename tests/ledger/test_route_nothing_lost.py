@@ -27,10 +27,10 @@ from services.simulator.server import start_simulator
 from shared.logging import get_logger
 from shared.processes import NatsServer
 from shared.serving import insecure_channel
-from tests.router.requests import route
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 from .conftest import ledger_config
-from .waiting import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -14,16 +14,9 @@ from services.local_inference.core.engine import LocalModel
 from services.local_inference.core.inference import Limits, LocalInference, Sampling
 from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
 from shared.errors import DeadlineExceeded, InvalidRequest, Overloaded
+from tests.support.eventually import eventually
 
 GREEDY = DecodeParams(max_tokens=12)
-
-
-async def wait_until(condition: object, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached before the deadline")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -67,7 +60,7 @@ async def test_full_queue_is_overloaded_with_retry_delay(tiny_model: LocalModel)
     try:
         p = prompt(tiny_model, "x")
         accepted = [asyncio.ensure_future(sched.generate(p, GREEDY, (), None)) for _ in range(2)]
-        await wait_until(lambda: sched.queued == 2)  # the dispatcher is not started yet: both wait
+        await eventually(lambda: sched.queued == 2)  # the dispatcher is not started yet: both wait
         with pytest.raises(Overloaded) as caught:
             await sched.generate(p, GREEDY, (), None)
         assert caught.value.retry_after_s is not None and caught.value.retry_after_s > 0
@@ -93,12 +86,12 @@ async def test_cancelled_caller_stops_decoding(scheduler: Scheduler, tiny_model:
             await asyncio.sleep(3600)  # the caller hangs after the first delta, then goes away
 
     reader = asyncio.ensure_future(read_one())
-    await wait_until(lambda: scheduler.stats.batches == 1)
+    await eventually(lambda: scheduler.stats.batches == 1)
     await asyncio.sleep(0)
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
-    await wait_until(lambda: scheduler.idle)
+    await eventually(lambda: scheduler.idle)
     assert scheduler.stats.stopped_early == 1
     # the service is still fine afterwards
     generation = await scheduler.generate(prompt(tiny_model, "go"), GREEDY, (), None)
@@ -115,7 +108,7 @@ async def test_cancelled_before_dispatch_is_dropped(tiny_model: LocalModel) -> N
         await asyncio.sleep(0)
         second.cancel()
         await first
-        await wait_until(lambda: sched.idle)
+        await eventually(lambda: sched.idle)
         assert sched.stats.dropped + sched.stats.stopped_early == 1
     finally:
         await sched.stop()

@@ -15,7 +15,10 @@ from services.local_inference.config import ENV_PREFIX, InferenceConfig
 from shared.config import ConfigError, load_config
 from shared.errors import BourseError
 from shared.grpc_errors import from_rpc_error
-from tests.local_inference.conftest import RunningService, start_service, stop_service, user_chat, wait_health
+from tests.local_inference.conftest import RunningService, start_service, stop_service
+from tests.support.eventually import eventually
+from tests.support.readiness import wait_health_status
+from tests.support.requests import chat as user_chat
 
 
 async def rpc_error(call: object) -> BourseError:
@@ -156,16 +159,17 @@ async def test_unloadable_model_stays_not_serving(tmp_path: Path) -> None:
     config = InferenceConfig(listen="127.0.0.1:0", model_dir=str(tmp_path / "missing"), embed_model_dir="off")
     running = await start_service(config, wait=False)
     try:
-        await wait_health(running.channel, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await wait_health_status(running.channel, health_pb2.HealthCheckResponse.NOT_SERVING)
+
         # the load failure is reported to callers, who go elsewhere (the router escalates to a remote model)
-        for _ in range(200):
+        async def load_failure() -> BourseError | None:
             error = await rpc_error(running.stub.Generate(pb.GenerateRequest(chat=user_chat("x"))))
-            if error.reason == "MODEL_LOAD_FAILED":
-                break
-            await asyncio.sleep(0.02)
+            return error if error.reason == "MODEL_LOAD_FAILED" else None
+
+        error = await eventually(load_failure, timeout_s=10, what="MODEL_LOAD_FAILED to be reported")
         assert error.reason == "MODEL_LOAD_FAILED"
         assert "no model.bin" in error.message
-        await wait_health(running.channel, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await wait_health_status(running.channel, health_pb2.HealthCheckResponse.NOT_SERVING)
     finally:
         await stop_service(running)
 

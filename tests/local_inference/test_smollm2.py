@@ -14,7 +14,8 @@ from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.smollm2 import ensure_smollm2
 from services.local_inference.core.engine import EngineOptions, LocalModel
 from shared.grpc_errors import from_rpc_error
-from tests.local_inference.conftest import RunningService, start_service, stop_service, user_chat
+from tests.local_inference.conftest import RunningService, start_service, stop_service
+from tests.support.requests import chat as user_chat
 
 pytestmark = pytest.mark.model
 

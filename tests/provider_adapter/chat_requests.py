@@ -7,6 +7,7 @@ import json
 from bourse.common.v1 import chat_pb2
 
 from services.provider_adapter.core.provider import Call
+from tests.support.requests import chat
 
 WEATHER_SCHEMA = {
     "type": "object",
@@ -20,13 +21,7 @@ def text(value: str) -> list[chat_pb2.ContentPart]:
 
 
 def user_chat(prompt: str = "Say hello.", **sampling: object) -> chat_pb2.ChatRequest:
-    return chat_pb2.ChatRequest(
-        messages=[
-            chat_pb2.Message(role=chat_pb2.ROLE_SYSTEM, content=text("Be brief.")),
-            chat_pb2.Message(role=chat_pb2.ROLE_USER, content=text(prompt)),
-        ],
-        sampling=chat_pb2.SamplingParams(**sampling),  # type: ignore[arg-type]
-    )
+    return chat(prompt, system="Be brief.", **sampling)
 
 
 def tool_conversation() -> chat_pb2.ChatRequest:

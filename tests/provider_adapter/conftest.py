@@ -10,27 +10,23 @@ from bourse.provider.v1 import provider_service_pb2_grpc as pb_grpc
 
 from services.provider_adapter.config import AdapterConfig
 from services.provider_adapter.core.registry import ProviderSpec
-from services.provider_adapter.server import create_server
 from services.simulator.config import SimulatorConfig
-from services.simulator.server import start_simulator
-from shared.logging import get_logger
 from shared.serving import ServiceServer, insecure_channel
+from tests.support.services import LOOPBACK_ANY_PORT, running_services
+from tests.support.simulator import controlling
 
 
 @pytest.fixture(scope="session")
 async def sim_url() -> AsyncIterator[str]:
-    runner, port = await start_simulator(SimulatorConfig(listen="127.0.0.1:0", seed=7))
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with running_services() as started:
+        yield await started.simulator(SimulatorConfig(listen=LOOPBACK_ANY_PORT, seed=7))
 
 
 @pytest.fixture
 async def sim_control(sim_url: str) -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP session on the simulator's control API; faults are cleared after each test."""
-    async with aiohttp.ClientSession(base_url=sim_url) as session:
+    async with controlling(sim_url) as session:
         yield session
-        async with session.delete("/_sim/faults") as response:
-            assert response.status == 200
 
 
 @pytest.fixture(scope="session")
@@ -48,11 +44,8 @@ async def adapter(sim_url: str) -> AsyncIterator[ServiceServer]:
             total_timeout_s=0.4,
         ),
     ]
-    config = AdapterConfig(listen="127.0.0.1:0", simulator_url=sim_url, providers=tight)
-    service = await create_server(config, get_logger("test-adapter"), environ={})
-    await service.start()
-    yield service
-    await service.stop(0.5)
+    async with running_services() as started:
+        yield await started.adapter(AdapterConfig(listen=LOOPBACK_ANY_PORT, simulator_url=sim_url, providers=tight))
 
 
 @pytest.fixture(scope="session")

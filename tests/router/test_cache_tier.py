@@ -4,10 +4,7 @@ is down is skipped, never an error."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -19,16 +16,15 @@ from bourse.router.v1 import router_service_pb2 as pb
 from nats.aio.client import Client as NATS
 
 from services.cache.config import CacheConfig
-from services.cache.server import create_server as create_cache
 from services.router.core.execution.tiers import cache_miss_reason
 from shared.embedding.convert import ensure_minilm
 from shared.error_catalogue import Group, Reason
 from shared.events import subjects
 from shared.events.schemas import TelemetryEvent
-from shared.logging import get_logger
-from shared.processes import free_port, wait_healthy
-from shared.serving import insecure_channel
-from tests.router.requests import route
+from shared.processes import free_port
+from tests.support.eventually import eventually
+from tests.support.requests import route
+from tests.support.services import LOOPBACK_ANY_PORT, Services
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +36,19 @@ def cache_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def cache(
-    nats_url: str, cache_models: Path, tmp_path: Path
-) -> AsyncIterator[tuple[str, cache_grpc.CacheServiceStub]]:
+    nats_url: str, cache_models: Path, tmp_path: Path, services: Services
+) -> tuple[str, cache_grpc.CacheServiceStub]:
     config = CacheConfig(
-        listen="127.0.0.1:0",
+        listen=LOOPBACK_ANY_PORT,
         nats_url=nats_url,
         models_dir=str(cache_models),
         data_dir=str(tmp_path / "cache"),
         replication=False,
         replica_id=uuid.uuid4().hex[:8],
     )
-    service = await create_cache(config, get_logger("test-cache"))
-    await service.start()
-    target = f"127.0.0.1:{service.port}"
-    await wait_healthy(target, "bourse.cache.v1.CacheService", timeout_s=60)
-    channel = insecure_channel(target)
-    yield target, cache_grpc.CacheServiceStub(channel)
-    await channel.close()
-    await service.service.stop(1.0)
+    service = await services.cache(config)
+    target = f"127.0.0.1:{service.service.port}"
+    return target, cache_grpc.CacheServiceStub(services.channel(target))
 
 
 def _deterministic(tenant: str, text: str = "How do I reset my password?") -> pb.RouteRequest:
@@ -67,10 +58,10 @@ def _deterministic(tenant: str, text: str = "How do I reset my password?") -> pb
 
 
 async def _wait_entries(stub: cache_grpc.CacheServiceStub, want: int) -> None:
-    deadline = time.monotonic() + 10
-    while (await stub.Stats(cache_pb.StatsRequest())).entries < want:
-        assert time.monotonic() < deadline, "the answer was never stored"
-        await asyncio.sleep(0.02)
+    async def stored() -> bool:
+        return (await stub.Stats(cache_pb.StatsRequest())).entries >= want
+
+    await eventually(stored, timeout_s=10, what="the answer to be stored")
 
 
 async def test_second_identical_request_is_a_cache_hit(make_router, cache, nc: NATS) -> None:

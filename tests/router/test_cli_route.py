@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the `bourse route` CLI in child processes: seconds each
+
 
 async def _bourse(*argv: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(

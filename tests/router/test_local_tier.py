@@ -13,11 +13,10 @@ from bourse.router.v1 import router_service_pb2 as pb
 
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.gguf_to_ct2 import convert_gguf
-from services.local_inference.server import create_server as create_inference
-from shared.logging import get_logger
-from shared.processes import free_port, wait_healthy
+from shared.processes import free_port
 from tests.local_inference.tiny_model import write_tiny_gguf
-from tests.router.requests import route
+from tests.support.requests import route
+from tests.support.services import running_services
 
 CHEAPEST = ("qwen", "qwen-turbo")  # 0.05 / 0.20 USD per Mtok: the cheapest for a short classification answer
 LABELS = ["positive", "negative", "neutral"]
@@ -33,12 +32,9 @@ async def local_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     config = InferenceConfig(
         listen="127.0.0.1:0", model_dir=str(model_dir), embed_model_dir="off", intra_threads=1, max_batch_wait_ms=0
     )
-    service = await create_inference(config, get_logger("test-local"))
-    await service.start()
-    target = f"127.0.0.1:{service.port}"
-    await wait_healthy(target, timeout_s=60)
-    yield target
-    await service.stop(0.5)
+    async with running_services() as started:
+        service = await started.inference(config)
+        yield f"127.0.0.1:{service.port}"
 
 
 def _extract() -> pb.RouteRequest:

@@ -3,9 +3,7 @@ ListModels, and live prices over NATS counted fresh from their own timestamp. Ev
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,8 @@ from shared.pricing.manifest import default_manifest_path
 from shared.pricing.price_age import PriceAgeWatch, age_days, age_summary, epoch_day
 from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
-from tests.router.requests import route
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 DAY = 86_400.0
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC).timestamp()
@@ -127,14 +126,13 @@ async def test_list_models_shows_ages_and_a_live_price_counts_from_its_message(
     try:
         ack = await js.publish(subjects.pricing(*CHEAPEST), msgspec.json.encode(update))
         stored = await js.get_msg(streams.PRICING.name, ack.seq)
-        deadline = time.monotonic() + 5
-        while True:  # applied asynchronously: wait for it on the router's own view
+
+        async def applied() -> pb.ModelInfo | None:  # applied asynchronously: wait for it on the router's own view
             listed = await stub.ListModels(pb.ListModelsRequest(), timeout=5)
-            fresh = next(m for m in listed.models if (m.provider, m.model) == CHEAPEST)
-            if fresh.pricing.input_per_mtok == 0.09:
-                break
-            assert time.monotonic() < deadline, "the live price was not applied"
-            await asyncio.sleep(0.02)
+            model = next(m for m in listed.models if (m.provider, m.model) == CHEAPEST)
+            return model if model.pricing.input_per_mtok == 0.09 else None
+
+        fresh = await eventually(applied, timeout_s=5, what="the live price to be applied")
         assert stored.time is not None
         assert epoch_day(fresh.prices_as_of) == epoch_day(stored.time.isoformat())
     finally:  # later routers recover the last price of every model: put the manifest price back

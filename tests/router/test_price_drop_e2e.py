@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import msgspec
 from bourse.router.v1 import router_service_pb2 as pb
 from nats.aio.client import Client as NATS
 
 from shared.events import subjects
 from shared.events.schemas import PriceUpdate
-from tests.router.requests import route
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 CHEAPEST = (
     "fireworks",
@@ -30,14 +28,13 @@ async def test_price_drop_reroutes_the_next_request(router, nc: NATS) -> None:
     assert (before.provider, before.model) == CHEAPEST
     await _publish(nc, PriceUpdate(provider=DROPPED[0], model=DROPPED[1], input_per_mtok=0.01, output_per_mtok=0.01))
     try:
-        deadline = time.monotonic() + 5
-        while True:  # the update is applied asynchronously; wait for it on the router's own view
+
+        async def applied() -> bool:  # the update is applied asynchronously; wait for it on the router's own view
             listed = await stub.ListModels(pb.ListModelsRequest(), timeout=5)
             price = next(m.pricing for m in listed.models if (m.provider, m.model) == DROPPED)
-            if price.input_per_mtok == 0.01:
-                break
-            assert time.monotonic() < deadline, "the price update was never applied"
-            await asyncio.sleep(0.02)
+            return price.input_per_mtok == 0.01
+
+        await eventually(applied, timeout_s=5, what="the price update to be applied")
         after: pb.RouteResponse = await stub.Route(route(), timeout=10)
         assert (after.provider, after.model) == DROPPED
         usage = after.completion.usage

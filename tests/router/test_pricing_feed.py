@@ -7,7 +7,7 @@ import http.server
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -28,15 +28,7 @@ from shared.pricing.manifest import Manifest
 from shared.pricing.price_table import PriceBook
 from shared.pricing.prices import encode_update
 from tests.router.model_entries import entry, manifest
-
-
-async def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
+from tests.support.eventually import eventually
 
 
 def _unique_manifest(provider: str = "acme") -> tuple[Manifest, str]:
@@ -71,7 +63,7 @@ async def test_published_update_changes_the_price_book(nc: NATS) -> None:
     try:
         before = book.current
         await _publish(nc, PriceUpdate(provider="acme", model=model, input_per_mtok=0.5, as_of="2025-08-01"))
-        await wait_for(lambda: book.current.get("acme", model).prices.input_per_mtok == 0.5)  # type: ignore[union-attr]
+        await eventually(lambda: book.current.get("acme", model).prices.input_per_mtok == 0.5)  # type: ignore[union-attr]
         # The snapshot a request held before the swap is unchanged; the new one has every field consistent.
         assert before.get("acme", model).prices.input_per_mtok == 1.0  # type: ignore[union-attr]
         assert book.current.get("acme", model).prices.output_per_mtok == 2.0  # type: ignore[union-attr]
@@ -126,7 +118,7 @@ async def test_malformed_and_implausible_updates_are_rejected_logged_and_counted
         for payload in bad_payloads:
             await js.publish(subject, payload)
         await _publish(nc, PriceUpdate(provider="acme", model=model, input_per_mtok=1.1))
-        await wait_for(lambda: book.current.get("acme", model).prices.input_per_mtok == 1.1)  # type: ignore[union-attr]
+        await eventually(lambda: book.current.get("acme", model).prices.input_per_mtok == 1.1)  # type: ignore[union-attr]
         assert feed.rejected - rejected_before == len(bad_payloads)
         prices = book.current.get("acme", model).prices  # type: ignore[union-attr]
         assert prices.output_per_mtok == 2.0  # the implausible jump never applied
@@ -140,7 +132,7 @@ async def test_malformed_and_implausible_updates_are_rejected_logged_and_counted
             assert value == count, reason
         # The flag lets the same jump through.
         await _publish(nc, PriceUpdate(provider="acme", model=model, output_per_mtok=400.0, allow_large_change=True))
-        await wait_for(lambda: book.current.get("acme", model).prices.output_per_mtok == 400.0)  # type: ignore[union-attr]
+        await eventually(lambda: book.current.get("acme", model).prices.output_per_mtok == 400.0)  # type: ignore[union-attr]
     finally:
         await feed.close()
 
@@ -182,7 +174,7 @@ async def test_replicas_converge_on_the_same_telemetry(nc: NATS) -> None:
         # Garbage on the telemetry subject is counted, not fatal.
         await nc.jetstream().publish(subjects.telemetry("acme", model), b"\x00garbage")
         assert await publisher.flush(10)
-        await wait_for(lambda: all(r.telemetry_events >= 40 and r.telemetry_rejected >= 1 for r in replicas))
+        await eventually(lambda: all(r.telemetry_events >= 40 and r.telemetry_rejected >= 1 for r in replicas))
         figures = [r._stats.snapshot("acme", model, "us-east") for r in replicas]
         assert figures[0] == figures[1]
         assert figures[0].live and 250 < figures[0].p50_ms < 350 and figures[0].p95_ms > figures[0].p50_ms
@@ -207,7 +199,7 @@ async def test_a_new_replica_replays_recent_telemetry(nc: NATS) -> None:
     late = MarketFeed(nc, book, stats, TokenEstimator(), get_logger("test"), telemetry_replay_s=600)
     await late.start()
     try:
-        await wait_for(lambda: stats.snapshot("acme", model).samples >= 10)
+        await eventually(lambda: stats.snapshot("acme", model).samples >= 10)
         assert stats.latency_ms("acme", model, "us-east")[0] == pytest.approx(400.0, rel=0.03)
     finally:
         await late.close()
@@ -254,7 +246,7 @@ async def test_models_poller_publishes_price_changes(nc: NATS, models_server: tu
     feed = _feed(nc, book, poll_url=url, poll_interval_s=3600)
     await feed.start()
     try:
-        await wait_for(lambda: book.current.get("openrouter", model).prices.input_per_mtok == 0.7)  # type: ignore[union-attr]
+        await eventually(lambda: book.current.get("openrouter", model).prices.input_per_mtok == 0.7)  # type: ignore[union-attr]
         assert book.current.get("openrouter", model).prices.output_per_mtok == 2.1  # type: ignore[union-attr]
         # Unchanged prices are not published again.
         assert await feed.poll_once(nc.jetstream()) == 0
@@ -295,7 +287,7 @@ async def test_cli_publishes_only_the_changes_of_a_manifest(nc: NATS, nats_url: 
         argv = ["pricing", "publish", str(new_path), "--nats-url", nats_url, "--manifest", str(base_path)]
         code = await asyncio.to_thread(bourse_main, argv)
         assert code == 0
-        await wait_for(lambda: book.current.get("acme", model).prices.input_per_mtok == 0.9)  # type: ignore[union-attr]
+        await eventually(lambda: book.current.get("acme", model).prices.input_per_mtok == 0.9)  # type: ignore[union-attr]
         applied = feed.applied
         assert applied == 1  # the unchanged model was not published
         # Publishing the same file again finds nothing to change.

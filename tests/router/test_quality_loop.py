@@ -30,7 +30,7 @@ from shared.events.schemas import Feedback
 from shared.logging import get_logger
 from shared.pricing.manifest import default_manifest_path
 from shared.serving import ServiceServer, insecure_channel
-from tests.router.requests import chat
+from tests.support.requests import chat
 
 ALPHA = ("openai", "gpt-4o-mini")  # cheaper, answers code poorly in the simulator
 BETA = ("openai", "gpt-4.1-mini")  # dearer, the next model

@@ -18,7 +18,7 @@ from shared.logging import get_logger
 from shared.pricing.manifest import default_manifest_path, load_manifest
 from shared.serving import insecure_channel
 from tests.router.conftest import RouterFactory
-from tests.router.requests import chat
+from tests.support.requests import chat
 
 pytestmark = pytest.mark.model  # loads the converted MiniLM encoder
 

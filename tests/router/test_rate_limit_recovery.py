@@ -3,13 +3,13 @@ Retry-After window and comes back after it, and no client request fails."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from bourse.router.v1 import router_service_pb2 as pb
 
 from tests.router.faults import inject, requests_to
-from tests.router.requests import route
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 RETRY_AFTER_S = 1.0
@@ -31,14 +31,14 @@ async def test_traffic_moves_away_and_comes_back(router, sim) -> None:
 
     during: list[str] = []
     after: list[str] = []
-    deadline = limited_at + RETRY_AFTER_S + 5
-    while time.monotonic() < deadline:
+
+    async def back_to_cheapest() -> bool:  # a paced client: each call is one sample, the wait ends on the condition
         response: pb.RouteResponse = await stub.Route(route(), timeout=10)  # raises if a request fails
         sent_at_in_window = time.monotonic() < limited_at + RETRY_AFTER_S * 0.9
         (during if sent_at_in_window else after).append(response.model)
-        if response.model == CHEAPEST[1]:
-            break
-        await asyncio.sleep(0.05)  # a paced client, not a wait for luck: the loop ends on the condition above
+        return response.model == CHEAPEST[1]
+
+    await eventually(back_to_cheapest, timeout_s=RETRY_AFTER_S + 5, interval_s=0.05, what="the cheapest model again")
     assert during and CHEAPEST[1] not in during  # moved away inside the window ...
     assert after and after[-1] == CHEAPEST[1]  # ... and came back after it
     assert time.monotonic() - limited_at >= RETRY_AFTER_S * 0.9

@@ -14,7 +14,7 @@ from services.router.core.selection.profile import RequestProfile
 from services.router.core.selection.selection import AlwaysAvailable, Selector
 from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import entry, manifest
-from tests.router.requests import route
+from tests.support.requests import route
 
 
 def _at(day: str, hour: int = 12) -> float:

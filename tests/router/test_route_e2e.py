@@ -14,7 +14,7 @@ from nats.aio.client import Client as NATS
 from shared.events import subjects
 from shared.events.schemas import CostEvent, TelemetryEvent
 from shared.pricing.manifest import ModelEntry, default_manifest_path, load_manifest
-from tests.router.requests import route
+from tests.support.requests import route
 
 
 def _cheapest(entries: tuple[ModelEntry, ...], prompt: int, completion: int) -> ModelEntry:

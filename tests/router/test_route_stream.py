@@ -16,7 +16,7 @@ from shared.events import subjects
 from shared.events.schemas import TelemetryEvent
 from shared.grpc_errors import from_rpc_error
 from tests.router.faults import inject
-from tests.router.requests import route, stream_request
+from tests.support.requests import route, stream_request
 
 CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.router.core.selection.estimate import DEFAULT_COMPLETION_TOKENS, TokenEstimator
@@ -24,6 +25,8 @@ from services.router.core.selection.selection import (
 from shared.pricing.manifest import TIER_VALUES, ModelEntry
 from shared.pricing.price_table import PriceBook
 from tests.router.model_entries import manifest
+
+pytestmark = pytest.mark.slow  # hypothesis builds hundreds of manifests: about 30 s of CPU
 
 PROVIDERS = ["openai", "mistral", "deepseek", "local"]
 REGIONS = ["us-east", "eu-west", "cn"]
@@ -162,7 +165,7 @@ def loose_profiles(draw: st.DrawFn) -> RequestProfile:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # big manifests by design
 @given(entries(max_count=90), loose_profiles(), BLOCKABLE)
 def test_large_manifests_walk_the_cost_order_exactly(
     models: list[ModelEntry], profile: RequestProfile, blocked: set[str]

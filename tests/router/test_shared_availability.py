@@ -3,14 +3,13 @@ availability_events.py): the core rules first, then two real routers on a real n
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 
 import aiohttp
 import msgspec
 import nats
 from bourse.router.v1 import router_service_pb2 as pb
+from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry
 
@@ -23,17 +22,11 @@ from shared.events.schemas import AvailabilityEvent
 from shared.logging import get_logger
 from tests.router.conftest import RouterFactory
 from tests.router.faults import inject, requests_to
-from tests.router.requests import route
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 CHEAPEST = ("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct")
 WAIT_S = 10.0
-
-
-async def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def sharing_of(parts: RouterParts) -> AvailabilitySharing:
@@ -47,6 +40,11 @@ def blocked(parts: RouterParts, provider: str, model: str) -> bool:
 
 def circuit_state(parts: RouterParts, provider: str, model: str) -> CircuitState:
     return parts.policy.circuits.state(provider, model, time.monotonic())
+
+
+async def _routes_to_cheapest(stub: router_grpc.RouterServiceStub) -> bool:
+    response: pb.RouteResponse = await stub.Route(route(), timeout=10)
+    return response.model == CHEAPEST[1]
 
 
 def event(kind: str, *, origin: str, duration_ms: int = 0, provider: str = "p", model: str = "m") -> bytes:
@@ -122,7 +120,9 @@ async def test_retry_after_on_one_replica_blocks_the_other(
     await inject(sim, provider=CHEAPEST[0], model=CHEAPEST[1], kind="rate_limit", duration_s=0.5, retry_after_s=3.0)
     limited: pb.RouteResponse = await stub_a.Route(route(), timeout=10)
     assert [a.error_reason for a in limited.attempts] == ["RATE_LIMITED", ""]
-    await wait_for(lambda: blocked(parts_b, *CHEAPEST), "router B to learn router A's Retry-After")
+    await eventually(
+        lambda: blocked(parts_b, *CHEAPEST), timeout_s=WAIT_S, what="router B to learn router A's Retry-After"
+    )
     assert sharing_of(parts_b).count("in", "applied") >= 1
     assert sharing_of(parts_a).count("out", "published") >= 1
     tried = await requests_to(sim, *CHEAPEST)
@@ -136,13 +136,12 @@ async def test_retry_after_on_one_replica_blocks_the_other(
 
     # both come back once the window is over (a paced client; the loop ends on the condition)
     for stub in (stub_a, stub_b):
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            response: pb.RouteResponse = await stub.Route(route(), timeout=10)
-            if response.model == CHEAPEST[1]:
-                break
-            assert time.monotonic() < deadline, "the replica never went back to the cheapest model"
-            await asyncio.sleep(0.1)
+        await eventually(
+            lambda stub=stub: _routes_to_cheapest(stub),
+            timeout_s=WAIT_S,
+            interval_s=0.1,
+            what="the replica going back to the cheapest model",
+        )
 
 
 async def test_circuit_opened_on_one_replica_is_skipped_by_the_other_and_closed_by_its_probe(
@@ -155,7 +154,9 @@ async def test_circuit_opened_on_one_replica_is_skipped_by_the_other_and_closed_
     failed_over: pb.RouteResponse = await stub_a.Route(route(), timeout=10)
     assert failed_over.attempts[0].model == CHEAPEST[1] and failed_over.attempts[0].error_reason
     assert circuit_state(parts_a, *CHEAPEST) is CircuitState.OPEN
-    await wait_for(lambda: circuit_state(parts_b, *CHEAPEST) is CircuitState.OPEN, "router B to open it")
+    await eventually(
+        lambda: circuit_state(parts_b, *CHEAPEST) is CircuitState.OPEN, timeout_s=WAIT_S, what="router B to open it"
+    )
     tried = await requests_to(sim, *CHEAPEST)
     skipped: pb.RouteResponse = await stub_b.Route(route(), timeout=10)
     assert skipped.model != CHEAPEST[1]
@@ -163,11 +164,17 @@ async def test_circuit_opened_on_one_replica_is_skipped_by_the_other_and_closed_
     assert await requests_to(sim, *CHEAPEST) == tried
 
     # B's open period ends: it is half-open. A's probe succeeds and its news closes B's circuit without a probe.
-    await wait_for(lambda: circuit_state(parts_b, *CHEAPEST) is CircuitState.HALF_OPEN, "router B half-open")
-    await wait_for(lambda: circuit_state(parts_a, *CHEAPEST) is CircuitState.HALF_OPEN, "router A half-open")
+    await eventually(
+        lambda: circuit_state(parts_b, *CHEAPEST) is CircuitState.HALF_OPEN, timeout_s=WAIT_S, what="router B half-open"
+    )
+    await eventually(
+        lambda: circuit_state(parts_a, *CHEAPEST) is CircuitState.HALF_OPEN, timeout_s=WAIT_S, what="router A half-open"
+    )
     probe: pb.RouteResponse = await stub_a.Route(route(), timeout=10)
     assert probe.model == CHEAPEST[1]
-    await wait_for(lambda: circuit_state(parts_b, *CHEAPEST) is CircuitState.CLOSED, "router B to close it")
+    await eventually(
+        lambda: circuit_state(parts_b, *CHEAPEST) is CircuitState.CLOSED, timeout_s=WAIT_S, what="router B to close it"
+    )
     assert sharing_of(parts_a).count("out", "published") >= 2  # circuit_open, then circuit_closed
 
 
@@ -176,7 +183,7 @@ async def test_own_malformed_and_shorter_events(make_router: RouterFactory, nc: 
     sharing = sharing_of(parts)
     parts.policy.retry_after.record("q", "long", 60.0, time.monotonic())
     # the replica hears its own announcement back, and ignores it
-    await wait_for(lambda: sharing.count("in", "own") == 1, "the router's own announcement")
+    await eventually(lambda: sharing.count("in", "own") == 1, timeout_s=WAIT_S, what="the router's own announcement")
     subject = subjects.circuit("p", "m")
     await nc.publish(subject, b'{"kind": "retry_after"')  # not JSON
     await nc.publish(subject, b'{"provider": "p"}')  # missing fields
@@ -186,7 +193,9 @@ async def test_own_malformed_and_shorter_events(make_router: RouterFactory, nc: 
     shorter = event("retry_after", origin="elsewhere", duration_ms=1000, provider="q", model="long")
     await nc.publish(subjects.circuit("q", "long"), shorter)
     await nc.publish(subject, event("retry_after", origin="elsewhere", duration_ms=60_000, model="other"))
-    await wait_for(lambda: blocked(parts, "p", "other"), "the valid event from another replica")
+    await eventually(
+        lambda: blocked(parts, "p", "other"), timeout_s=WAIT_S, what="the valid event from another replica"
+    )
     # one subscription delivers in order: every earlier event has been handled by now
     assert sharing.count("in", "rejected") == 4
     assert sharing.count("in", "own") == 2
@@ -200,7 +209,9 @@ async def test_sharing_can_be_turned_off(make_router: RouterFactory, nc: NATS) -
     _, alone = await make_router(share_availability=False)
     assert alone.sharing is None
     await nc.publish(subjects.circuit("p", "m"), event("circuit_open", origin="elsewhere", duration_ms=60_000))
-    await wait_for(lambda: circuit_state(sharing_parts, "p", "m") is CircuitState.OPEN, "the sharing router")
+    await eventually(
+        lambda: circuit_state(sharing_parts, "p", "m") is CircuitState.OPEN, timeout_s=WAIT_S, what="the sharing router"
+    )
     await nc.flush()
     assert circuit_state(alone, "p", "m") is CircuitState.CLOSED
 
@@ -213,10 +224,12 @@ async def test_news_raised_while_nats_is_gone_is_dropped_not_replayed(nats_url: 
     )
     await sharing.start()
     book.record("p", "m", 30.0, time.monotonic())
-    await wait_for(lambda: sharing.count("out", "published") == 1, "the block to be published")
+    await eventually(lambda: sharing.count("out", "published") == 1, timeout_s=WAIT_S, what="the block to be published")
     await client.close()
     book.record("p", "other", 30.0, time.monotonic())
-    await wait_for(lambda: sharing.count("out", "dropped") == 1, "the block raised offline to be dropped")
+    await eventually(
+        lambda: sharing.count("out", "dropped") == 1, timeout_s=WAIT_S, what="the block raised offline to be dropped"
+    )
     await sharing.close()
     book.record("p", "third", 30.0, time.monotonic())  # closed: the listener is gone, nothing is queued
     assert sharing.count("out", "published") == 1 and sharing.count("out", "dropped") == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from nats.js import JetStreamContext
 
 from shared.events import streams
 from shared.processes import NatsServer, free_port
+from tests.support.eventually import eventually
 
 
 @dataclass
@@ -51,19 +50,29 @@ class NatsCluster:
         return [node.url for node in self.nodes]
 
     async def wait_jetstream(self, timeout_s: float = 60.0) -> None:
-        """Wait until the JetStream meta group has a leader (streams can be created)."""
+        """Wait until JetStream can place a stream on every node: the meta group has a leader and all peers.
+
+        A leader alone is not enough: a node that joins late makes R3 placement fail ("no suitable peers").
+        """
         nc = await nats.connect(servers=self.urls, connect_timeout=2)
         try:
             js = nc.jetstream(timeout=2)
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:
-                    await js.account_info()
-                    return
-                except (nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.NoRespondersError):
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
+
+            async def placed() -> bool:
+                probe = js_api.StreamConfig(
+                    name="PLACEMENT_PROBE", subjects=["placement.probe"], num_replicas=len(self.nodes)
+                )
+                await js.add_stream(probe)
+                await js.delete_stream(probe.name)
+                return True
+
+            await eventually(
+                placed,
+                timeout_s=timeout_s,
+                interval_s=0.2,
+                what=f"a JetStream meta group of {len(self.nodes)} peers",
+                retry_on=(nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.NoRespondersError),
+            )
         finally:
             await nc.close()
 
@@ -81,19 +90,24 @@ async def wait_replicas_current(
     js: JetStreamContext, stream: str, expected: int, timeout_s: float = 60.0
 ) -> js_api.StreamInfo:
     """Wait until the stream has a leader and `expected - 1` followers that are current (caught up)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            info = await js.stream_info(stream)
-            cluster = info.cluster
-            if (
-                cluster is not None
-                and cluster.leader
-                and len([r for r in cluster.replicas or [] if r.current]) == expected - 1
-            ):
-                return info
-        except (nats.errors.TimeoutError, nats.js.errors.APIError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"stream {stream}: replicas not current within {timeout_s:.0f}s")
-        await asyncio.sleep(0.2)
+
+    async def current() -> js_api.StreamInfo | None:
+        info = await js.stream_info(stream)
+        cluster = info.cluster
+        if (
+            cluster is not None
+            and cluster.leader
+            and len([r for r in cluster.replicas or [] if r.current]) == expected - 1
+        ):
+            return info
+        return None
+
+    info = await eventually(
+        current,
+        timeout_s=timeout_s,
+        interval_s=0.2,
+        what=f"stream {stream}: {expected - 1} current replicas",
+        retry_on=(nats.errors.TimeoutError, nats.js.errors.APIError),
+    )
+    assert info is not None
+    return info

@@ -21,6 +21,7 @@ from shared.events.publisher import EventPublisher
 from shared.events.schemas import TelemetryEvent
 from shared.logging import get_logger
 from tests.scale.cluster import NatsCluster, create_replicated_streams, wait_replicas_current
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +39,22 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Nat
 
 async def stored_request_ids(nc: NATS, model: str, timeout_s: float = 30.0) -> set[str]:
     """Every telemetry request id stored for `model` (retried while the cluster settles after the node loss)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        try:
-            return await _stored_request_ids(nc, model)
-        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+    ids: set[str] | None = None
+
+    async def read() -> bool:
+        nonlocal ids
+        ids = await _stored_request_ids(nc, model)
+        return True
+
+    await eventually(
+        read,
+        timeout_s=timeout_s,
+        interval_s=0.2,
+        what=f"the telemetry of {model} to be readable",
+        retry_on=(nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError),
+    )
+    assert ids is not None
+    return ids
 
 
 async def _stored_request_ids(nc: NATS, model: str) -> set[str]:
@@ -130,12 +139,13 @@ async def stored_count(nc: NATS, model: str) -> int:
 
 
 async def wait_until(count: object, expected: int, timeout_s: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
     last = -1
-    while loop.time() < deadline:
+
+    async def enough() -> bool:
+        nonlocal last
         last = await count()  # type: ignore[operator]
-        if last >= expected:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"only {last} of {expected} events stored")
+        return last >= expected
+
+    await eventually(
+        enough, timeout_s=timeout_s, interval_s=0.1, what=lambda: f"{expected} events stored, {last} so far"
+    )

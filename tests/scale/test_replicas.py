@@ -28,9 +28,10 @@ from nats.aio.client import Client as NATS
 from shared.events import streams, subjects
 from shared.events.schemas import PriceUpdate, TelemetryEvent
 from shared.serving import insecure_channel
-from tests.router.requests import route
 from tests.scale.cluster import wait_replicas_current
 from tests.scale.replicas import BUDGET_BUCKET, ReplicaStack
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]  # the cache loads the converted MiniLM encoder
 
@@ -116,12 +117,19 @@ async def _telemetry_ids(nc: NATS, since_s: float) -> set[str]:
 
 
 async def wait_telemetry(nc: NATS, since_s: float, expected: set[str], timeout_s: float = 30.0) -> set[str]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    stored: set[str] = set()
+
+    async def complete() -> set[str]:
+        nonlocal stored
         stored = await telemetry_ids(nc, since_s)
-        if expected <= stored or time.monotonic() > deadline:
-            return stored
-        await asyncio.sleep(0.5)
+        return stored if expected <= stored else set()
+
+    return await eventually(
+        complete,
+        timeout_s=timeout_s,
+        interval_s=0.5,
+        what=lambda: f"{len(expected - stored)} telemetry events still missing",
+    )
 
 
 async def run_load(
@@ -184,15 +192,17 @@ async def test_a_price_update_reaches_both_routers_and_they_route_alike(replicas
 async def wait_for_first_candidate(
     stub: router_grpc.RouterServiceStub, explain: pb.ExplainRequest, expected: tuple[str, str], timeout_s: float = 20
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    first: tuple[str, str] | None = None
+
+    async def ranked_first() -> bool:
+        nonlocal first
         reply = await stub.Explain(explain, timeout=10)
         first = (reply.candidates[0].provider, reply.candidates[0].model)
-        if first == expected:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"router still ranks {first} first, not {expected}")
-        await asyncio.sleep(0.1)
+        return first == expected
+
+    await eventually(
+        ranked_first, timeout_s=timeout_s, interval_s=0.1, what=lambda: f"{expected} ranked first, not {first}"
+    )
 
 
 def spend_key(tenant: str) -> str:
@@ -230,11 +240,14 @@ async def check_spend_budget(balanced: router_grpc.RouterServiceStub, nc: NATS, 
     # after the answer is sent), the counter holds exactly what was spent; a lost update would leave it off.
     kv = await nc.jetstream().key_value(BUDGET_BUCKET)
     key = spend_key(tenant)
-    deadline = time.monotonic() + 15
     counter = -1
-    while counter != spent and time.monotonic() < deadline:
+
+    async def settled() -> bool:
+        nonlocal counter
         counter = int((await kv.get(key)).value or b"0")
-        await asyncio.sleep(0.1)
+        return counter == spent
+
+    await eventually(settled, timeout_s=15, interval_s=0.1, what=lambda: f"counter {counter} to reach {spent}")
     assert counter == spent
 
 
@@ -253,9 +266,9 @@ async def test_a_rate_limit_under_heavy_contention_fails_no_request(
 
 async def check_rate_limit(balanced: router_grpc.RouterServiceStub, tenant: str, limit: int, concurrency: int) -> None:
     # The counter is per minute: start early in a minute so the burst cannot straddle two.
-    deadline = time.monotonic() + 61
-    while time.gmtime().tm_sec > 30 and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
+    await eventually(
+        lambda: time.gmtime().tm_sec <= 30, timeout_s=61, interval_s=0.5, what="the first half of a minute"
+    )
     # The minute's counter is new: the first requests on both replicas race to create it.
     requests = [fresh("Say hi.", tenant=tenant) for _ in range(limit + limit // 2)]
     answers, errors = await run_load(balanced, requests, concurrency=concurrency)
@@ -302,11 +315,12 @@ async def wait_for_progress(
     requests: list[pb.RouteRequest], load: asyncio.Future[Any], nc: NATS, since: float, at_least: int
 ) -> None:
     ids = {request.context.request_id for request in requests}
-    deadline = time.monotonic() + 60
-    while len(await telemetry_ids(nc, since) & ids) < at_least:
+
+    async def progressed() -> bool:
         assert not load.done(), "the load finished before the fault was injected"
-        assert time.monotonic() < deadline, "the load made no progress"
-        await asyncio.sleep(0.2)
+        return len(await telemetry_ids(nc, since) & ids) >= at_least
+
+    await eventually(progressed, timeout_s=60, interval_s=0.2, what="the load to make progress")
 
 
 async def test_killing_a_nats_node_loses_nothing_and_it_rejoins(

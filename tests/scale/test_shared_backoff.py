@@ -4,8 +4,6 @@ within the window without ever being told "429" itself, and both go back to it a
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,8 +15,9 @@ from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
 from shared.serving import insecure_channel
 from tests.router.faults import inject, requests_to
-from tests.router.requests import route
 from tests.scale.replicas import ReplicaStack
+from tests.support.eventually import eventually
+from tests.support.requests import route
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]  # the stack's cache loads the converted MiniLM encoder
 
@@ -68,10 +67,10 @@ async def test_retry_after_seen_by_one_router_keeps_both_away(replicas: ReplicaS
         assert (limited.attempts[0].model, limited.attempts[0].error_reason) == (cheapest[1], "RATE_LIMITED")
         assert limited.model != cheapest[1]
 
-        deadline = time.monotonic() + WAIT_S
-        while await available(router_b, cheapest[1]):  # the news crosses the NATS cluster (node 0 to node 1)
-            assert time.monotonic() < deadline, "router B never learnt router A's Retry-After"
-            await asyncio.sleep(0.02)
+        async def b_learnt() -> bool:  # the news crosses the NATS cluster (node 0 to node 1)
+            return not await available(router_b, cheapest[1])
+
+        await eventually(b_learnt, timeout_s=WAIT_S, what="router B to learn router A's Retry-After")
         tried = await requests_to(sim, *cheapest)
         during: pb.RouteResponse = await router_b.Route(fresh(), timeout=30)
         assert during.model != cheapest[1]
@@ -80,7 +79,13 @@ async def test_retry_after_seen_by_one_router_keeps_both_away(replicas: ReplicaS
 
         # after the window both routers go back to the cheapest model (a paced client; ends on the condition)
         for stub in (router_a, router_b):
-            deadline = time.monotonic() + RETRY_AFTER_S + WAIT_S
-            while (await stub.Route(fresh(), timeout=30)).model != cheapest[1]:
-                assert time.monotonic() < deadline, "a router never went back to the cheapest model"
-                await asyncio.sleep(0.2)
+
+            async def back_to_cheapest(stub: router_grpc.RouterServiceStub = stub) -> bool:
+                return (await stub.Route(fresh(), timeout=30)).model == cheapest[1]
+
+            await eventually(
+                back_to_cheapest,
+                timeout_s=RETRY_AFTER_S + WAIT_S,
+                interval_s=0.2,
+                what="a router to go back to the cheapest model",
+            )

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from shared.lifecycle import EXIT_START_FAILED, run_until_signal
 from shared.logging import get_logger
 from shared.processes import free_port
 from shared.serving import ServiceServer, new_server
+from tests.support.eventually import eventually_sync
 
 NAME = "test.Lifecycle"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -113,15 +113,13 @@ def test_a_service_process_stops_cleanly_on_sigterm() -> None:
     port = free_port()
     child = _run_simulator({"BOURSE_SIMULATOR_LISTEN": f"127.0.0.1:{port}", "BOURSE_SIMULATOR_SHUTDOWN_GRACE_S": "1"})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert child.poll() is None, child.communicate()[1]
-                assert time.monotonic() < deadline, "the simulator did not start listening"
-                time.sleep(0.05)
+
+        def listening() -> bool:
+            assert child.poll() is None, child.communicate()[1]  # a crashed child fails at once
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+
+        eventually_sync(listening, timeout_s=30, what="the simulator to listen", retry_on=(OSError,))
         child.send_signal(signal.SIGTERM)
         _out, err = child.communicate(timeout=30)
     finally:

@@ -8,14 +8,13 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from services.simulator.config import SimulatorConfig
-from services.simulator.server import start_simulator
+from tests.support.services import running_services
 
 
 @asynccontextmanager
 async def running(config: SimulatorConfig) -> AsyncIterator[aiohttp.ClientSession]:
-    runner, port = await start_simulator(config)
-    try:
-        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as session:
-            yield session
-    finally:
-        await runner.cleanup()
+    async with (
+        running_services() as started,
+        aiohttp.ClientSession(base_url=await started.simulator(config)) as session,
+    ):
+        yield session

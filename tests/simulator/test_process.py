@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
-import aiohttp
+import pytest
 from bourse.provider.v1 import provider_service_pb2 as pb
 from bourse.provider.v1 import provider_service_pb2_grpc as pb_grpc
 
 from shared.processes import Child, free_port, python_module, wait_healthy
 from shared.serving import insecure_channel
 from tests.provider_adapter.chat_requests import user_chat
+from tests.support.readiness import wait_http_ok
 
-
-async def wait_http(url: str, child: Child, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert child.alive, child.fail("exited during start-up")
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise child.fail("did not answer /healthz")
+pytestmark = pytest.mark.slow  # the simulator and adapter as child processes: seconds each
 
 
 async def test_simulator_and_adapter_processes(tmp_path: Path) -> None:
@@ -56,7 +42,7 @@ async def test_simulator_and_adapter_processes(tmp_path: Path) -> None:
     simulator.start()
     adapter.start()
     try:
-        await wait_http(f"{sim_url}/healthz", simulator)
+        await wait_http_ok(f"{sim_url}/healthz", child=simulator)
         await wait_healthy(f"127.0.0.1:{adapter_port}", "bourse.provider.v1.ProviderService", child=adapter)
         channel = insecure_channel(f"127.0.0.1:{adapter_port}")
         try:
