@@ -84,6 +84,9 @@ class Reason(StrEnum):
                  "A named thing (path, entry, model) does not exist.")
     MODEL_NOT_FOUND = ("MODEL_NOT_FOUND", Kind.NOT_FOUND, False, 404, Group.REQUEST,
                        "The model or alias named in the request is not in the router's catalogue.")
+    PREVIOUS_RESPONSE_NOT_FOUND = ("PREVIOUS_RESPONSE_NOT_FOUND", Kind.NOT_FOUND, False, 404, Group.REQUEST,
+                                   "previous_response_id names no stored response (unknown, expired or another"
+                                   " tenant's).")
     CHAT_TEMPLATE_INVALID = ("CHAT_TEMPLATE_INVALID", Kind.FAILED_PRECONDITION, False, 400, Group.REQUEST,
                              "The local model's chat template cannot render this conversation.")
     EMBED_DISABLED = ("EMBED_DISABLED", Kind.FAILED_PRECONDITION, False, 400, Group.REQUEST,
@@ -164,6 +167,8 @@ class Reason(StrEnum):
                                "A converted model directory is incomplete or from another version.")
     KEY_STORE_UNAVAILABLE = ("KEY_STORE_UNAVAILABLE", Kind.UNAVAILABLE, True, 503, Group.SERVICE,
                              "The API key store (NATS KV) is unreachable and the key was not seen before.")
+    RESPONSE_STORE_UNAVAILABLE = ("RESPONSE_STORE_UNAVAILABLE", Kind.UNAVAILABLE, True, 503, Group.SERVICE,
+                                  "The stored Responses conversations (NATS KV) are unreachable.")
     BUDGET_STORE_UNAVAILABLE = ("BUDGET_STORE_UNAVAILABLE", Kind.UNAVAILABLE, True, 503, Group.SERVICE,
                                 "The shared budget counters could not be read or written in time.")
     BUDGET_STORE_CONTENDED = ("BUDGET_STORE_CONTENDED", Kind.UNAVAILABLE, True, 503, Group.SERVICE,

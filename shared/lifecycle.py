@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +27,7 @@ import structlog
 
 from shared.config import ConfigError, load_config
 from shared.logging import configure_logging, get_logger
+from shared.tracing_switch import tracing_from_env
 
 Logger = structlog.typing.FilteringBoundLogger
 
@@ -72,7 +74,8 @@ class ServiceDefinition(Generic[C]):
     name: str
     config_type: type[C]
     env_prefix: str
-    create_server: Callable[[C, Logger], Awaitable[Service]]
+    # (config, logger, *, tracing=None): `tracing` is given only when OpenTelemetry is on.
+    create_server: Callable[..., Awaitable[Service]]
 
 
 def main(definition: ServiceDefinition[Any]) -> None:
@@ -89,9 +92,16 @@ async def serve(definition: ServiceDefinition[Any]) -> int:
         return EXIT_CONFIG
     configure_logging(config.log_level)
     logger = get_logger(definition.name)
+    try:
+        # OpenTelemetry, only when an OTEL_* exporter variable asks for it; each factory takes `tracing=`.
+        tracing = tracing_from_env(definition.name, os.environ)
+    except ValueError as error:
+        sys.stderr.write(f"{definition.name}: {error}\n")
+        return EXIT_CONFIG
+    options = {} if tracing is None else {"tracing": tracing}
     # Signals are caught from before start-up: a SIGTERM while the service starts still stops it in order.
     with _stop_on_signal() as stop:
-        service = await definition.create_server(config, logger)
+        service = await definition.create_server(config, logger, **options)
         await service.start()
         return await run_until_signal(service, logger, grace_s=config.shutdown_grace_s, stop=stop)
 

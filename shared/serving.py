@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import grpc
 import structlog
@@ -21,6 +22,9 @@ from grpc_reflection.v1alpha import reflection
 
 from shared.grpc_errors import ErrorMappingInterceptor
 from shared.metrics import RpcMetrics
+
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
 
 # Keepalives and message limits shared by servers and channels; see deploy/ for the client service config.
 SERVER_OPTIONS: Sequence[tuple[str, int]] = (
@@ -103,14 +107,25 @@ def new_server(
     logger: structlog.typing.FilteringBoundLogger,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     metrics: RpcMetrics | None = None,
+    tracing: Tracing | None = None,
 ) -> ServiceServer:
     """Create a server bound to `listen` ("host:port", port 0 for an ephemeral one) with health + reflection.
 
-    Health starts NOT_SERVING for every service name; the caller flips it once dependencies are ready.
+    Health starts NOT_SERVING for every service name; the caller flips it once dependencies are ready. With
+    `tracing`, each RPC continues the caller's trace, and the provider is flushed at stop (the last closer).
     """
     names = tuple(service_names)
+    traced: list[grpc.aio.ServerInterceptor] = []
+    if tracing is not None:
+        from shared.grpc_tracing import TracingServerInterceptor  # OpenTelemetry is loaded only when tracing
+
+        traced.append(TracingServerInterceptor(tracing))
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(logger, metrics=metrics, counted_services=names), *interceptors],
+        interceptors=[
+            ErrorMappingInterceptor(logger, metrics=metrics, counted_services=names),
+            *traced,
+            *interceptors,
+        ],
         options=list(SERVER_OPTIONS),
     )
     health = _NotServingAtStart(names)
@@ -119,7 +134,10 @@ def new_server(
     port = server.add_insecure_port(listen)
     if port == 0:
         raise OSError(f"cannot bind gRPC server to {listen}")
-    return ServiceServer(server=server, port=port, health=health, service_names=names, logger=logger)
+    service = ServiceServer(server=server, port=port, health=health, service_names=names, logger=logger)
+    if tracing is not None:
+        service.closers.append(tracing.close)  # closers run in reverse: spans are flushed after everything else
+    return service
 
 
 def client_service_config(max_attempts: int = 3, *, health_checked: bool = False) -> str:
@@ -169,10 +187,18 @@ def channel_options(max_attempts: int = 3, *, health_checked: bool = False) -> l
     ]
 
 
-def insecure_channel(target: str, *, max_attempts: int = 3, health_checked: bool = False) -> grpc.aio.Channel:
+def insecure_channel(
+    target: str, *, max_attempts: int = 3, health_checked: bool = False, tracing: Tracing | None = None
+) -> grpc.aio.Channel:
     """A client channel for calls between services: keepalives, round_robin, retry of UNAVAILABLE.
 
     `target` may name several replicas: `dns:///router.bourse.svc:50051` (headless Service) or
-    `ipv4:127.0.0.1:50051,127.0.0.1:50061`. See `client_service_config` for `health_checked`.
+    `ipv4:127.0.0.1:50051,127.0.0.1:50061`. See `client_service_config` for `health_checked`. With `tracing`,
+    every call carries the current trace context (`traceparent`) in its metadata.
     """
-    return grpc.aio.insecure_channel(target, options=channel_options(max_attempts, health_checked=health_checked))
+    options = channel_options(max_attempts, health_checked=health_checked)
+    if tracing is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    from shared.grpc_tracing import client_interceptors  # OpenTelemetry is loaded only when tracing
+
+    return grpc.aio.insecure_channel(target, options=options, interceptors=client_interceptors(tracing))

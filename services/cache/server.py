@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from nats.aio.client import Client as NATS
@@ -29,6 +30,9 @@ from shared.events.publisher import EventPublisher
 from shared.metrics import RpcMetrics, serve_metrics
 from shared.model_store import models_dir
 from shared.serving import ServiceServer, new_server
+
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
 
 SERVICE_NAME = "bourse.cache.v1.CacheService"
 
@@ -64,7 +68,11 @@ class CacheService:
 
 
 async def create_server(
-    config: CacheConfig, logger: structlog.typing.FilteringBoundLogger, *, registry: CollectorRegistry | None = None
+    config: CacheConfig,
+    logger: structlog.typing.FilteringBoundLogger,
+    *,
+    registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
 ) -> CacheService:
     servicer = CacheServicer()
     registry = registry or CollectorRegistry()
@@ -73,6 +81,7 @@ async def create_server(
         service_names=[SERVICE_NAME],
         logger=logger,
         metrics=RpcMetrics.create(registry, "cache"),
+        tracing=tracing,
     )
     add_cache_service(servicer, service.server)
     metrics_server = serve_metrics(registry, config.metrics_listen)

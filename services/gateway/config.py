@@ -39,6 +39,10 @@ class GatewayConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # How long the model list from the router is reused before it is read again.
     catalog_ttl_s: float = 30.0
     aliases: dict[str, BourseOptions] = msgspec.field(default_factory=default_aliases)
+    # Keep Responses API conversations this long (NATS KV, per tenant) so `previous_response_id` works; 0 keeps
+    # nothing (store: false semantics: `previous_response_id` is a 400).
+    responses_ttl_s: float = 0.0
+    responses_bucket: str = "BOURSE_RESPONSES"
     # On SIGTERM: stop listening, give in-flight requests this long to finish, then cancel them.
     shutdown_grace_s: float = 5.0
     # One structured log line per request (never the key, only its id).

@@ -7,26 +7,31 @@ stubs and the key store are passed in. Nothing here logs an Authorization header
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import grpc
 import msgspec
 import structlog
+from aiohttp import typedefs as aiohttp_typedefs
 from aiohttp import web
 from bourse.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
+from services.gateway.anthropic_routes import add_anthropic_routes
 from services.gateway.config import GatewayConfig
 from services.gateway.core import api_keys
+from services.gateway.core.chat_stream import ChatStreamWriter, ChoicesStreamWriter
 from services.gateway.core.chat_translation import ChunkWriter, route_headers, to_chat_request, to_completion
+from services.gateway.core.choices import choice_requests, combined_completion, combined_headers
 from services.gateway.core.embeddings import to_embed_request, to_embedding_list
 from services.gateway.core.http_errors import error_body, from_http_status, http_status, retry_after_header
 from services.gateway.core.model_catalog import CatalogCache, ModelCatalog
-from services.gateway.core.openai_types import ChatCompletionRequest, EmbeddingRequest
+from services.gateway.core.openai_types import BourseOptions, ChatCompletionRequest, EmbeddingRequest
 from services.gateway.core.routing_options import (
     header_text,
     layered,
@@ -36,15 +41,19 @@ from services.gateway.core.routing_options import (
 )
 from services.gateway.key_store import KeyStore
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.response_store import ResponseStore
+from services.gateway.responses_routes import add_responses_routes
+from services.gateway.sse_relay import StreamWriter, relay, relay_choices
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, NotFound, Reason, Unauthenticated
 from shared.grpc_errors import from_rpc_error
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = aiohttp_typedefs.Middleware
+ErrorShape = Callable[[BourseError, int], dict[str, Any]]
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 256
 _JSON = "application/json"
-_DONE = b"data: [DONE]\n\n"
 _encode = msgspec.json.Encoder().encode
 _chat_decoder = msgspec.json.Decoder(ChatCompletionRequest)
 _embedding_decoder = msgspec.json.Decoder(EmbeddingRequest)
@@ -54,13 +63,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return web.Response(body=_encode(body), status=status, content_type=_JSON, headers=headers)
 
 
-def error_response(error: BourseError) -> web.Response:
+def error_response(error: BourseError, shape: ErrorShape = error_body) -> web.Response:
     status = http_status(error)
     headers = {}
     retry_after = retry_after_header(error) if status in (429, 503) else None
     if retry_after is not None:
         headers["Retry-After"] = retry_after
-    return json_response(error_body(error, status), status, headers)
+    return json_response(shape(error, status), status, headers)
 
 
 def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
@@ -96,7 +105,9 @@ CALLER = web.RequestKey("caller", Caller)
 
 
 class OpenAIHttpApi:
-    """Handlers for /v1/chat/completions, /v1/models, /v1/embeddings and /healthz."""
+    """Handlers for /v1/chat/completions, /v1/models, /v1/embeddings and /healthz; /v1/messages and /v1/responses
+    come from their own route modules and share authentication, routing and the stream relay from here.
+    """
 
     def __init__(
         self,
@@ -107,6 +118,7 @@ class OpenAIHttpApi:
         keys: KeyStore | None,
         logger: structlog.typing.FilteringBoundLogger,
         metrics: GatewayMetrics,
+        responses: ResponseStore | None = None,
     ) -> None:
         self._config = config
         self._router = router
@@ -114,6 +126,7 @@ class OpenAIHttpApi:
         self._keys = keys
         self._log = logger
         self._metrics = metrics
+        self.responses = responses  # stored Responses conversations; None: previous_response_id is a 400
         self._catalog = CatalogCache(
             self._list_models,
             config.aliases,
@@ -123,34 +136,40 @@ class OpenAIHttpApi:
             logger=logger,
         )
         self.serving = True
+        # Paths whose errors take another API's shape than OpenAI's.
+        self.error_shapes: dict[str, ErrorShape] = {}
 
-    def application(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors], client_max_size=self._config.max_body_bytes)
+    def application(self, outer: Sequence[Middleware] = ()) -> web.Application:
+        """The routes; `outer` middlewares (tracing) run around the error mapping."""
+        app = web.Application(middlewares=[*outer, self._errors], client_max_size=self._config.max_body_bytes)
         app.router.add_post("/v1/chat/completions", self.chat_completions)
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/v1/models/{model_id:.+}", self.get_model)
         app.router.add_post("/v1/embeddings", self.embeddings)
         app.router.add_get("/healthz", self.healthz)
+        add_anthropic_routes(self, app)
+        add_responses_routes(self, app)
         return app
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        shape = self.error_shapes.get(request.path, error_body)
         try:
             response = await handler(request)
         except BourseError as error:
-            response = error_response(error)
+            response = error_response(error, shape)
             self._log_error(request, error, response.status)
         except web.HTTPException as http:
             failure = from_http_status(http.status, f"{http.reason}: {request.method} {request.path}")
-            response = json_response(error_body(failure, http.status), http.status)
+            response = json_response(shape(failure, http.status), http.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
-        except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in OpenAI's shape
+        except Exception as bug:  # noqa: BLE001 -- the boundary: a bug becomes a 500 in the API's shape
             # A plain traceback, redacted: structured tracebacks carry frame locals, which may hold the caller's key.
             trace = "".join(traceback.format_exception(bug))
             self._log.error("unhandled_error", path=request.path, traceback=api_keys.redact(trace))
-            response = error_response(Internal("internal error in the gateway"))
+            response = error_response(Internal("internal error in the gateway"), shape)
         self._metrics.observe(request.path, response.status, time.perf_counter() - started)
         if self._config.access_log:
             caller = request.get(CALLER)
@@ -179,8 +198,10 @@ class OpenAIHttpApi:
 
     # --- authentication -----------------------------------------------------------------------------------------
 
-    async def _authenticate(self, request: web.Request) -> Caller:
+    async def authenticate(self, request: web.Request) -> Caller:
         header = request.headers.get("Authorization")
+        if not header and "x-api-key" in request.headers:  # Anthropic's SDKs send the key this way
+            header = "Bearer " + request.headers["x-api-key"]
         if not header and not self._config.require_api_key:
             caller = Caller(tenant_id=self._config.default_tenant)
         else:
@@ -192,6 +213,10 @@ class OpenAIHttpApi:
             caller = Caller(tenant_id=record.tenant_id, key_id=record.key_id)
         request[CALLER] = caller
         return caller
+
+    async def body(self, request: web.Request, decoder: msgspec.json.Decoder[T]) -> T:
+        """The request body decoded by `decoder` (413 when too large, 400 when malformed)."""
+        return decode(decoder, await self._body(request))
 
     async def _body(self, request: web.Request) -> bytes:
         length = request.content_length
@@ -230,7 +255,7 @@ class OpenAIHttpApi:
         return json_response({"status": "ok"})
 
     async def list_models(self, request: web.Request) -> web.Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         catalog = await self.catalog()
         if catalog is None:
             raise BourseError(
@@ -239,7 +264,7 @@ class OpenAIHttpApi:
         return json_response(catalog.listing())
 
     async def get_model(self, request: web.Request) -> web.Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         model_id = request.match_info["model_id"]
         catalog = await self.catalog()
         model = catalog.get(model_id) if catalog is not None else None
@@ -248,7 +273,7 @@ class OpenAIHttpApi:
         return json_response(model)
 
     async def embeddings(self, request: web.Request) -> web.Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         body = decode(_embedding_decoder, await self._body(request))
         embed = to_embed_request(body)
         try:
@@ -258,95 +283,106 @@ class OpenAIHttpApi:
         return json_response(to_embedding_list(response, body.encoding_format))
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
-        caller = await self._authenticate(request)
+        caller = await self.authenticate(request)
         body = decode(_chat_decoder, await self._body(request))
-        header_options = options_from_headers(request.headers)
-        catalog = await self.catalog() if not body.model.startswith("bourse/") else None
-        model_options = options_for_model(
-            body.model, self._config.aliases, catalog.known if catalog is not None else None
+        chat = to_chat_request(body)
+        metadata = _metadata(body.user, body.metadata)
+        route = await self.route_request(
+            request,
+            caller,
+            model=body.model,
+            body_options=body.bourse,
+            chat=chat,
+            metadata=metadata,
+            stream=bool(body.stream),
         )
-        options = layered((model_options, header_options, body.bourse))
+        n = body.n or 1
+        if isinstance(route, router_pb2.RouteStreamRequest):
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
+            chunks = [ChunkWriter(route.context.request_id, int(time.time()), body.model) for _ in range(n)]
+            if n > 1:
+                return await self._stream_choices(request, choice_requests(route, n), chunks, include_usage)
+            return await self.stream(request, route, ChatStreamWriter(chunks[0], include_usage))
+        if n > 1:
+            responses = await self._route_all(choice_requests(route, n))
+            return json_response(combined_completion(responses, int(time.time())), headers=combined_headers(responses))
+        response = await self.route(route)
+        return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
+
+    async def route_request(
+        self,
+        request: web.Request,
+        caller: Caller,
+        *,
+        model: str,
+        body_options: BourseOptions | None,
+        chat: Any,
+        metadata: dict[str, str],
+        stream: bool,
+    ) -> router_pb2.RouteRequest | router_pb2.RouteStreamRequest:
+        """The routed request every API builds: options from the model name, headers and body, and the caller."""
+        header_options = options_from_headers(request.headers)
+        catalog = await self.catalog() if not model.startswith("bourse/") else None
+        model_options = options_for_model(model, self._config.aliases, catalog.known if catalog is not None else None)
+        options = layered((model_options, header_options, body_options))
         request_id = (
             options.request_id
             or header_text("x-request-id", request.headers.get("x-request-id", ""))
             or uuid.uuid4().hex
         )
         # RouteRequest and RouteStreamRequest have the same fields: build the one the call takes, no copy.
-        message_type = router_pb2.RouteStreamRequest if body.stream else router_pb2.RouteRequest
-        route = message_type(
-            chat=to_chat_request(body),
+        message_type = router_pb2.RouteStreamRequest if stream else router_pb2.RouteRequest
+        return message_type(
+            chat=chat,
             constraints=to_constraints(options),
             context=router_pb2.RequestContext(
                 request_id=request_id,
                 tenant_id=caller.tenant_id,
                 key_id=caller.key_id,
-                metadata=_metadata(body.user, body.metadata, options.metadata),
+                metadata=_metadata(None, metadata, options.metadata),
             ),
         )
-        if isinstance(route, router_pb2.RouteStreamRequest):
-            include_usage = body.stream_options is not None and body.stream_options.include_usage
-            return await self._stream(request, route, body.model, include_usage)
+
+    async def route(self, route: router_pb2.RouteRequest) -> router_pb2.RouteResponse:
         try:
-            response = await self._router.Route(route, timeout=self._config.request_timeout_s)
+            response: router_pb2.RouteResponse = await self._router.Route(route, timeout=self._config.request_timeout_s)
+            return response
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
-        return json_response(to_completion(response, int(time.time())), headers=route_headers(response))
 
-    async def _stream(
-        self, request: web.Request, route: router_pb2.RouteStreamRequest, model: str, include_usage: bool
-    ) -> web.StreamResponse:
-        call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
+    async def _route_all(self, routes: list[router_pb2.RouteRequest]) -> list[router_pb2.RouteResponse]:
+        """Route every request at once; the first failure fails the whole request and cancels the rest."""
         try:
-            # Wait for the first message so that a routing failure is still a plain HTTP error status.
-            try:
-                message = await call.read()
-            except grpc.aio.AioRpcError as error:
-                raise from_rpc_error(error) from None
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": "text/event-stream",
-                    "Cache-Control": "no-cache",
-                    "x-request-id": route.context.request_id,
-                }
-            )
-            await response.prepare(request)
-            writer = ChunkWriter(route.context.request_id, int(time.time()), model)
-            try:
-                await self._relay(call, message, writer, response, include_usage)
-            except (grpc.aio.AioRpcError, BourseError) as error:
-                # Headers are gone: the error becomes an SSE event (a router in this process raises BourseError).
-                failure = from_rpc_error(error) if isinstance(error, grpc.aio.AioRpcError) else error
-                await response.write(b"data: " + _encode(error_body(failure, http_status(failure))) + b"\n\n")
-                self._log_error(request, failure, http_status(failure))
-            except ConnectionResetError:
-                self._log.debug("client_disconnected", request_id=route.context.request_id)
-                return response
-            return response
-        finally:
-            if not call.done():
-                call.cancel()
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.route(route)) for route in routes]
+        except* BourseError as failures:
+            raise failures.exceptions[0] from None
+        return [task.result() for task in tasks]
 
-    async def _relay(
+    async def _stream_choices(
         self,
-        call: Any,
-        message: Any,
-        writer: ChunkWriter,
-        response: web.StreamResponse,
+        request: web.Request,
+        routes: list[router_pb2.RouteStreamRequest],
+        chunks: list[ChunkWriter],
         include_usage: bool,
-    ) -> None:
-        while message is not grpc.aio.EOF:
-            if message.HasField("delta"):
-                await response.write(b"data: " + _encode(writer.delta(message.delta)) + b"\n\n")
-            else:
-                summary = message.summary
-                out = b"data: " + _encode(writer.finish(summary)) + b"\n\n"
-                if include_usage:
-                    out += b"data: " + _encode(writer.usage(summary)) + b"\n\n"
-                await response.write(out + _DONE)
-                return
-            message = await call.read()
-        failure = Internal("the router's stream ended without a summary")
-        await response.write(b"data: " + _encode(error_body(failure, 500)) + b"\n\n")
+    ) -> web.StreamResponse:
+        calls = [self._router.RouteStream(route, timeout=self._config.request_timeout_s) for route in routes]
+        writer = ChoicesStreamWriter(chunks, include_usage)
+        failed = functools.partial(self._log_error, request)
+        return await relay_choices(calls, request, routes[0].context.request_id, writer, failed=failed, log=self._log)
+
+    async def stream(
+        self,
+        request: web.Request,
+        route: router_pb2.RouteStreamRequest,
+        writer: StreamWriter,
+        on_finish: Callable[[], Awaitable[None]] | None = None,
+    ) -> web.StreamResponse:
+        """Relay a RouteStream as server-sent events framed by `writer` (`on_finish`: see sse_relay.relay)."""
+        call = self._router.RouteStream(route, timeout=self._config.request_timeout_s)
+        failed = functools.partial(self._log_error, request)
+        request_id = route.context.request_id
+        return await relay(call, request, request_id, writer, failed=failed, log=self._log, on_finish=on_finish)
 
 
 def _metadata(user: str | None, *sources: dict[str, str] | None) -> dict[str, str]:

@@ -10,6 +10,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
@@ -18,12 +19,16 @@ from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 from prometheus_client import CollectorRegistry
 
 from services.gateway.config import GatewayConfig
-from services.gateway.http_api import OpenAIHttpApi
+from services.gateway.http_api import Middleware, OpenAIHttpApi
 from services.gateway.key_store import KeyStore, open_bucket
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.response_store import ResponseStore, open_response_bucket
 from shared.events.connect import close_nats, connect
 from shared.metrics import serve_metrics
 from shared.serving import insecure_channel
+
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -74,10 +79,17 @@ async def create_server(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
 ) -> GatewayServer:
     closers: list[Closer] = []  # in the order opened; stop() runs them in reverse
-    router_channel = insecure_channel(config.router)
-    inference_channel = insecure_channel(config.inference)
+    outer: list[Middleware] = []
+    if tracing is not None:
+        from shared.http_tracing import tracing_middleware  # OpenTelemetry is loaded only when tracing
+
+        closers.append(tracing.close)  # run last: the spans of the last requests are flushed
+        outer.append(tracing_middleware(tracing))
+    router_channel = insecure_channel(config.router, tracing=tracing)
+    inference_channel = insecure_channel(config.inference, tracing=tracing)
     closers += [inference_channel.close, router_channel.close]
     nc = await connect([config.nats_url], logger, name="bourse-gateway")
     closers.append(functools.partial(close_nats, nc, logger))
@@ -85,6 +97,10 @@ async def create_server(
     keys = KeyStore(await open_bucket(nc.jetstream(timeout=2.0), config.keys_bucket), logger)
     await keys.watch()
     closers.append(keys.close)
+    responses = None
+    if config.responses_ttl_s > 0:
+        bucket = await open_response_bucket(nc.jetstream(timeout=2.0), config.responses_bucket, config.responses_ttl_s)
+        responses = ResponseStore(bucket, logger)
     registry = registry or CollectorRegistry()
     metrics_server = serve_metrics(registry, config.metrics_listen)
     if metrics_server is not None:
@@ -99,12 +115,13 @@ async def create_server(
         router=router_grpc.RouterServiceStub(router_channel),  # type: ignore[no-untyped-call]
         inference=inference_grpc.InferenceServiceStub(inference_channel),  # type: ignore[no-untyped-call]
         keys=keys,
+        responses=responses,
         logger=logger,
         metrics=GatewayMetrics.create(registry),
     )
     # handler_cancellation: a client that goes away cancels its handler, and so its router call.
     runner = web.AppRunner(
-        api.application(),
+        api.application(outer),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=config.shutdown_grace_s,

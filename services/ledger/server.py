@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
@@ -24,6 +25,9 @@ from .events import LedgerConsumers
 from .metrics import LedgerMetrics
 from .servicer import LedgerServicer
 
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
+
 DRAIN_TIMEOUT_S = 5.0
 
 
@@ -42,6 +46,7 @@ async def create_server(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
     clock: Callable[[], float] = time.time,
 ) -> LedgerServer:
     """Open the store, start consuming, bind gRPC and the dashboard; `start()` then reports SERVING.
@@ -51,7 +56,9 @@ async def create_server(
     registry = registry or CollectorRegistry()
     metrics = LedgerMetrics.create(registry)
     store = LedgerStore(config.db_path)
-    base = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
+    base = new_server(
+        listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc, tracing=tracing
+    )
     pb_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(store, metrics), base.server)  # type: ignore[no-untyped-call]
     nc = await connect([config.nats_url], logger, name="bourse-ledger")
     consumers = LedgerConsumers(
@@ -100,7 +107,8 @@ async def create_server(
         service_names=base.service_names,
         logger=logger,
         # Run in reverse at stop: consumers, NATS drained, HTTP, then the store.
-        closers=[close_store, close_http, close_nats_connection, close_consumers],
+        # base.closers holds the tracer's flush (when tracing), which runs last.
+        closers=[*base.closers, close_store, close_http, close_nats_connection, close_consumers],
         http_port=http_port,
         store=store,
         consumers=consumers,

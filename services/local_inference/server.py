@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
@@ -21,14 +22,19 @@ from services.local_inference.servicer import InferenceServicer, LoadedModels
 from shared.metrics import serve_metrics
 from shared.serving import ServiceServer, new_server
 
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
+
 Logger = structlog.typing.FilteringBoundLogger
 
 
-async def create_server(config: InferenceConfig, logger: Logger) -> ServiceServer:
+async def create_server(config: InferenceConfig, logger: Logger, *, tracing: Tracing | None = None) -> ServiceServer:
     models = LoadedModels(embed_disabled=config.embed_model_dir == "off")
     registry = CollectorRegistry()
     metrics = InferenceMetrics.create(registry)
-    service = new_server(listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc)
+    service = new_server(
+        listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc, tracing=tracing
+    )
     metrics_server = serve_metrics(registry, config.metrics_listen)
     servicer = InferenceServicer(models, metrics)
     pb_grpc.add_InferenceServiceServicer_to_server(servicer, service.server)  # type: ignore[no-untyped-call]

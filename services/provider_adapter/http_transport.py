@@ -7,7 +7,7 @@ CONNECT_TIMEOUT, READ_TIMEOUT, CONNECT_FAILED, CONNECTION_DROPPED, and UPSTREAM_
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 
 import aiohttp
 
@@ -68,12 +68,21 @@ class AiohttpResponse:
 
 
 class AiohttpTransport:
-    """POSTs through one session (its connection pool and timeouts come from the provider's spec)."""
+    """POSTs through one session (its connection pool and timeouts come from the provider's spec).
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    `propagate` (tracing on) adds the current trace context (`traceparent`) to each upstream request's headers.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession, propagate: Callable[[MutableMapping[str, str]], None] | None = None
+    ) -> None:
         self._session = session
+        self._propagate = propagate
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> AiohttpResponse:
+        if self._propagate is not None:
+            headers = dict(headers)
+            self._propagate(headers)
         with transport_errors():
             return AiohttpResponse(await self._session.post(url, data=body, headers=headers))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,9 +58,15 @@ def provider_specs(config: AdapterConfig) -> dict[str, ProviderSpec]:
 
 
 async def build_providers(
-    config: AdapterConfig, environ: Mapping[str, str], instruments: Instruments | None = None
+    config: AdapterConfig,
+    environ: Mapping[str, str],
+    instruments: Instruments | None = None,
+    propagate: Callable[[MutableMapping[str, str]], None] | None = None,
 ) -> ProviderSet:
-    """Create every provider once (call inside the running event loop: sessions bind to it)."""
+    """Create every provider once (call inside the running event loop: sessions bind to it).
+
+    `propagate` adds the trace context to upstream request headers (tracing on).
+    """
     instruments = instruments or NoInstruments()
     dialects = dialect_registry()
     specs = provider_specs(config)
@@ -84,7 +90,7 @@ async def build_providers(
             result.routes[name] = "no key"
             result.missing_key[name] = " or ".join(spec.api_key_env) or f"a key file for {name}"
             continue
-        transport = AiohttpTransport(new_session(spec))
+        transport = AiohttpTransport(new_session(spec), propagate)
         result.transports.append(transport)
         upstream = Upstream(
             name=name,

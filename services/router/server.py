@@ -10,6 +10,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from bourse.router.v1 import router_service_pb2_grpc
@@ -42,6 +43,7 @@ from shared.events import streams
 from shared.events.connect import close_nats, connect
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
+from shared.instrumentation import NoInstruments
 from shared.metrics import RpcMetrics, serve_metrics
 from shared.pricing.litellm_import import load_configured_manifest
 from shared.pricing.manifest import RateLimits, default_manifest_path
@@ -49,6 +51,9 @@ from shared.pricing.price_age import PriceAgeWatch
 from shared.pricing.price_table import PriceBook
 from shared.prometheus_instruments import PrometheusInstruments
 from shared.serving import ServiceServer, insecure_channel, new_server
+
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
 
 SERVICE_NAME = "bourse.router.v1.RouterService"
 
@@ -75,9 +80,10 @@ async def create_server(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
 ) -> ServiceServer:
     """Build the router (NATS connected); `start()` recovers the prices, then reports SERVING."""
-    service, _parts = await create_router(config, logger, registry=registry)
+    service, _parts = await create_router(config, logger, registry=registry, tracing=tracing)
     return service
 
 
@@ -86,6 +92,7 @@ async def create_router(
     logger: structlog.typing.FilteringBoundLogger,
     *,
     registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
     clock: Callable[[], float] = time.time,
 ) -> tuple[ServiceServer, RouterParts]:
     """`create_server`, also returning the router's long-lived parts (tests and benchmarks inspect them).
@@ -98,6 +105,7 @@ async def create_router(
         service_names=[SERVICE_NAME],
         logger=logger,
         metrics=RpcMetrics.create(registry, "router"),
+        tracing=tracing,
     )
     manifest = load_configured_manifest(config.manifest_path or default_manifest_path(), config.litellm_prices_path)
     book = PriceBook.from_manifest(manifest)
@@ -141,13 +149,17 @@ async def create_router(
         logger=logger,
         metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
     )
-    provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True))
+    provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True, tracing=tracing))
     cache = (
-        CacheClient(insecure_channel(config.cache_target), logger, deadline_s=config.cache_deadline_ms / 1000.0)
+        CacheClient(
+            insecure_channel(config.cache_target, tracing=tracing), logger, deadline_s=config.cache_deadline_ms / 1000.0
+        )
         if config.cache_target
         else None
     )
-    local = InferenceClient(insecure_channel(config.inference_target)) if config.inference_target else None
+    local = (
+        InferenceClient(insecure_channel(config.inference_target, tracing=tracing)) if config.inference_target else None
+    )
     executor = RouteExecutor(
         book=book,
         selector=selector,
@@ -158,6 +170,8 @@ async def create_router(
         local=local,
         cache=cache,
         record=_recorder(events, quality_events),
+        # Route, cache, local and provider-attempt spans: OpenTelemetry when tracing, else nothing at all.
+        instruments=tracing.instruments(NoInstruments()) if tracing is not None else NoInstruments(),
         price_age=_price_age_watch(config, logger, registry, clock),
         settings=ExecutionSettings(
             default_max_attempts=config.default_max_attempts,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
@@ -15,6 +16,9 @@ from services.simulator import anthropic_api, control, gemini_api, openai_api
 from services.simulator.config import SimulatorConfig
 from services.simulator.engine import Simulator
 from shared.metrics import serve_metrics
+
+if TYPE_CHECKING:
+    from shared.tracing import Tracing
 
 Handler = Callable[[Simulator, web.Request], Awaitable[web.StreamResponse]]
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -75,10 +79,24 @@ class SimulatorServer:
         await self.runner.cleanup()
 
 
-async def create_server(config: SimulatorConfig, logger: structlog.typing.FilteringBoundLogger) -> SimulatorServer:
-    """Build the simulator on config.listen ("host:port", port 0 for an ephemeral one); `start()` serves it."""
+async def create_server(
+    config: SimulatorConfig, logger: structlog.typing.FilteringBoundLogger, *, tracing: Tracing | None = None
+) -> SimulatorServer:
+    """Build the simulator on config.listen ("host:port", port 0 for an ephemeral one); `start()` serves it.
+
+    With `tracing`, each simulated provider call is a SERVER span continuing the adapter's `traceparent`.
+    """
     registry = CollectorRegistry()
     app = build_app(Simulator(config), registry)
+    if tracing is not None:
+        from shared.http_tracing import tracing_middleware  # OpenTelemetry is loaded only when tracing
+
+        app.middlewares.append(tracing_middleware(tracing))
+
+        async def close_tracing(_app: web.Application) -> None:
+            await tracing.close()
+
+        app.on_cleanup.append(close_tracing)
     metrics_server = serve_metrics(registry, config.metrics_listen)
     if metrics_server is not None:
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anthropic
 import openai
 import pytest
 from aiohttp import web
@@ -77,3 +78,39 @@ async def test_errors_in_process_keep_their_status(direct_base_url: str, stack: 
                 pass
         models = [m.id async for m in client.models.list()]
     assert "sim-openai/gpt-sim-mini" in models
+
+
+async def test_new_apis_and_n_in_process(direct_base_url: str, stack: GatewayStack) -> None:
+    """The Anthropic and Responses endpoints and n > 1 over DirectRouter, whose errors arrive as BourseError."""
+    root = direct_base_url.removesuffix("/v1")
+    async with anthropic.AsyncAnthropic(base_url=root, api_key=stack.key, max_retries=0) as claude:
+        message = await claude.messages.create(
+            model="bourse/cheapest", max_tokens=8, messages=[{"role": "user", "content": "direct"}]
+        )
+        assert message.content[0].type == "text"
+        assert message.content[0].text == "echo: direct"
+        with pytest.raises(anthropic.RateLimitError):
+            await claude.messages.create(
+                model="bourse/cheapest", max_tokens=8, messages=[{"role": "user", "content": "error:BUDGET_EXCEEDED"}]
+            )
+    async with openai.AsyncOpenAI(base_url=direct_base_url, api_key=stack.key, max_retries=0) as client:
+        stream = await client.responses.create(model="bourse/cheapest", input="stream-error:UPSTREAM_5XX", stream=True)
+        kinds = [event.type async for event in stream]
+        assert kinds[-2:] == ["error", "response.failed"]
+        completion = await client.chat.completions.create(
+            model="bourse/cheapest", messages=[{"role": "user", "content": "n"}], n=2
+        )
+        assert [c.message.content for c in completion.choices] == ["echo: n", "echo: n"]
+        with pytest.raises(openai.RateLimitError):
+            await client.chat.completions.create(
+                model="bourse/cheapest", messages=[{"role": "user", "content": "error:BUDGET_EXCEEDED"}], n=2
+            )
+        chunks = await client.chat.completions.create(
+            model="bourse/cheapest",
+            messages=[{"role": "user", "content": "stream-error:UPSTREAM_5XX"}],
+            n=2,
+            stream=True,
+        )
+        with pytest.raises(openai.APIError, match="UPSTREAM_5XX"):
+            async for _ in chunks:
+                pass

@@ -25,8 +25,6 @@ from services.gateway.core.openai_types import (
 from shared.errors import FieldViolation, InvalidRequest
 from shared.openai_wire import FINISH_TO_WIRE, ROLE_FROM_WIRE, TOOL_CHOICE_FROM_WIRE, usage_to_wire
 
-_ROLES = ROLE_FROM_WIRE
-_TOOL_CHOICE = TOOL_CHOICE_FROM_WIRE
 FINISH_REASONS = FINISH_TO_WIRE
 SERVED_FROM = {
     routing_pb2.SERVED_FROM_UNSPECIFIED: "none",
@@ -35,15 +33,24 @@ SERVED_FROM = {
     routing_pb2.SERVED_FROM_REMOTE: "remote",
 }
 MAX_STOP_SEQUENCES = 4
+MAX_CHOICES = 16  # n > 1 is n routed requests (see core/choices.py): a bound on what one request can fan out to
 _json = msgspec.json.Encoder()
 
 
-def _bad(field: str, description: str) -> InvalidRequest:
+def invalid_field(field: str, description: str) -> InvalidRequest:
+    """A 400 naming the first field Bourse cannot honour."""
     return InvalidRequest(f"{field}: {description}", violations=[FieldViolation(field, description)])
 
 
+_bad = invalid_field
+
+
 def _image(part: ImagePart, field: str) -> chat_pb2.ImagePart:
-    url = part.image_url.url
+    return image_from_url(part.image_url.url, field)
+
+
+def image_from_url(url: str, field: str) -> chat_pb2.ImagePart:
+    """An image given as an `https:` URL or a base64 `data:` URL."""
     if url.startswith("data:"):
         header, _, payload = url.partition(",")
         if ";base64" not in header or not payload:
@@ -57,7 +64,7 @@ def _image(part: ImagePart, field: str) -> chat_pb2.ImagePart:
 
 
 def _message(message: ChatMessage, index: int) -> chat_pb2.Message:
-    out = chat_pb2.Message(role=_ROLES[message.role], name=message.name or "")
+    out = chat_pb2.Message(role=ROLE_FROM_WIRE[message.role], name=message.name or "")
     content = message.content
     if isinstance(content, str):
         out.content.add(text=content)
@@ -85,8 +92,8 @@ def to_chat_request(request: ChatCompletionRequest) -> chat_pb2.ChatRequest:
     """The ChatRequest for an OpenAI body; InvalidRequest names the first field Bourse cannot honour."""
     if not request.messages:
         raise _bad("messages", "at least one message is required")
-    if request.n not in (None, 1):
-        raise _bad("n", "only n=1 is supported")
+    if request.n is not None and not 1 <= request.n <= MAX_CHOICES:
+        raise _bad("n", f"must be between 1 and {MAX_CHOICES}")
     if request.logprobs:
         raise _bad("logprobs", "log probabilities are not supported")
     chat = chat_pb2.ChatRequest(messages=[_message(m, i) for i, m in enumerate(request.messages)])
@@ -98,20 +105,44 @@ def to_chat_request(request: ChatCompletionRequest) -> chat_pb2.ChatRequest:
 
 def _add_tools(request: ChatCompletionRequest, chat: chat_pb2.ChatRequest) -> None:
     for i, tool in enumerate(request.tools or ()):
-        if not tool.function.name:
-            raise _bad(f"tools[{i}].function.name", "must not be empty")
-        chat.tools.add(
-            name=tool.function.name,
-            description=tool.function.description or "",
-            parameters_json_schema=_json.encode(tool.function.parameters).decode() if tool.function.parameters else "",
-            strict=bool(tool.function.strict),
-        )
+        fn = tool.function
+        add_tool(chat, fn.name, fn.description, fn.parameters, strict=fn.strict, name_field=f"tools[{i}].function.name")
     choice = request.tool_choice
     if isinstance(choice, NamedToolChoice):
         chat.tool_choice.mode = chat_pb2.TOOL_CHOICE_MODE_NAMED
         chat.tool_choice.name = choice.function.name
     elif choice is not None:
-        chat.tool_choice.mode = _TOOL_CHOICE[choice]
+        chat.tool_choice.mode = TOOL_CHOICE_FROM_WIRE[choice]
+
+
+def add_tool(
+    chat: chat_pb2.ChatRequest,
+    name: str,
+    description: str | None,
+    parameters: dict[str, Any] | None,
+    *,
+    strict: bool | None,
+    name_field: str,
+) -> None:
+    """One function tool; an empty name is a 400 naming `name_field`."""
+    if not name:
+        raise _bad(name_field, "must not be empty")
+    chat.tools.add(
+        name=name,
+        description=description or "",
+        parameters_json_schema=_json.encode(parameters).decode() if parameters else "",
+        strict=bool(strict),
+    )
+
+
+def set_json_schema(
+    fmt: chat_pb2.ResponseFormat, name: str, schema: dict[str, Any] | None, *, strict: bool | None
+) -> None:
+    """A JSON-schema answer format."""
+    fmt.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
+    fmt.schema_name = name
+    fmt.json_schema = _json.encode(schema or {}).decode()
+    fmt.strict = bool(strict)
 
 
 def _set_response_format(request: ChatCompletionRequest, chat: chat_pb2.ChatRequest) -> None:
@@ -119,25 +150,37 @@ def _set_response_format(request: ChatCompletionRequest, chat: chat_pb2.ChatRequ
     if isinstance(fmt, JsonObjectFormat):
         chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT
     elif isinstance(fmt, JsonSchemaFormat):
-        chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
-        chat.response_format.schema_name = fmt.json_schema.name
-        chat.response_format.json_schema = _json.encode(fmt.json_schema.schema or {}).decode()
-        chat.response_format.strict = bool(fmt.json_schema.strict)
+        set_json_schema(
+            chat.response_format, fmt.json_schema.name, fmt.json_schema.schema, strict=fmt.json_schema.strict
+        )
 
 
 def _set_sampling(request: ChatCompletionRequest, sampling: chat_pb2.SamplingParams) -> None:
-    if request.temperature is not None:
-        sampling.temperature = request.temperature
-    if request.top_p is not None:
-        sampling.top_p = request.top_p
     max_tokens = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
-    if max_tokens is not None:
-        sampling.max_tokens = max_tokens
+    stops = [request.stop] if isinstance(request.stop, str) else (request.stop or [])
+    set_sampling(sampling, request.temperature, request.top_p, max_tokens, stops=stops, stop_field="stop")
     if request.seed is not None:
         sampling.seed = request.seed
-    stops = [request.stop] if isinstance(request.stop, str) else (request.stop or [])
+
+
+def set_sampling(
+    sampling: chat_pb2.SamplingParams,
+    temperature: float | None,
+    top_p: float | None,
+    max_tokens: int | None,
+    *,
+    stops: list[str],
+    stop_field: str,
+) -> None:
+    """The sampling parameters every API shares; too many stop sequences is a 400 naming `stop_field`."""
+    if temperature is not None:
+        sampling.temperature = temperature
+    if top_p is not None:
+        sampling.top_p = top_p
+    if max_tokens is not None:
+        sampling.max_tokens = max_tokens
     if len(stops) > MAX_STOP_SEQUENCES:
-        raise _bad("stop", f"at most {MAX_STOP_SEQUENCES} stop sequences")
+        raise _bad(stop_field, f"at most {MAX_STOP_SEQUENCES} stop sequences")
     sampling.stop.extend(stops)
 
 

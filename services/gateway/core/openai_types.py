@@ -3,7 +3,7 @@
 Decoding into these types is the validation: a wrong type anywhere becomes a 400 naming the field's path.
 Fields OpenAI defines that Bourse does not act on (penalties, logit_bias, parallel_tool_calls...) are accepted
 and ignored, so unmodified clients keep working; fields that would change the answer's shape and cannot be
-honoured (n > 1, logprobs) are rejected in `chat_translation`.
+honoured (logprobs, n beyond 16) are rejected in `chat_translation`.
 """
 
 from __future__ import annotations

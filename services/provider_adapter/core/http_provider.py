@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.provider_adapter.core.call_spans import describe_call, describe_completion
 from services.provider_adapter.core.credentials import Credentials, Redactor
 from services.provider_adapter.core.provider import Call, Dialect, Outcome, StreamChunk
 from services.provider_adapter.core.quirks import Quirks
@@ -22,7 +23,7 @@ from services.provider_adapter.core.usage import prompt_chars
 from services.provider_adapter.core.wire_json import ENCODER
 from shared.error_catalogue import reason_of
 from shared.errors import Reason, UpstreamError
-from shared.instrumentation import Instruments, NoInstruments
+from shared.instrumentation import Instruments, NoInstruments, Span
 
 
 class HttpResponse(Protocol):
@@ -122,7 +123,7 @@ class HttpProvider:
         return asyncio.get_running_loop().time() + budget
 
     async def complete(self, call: Call) -> Outcome:
-        with self._errors(call):
+        with self._errors(call) as span:
             wire = self._dialect.build_request(call, self._up.quirks, stream=False)
             headers = self._headers(self._json_headers, dict(wire.headers))
             url = self._url(call, wire.path)
@@ -137,10 +138,11 @@ class HttpProvider:
                     raise self._dialect.error_from_response(response.status, response.headers, body)
             latency_us = (time.perf_counter_ns() - started) // 1000
             completion, response_id = self._dialect.parse_response(body, prompt_chars(call.chat))
+            describe_completion(span, call, completion, response_id)
             return Outcome(completion=completion, response_id=response_id, upstream_latency_us=latency_us)
 
     async def complete_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        with self._errors(call):
+        with self._errors(call) as span:
             wire = self._dialect.build_request(call, self._up.quirks, stream=True)
             headers = self._headers(self._sse_headers, dict(wire.headers))
             url = self._url(call, wire.path)
@@ -174,17 +176,19 @@ class HttpProvider:
             finally:
                 response.release()
             completion, response_id = decoder.result()
+            describe_completion(span, call, completion, response_id)
             latency_us = (time.perf_counter_ns() - started) // 1000
             yield StreamChunk(
                 outcome=Outcome(completion=completion, response_id=response_id, upstream_latency_us=latency_us)
             )
 
     @contextlib.contextmanager
-    def _errors(self, call: Call) -> Iterator[None]:
+    def _errors(self, call: Call) -> Iterator[Span]:
         meta = {"provider": call.provider, "model": call.model}
         with self._instruments.span("upstream_call", provider=call.provider, model=call.model) as span:
+            describe_call(span, call, self._dialect.name)
             try:
-                yield
+                yield span
             except UpstreamError as error:
                 span.record_error(error)
                 raise self._scrubbed(error, meta) from None

@@ -18,6 +18,16 @@ from bourse.router.v1 import router_service_pb2
 from services.router.core.budgets import Budgets
 from services.router.core.execution.output_validation import OutputRules, OutputValidator
 from services.router.core.execution.request_validation import validate_request
+from services.router.core.execution.route_spans import (
+    HEDGE,
+    PROVIDER_ATTEMPT,
+    ROUTE,
+    attempt_reason,
+    describe_answer,
+    describe_candidate,
+    describe_outcome,
+    describe_request,
+)
 from services.router.core.execution.route_types import (
     AnswerCache,
     ExecutionSettings,
@@ -38,6 +48,7 @@ from services.router.core.selection.estimate import TokenEstimator
 from services.router.core.selection.profile import RequestProfile, profile_from_request
 from services.router.core.selection.selection import LOCAL_TASK_KINDS, Candidate, Selection, Selector
 from shared.errors import BourseError, DeadlineExceeded, NoQualifiedModel, Reason, UpstreamError
+from shared.instrumentation import Instruments, NoInstruments
 from shared.pricing.cost import estimate_cost_micro_usd
 from shared.pricing.price_age import PriceAgeWatch
 from shared.pricing.price_table import PriceBook
@@ -59,11 +70,13 @@ class RouteExecutor:
         cache: AnswerCache | None,
         record: Callable[[RouteOutcome], None],
         settings: ExecutionSettings,
+        instruments: Instruments | None = None,
         price_age: PriceAgeWatch | None = None,
         quality: QualityRouting | None = None,
     ) -> None:
         self.quality = quality
         self._book = book
+        self._instruments = instruments or NoInstruments()
         self._price_age = price_age
         self._selector = selector
         self._estimator = estimator
@@ -74,7 +87,12 @@ class RouteExecutor:
         self._settings = settings
         self._validator = OutputValidator()
         self._tiers = CheapTiers(
-            book, self._validator, local=local, cache=cache, local_deadline_s=settings.local_deadline_s
+            book,
+            self._validator,
+            local=local,
+            cache=cache,
+            local_deadline_s=settings.local_deadline_s,
+            instruments=self._instruments,
         )
         self._background: set[asyncio.Task[None]] = set()
 
@@ -186,19 +204,22 @@ class RouteExecutor:
         started = time.perf_counter()
         outcome = self._new_outcome(inp)
         plan: Plan | None = None
-        try:
-            plan = await self._prepare(inp, outcome, deadline_s)
-            if plan.use_local and await self._tiers.try_local(inp, plan, outcome):
+        with self._instruments.span(ROUTE) as span:
+            describe_request(span, inp)
+            try:
+                plan = await self._prepare(inp, outcome, deadline_s)
+                if plan.use_local and await self._tiers.try_local(inp, plan, outcome):
+                    return outcome
+                if await self._tiers.try_cache(inp, plan, outcome):
+                    return outcome
+                await self._remote_unary(inp, plan, outcome)
                 return outcome
-            if await self._tiers.try_cache(inp, plan, outcome):
-                return outcome
-            await self._remote_unary(inp, plan, outcome)
-            return outcome
-        except BourseError as error:
-            outcome.error = error
-            raise
-        finally:
-            self._finish(outcome, plan, started)
+            except BourseError as error:
+                outcome.error = error
+                raise
+            finally:
+                describe_outcome(span, outcome)
+                self._finish(outcome, plan, started)
 
     async def _remote_unary(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> None:
         remaining = list(plan.selection.candidates)
@@ -228,9 +249,10 @@ class RouteExecutor:
     ) -> bool:
         """Try one candidate; True when it answered validly. Raises the attempt's BourseError on failure."""
         t0 = time.perf_counter()
+        reason = attempt_reason(outcome)
         self._policy.on_start(candidate.provider, candidate.model, time.monotonic(), _tokens(plan, candidate))
         try:
-            response = await self._call(inp, plan, candidate)
+            response = await self._call(inp, plan, candidate, reason)
         except BourseError as error:
             self._remote_failed(outcome, candidate, error, time.perf_counter() - t0, failed)
             raise
@@ -246,9 +268,10 @@ class RouteExecutor:
     ) -> bool:
         first, second = pair
         now = time.monotonic()
+        reason = attempt_reason(outcome)
         self._policy.on_start(first.provider, first.model, now, _tokens(plan, first))
         primary, backup = await hedged(
-            lambda: self._call(inp, plan, first),
+            lambda: self._call(inp, plan, first, reason),
             lambda: self._call_started(inp, plan, second),
             delay_s=first.p95_ms / 1000.0,
         )
@@ -288,13 +311,21 @@ class RouteExecutor:
         self, inp: RouteInput, plan: Plan, candidate: Candidate
     ) -> provider_service_pb2.CompleteResponse:
         self._policy.on_start(candidate.provider, candidate.model, time.monotonic(), _tokens(plan, candidate))
-        return await self._call(inp, plan, candidate)
+        return await self._call(inp, plan, candidate, HEDGE)
 
-    async def _call(self, inp: RouteInput, plan: Plan, candidate: Candidate) -> provider_service_pb2.CompleteResponse:
+    async def _call(
+        self, inp: RouteInput, plan: Plan, candidate: Candidate, reason: str
+    ) -> provider_service_pb2.CompleteResponse:
+        """One provider attempt, in its own span (a hedge's two legs are sibling spans under the route's)."""
         timeout = max(plan.deadline - time.monotonic(), 0.001)
-        return await self._remote.complete(
-            candidate, inp.chat, region=_region(inp, candidate), request_id=inp.request_id, timeout_s=timeout
-        )
+        with self._instruments.span(PROVIDER_ATTEMPT) as span:
+            describe_candidate(span, candidate, reason)
+            response = await self._remote.complete(
+                candidate, inp.chat, region=_region(inp, candidate), request_id=inp.request_id, timeout_s=timeout
+            )
+            usage = response.completion.usage
+            describe_answer(span, candidate.model, usage, usage_cost(self._book, candidate, usage))
+            return response
 
     def _remote_failed(
         self, outcome: RouteOutcome, candidate: Candidate, error: BourseError, latency_s: float, failed: set[str]
@@ -367,30 +398,34 @@ class RouteExecutor:
         started = time.perf_counter()
         outcome = self._new_outcome(inp)
         plan: Plan | None = None
-        try:
-            plan = await self._prepare(inp, outcome, deadline_s)
-            if (plan.use_local and await self._tiers.try_local(inp, plan, outcome)) or await self._tiers.try_cache(
-                inp, plan, outcome
-            ):
-                assert outcome.completion is not None
-                outcome.ttft_s = time.perf_counter() - started
-                yield chat_pb2.ChatDelta(content=outcome.completion.content)
-                outcome.completion.content = ""  # the text went out as a delta
+        with self._instruments.span(ROUTE) as span:
+            describe_request(span, inp)
+            try:
+                plan = await self._prepare(inp, outcome, deadline_s)
+                if (plan.use_local and await self._tiers.try_local(inp, plan, outcome)) or await self._tiers.try_cache(
+                    inp, plan, outcome
+                ):
+                    assert outcome.completion is not None
+                    outcome.ttft_s = time.perf_counter() - started
+                    yield chat_pb2.ChatDelta(content=outcome.completion.content)
+                    outcome.completion.content = ""  # the text went out as a delta
+                    outcome.total_s = time.perf_counter() - started
+                    describe_outcome(span, outcome)
+                    yield outcome
+                    return
+                async for item in self._remote_stream(inp, plan, outcome, started):
+                    yield item
                 outcome.total_s = time.perf_counter() - started
+                describe_outcome(span, outcome)
                 yield outcome
-                return
-            async for item in self._remote_stream(inp, plan, outcome, started):
-                yield item
-            outcome.total_s = time.perf_counter() - started
-            yield outcome
-        except BourseError as error:
-            outcome.error = error
-            raise
-        except (asyncio.CancelledError, GeneratorExit):
-            outcome.error = BourseError("the client cancelled the stream", reason=Reason.CANCELLED)
-            raise
-        finally:
-            self._finish(outcome, plan, started)
+            except BourseError as error:
+                outcome.error = error
+                raise
+            except (asyncio.CancelledError, GeneratorExit):
+                outcome.error = BourseError("the client cancelled the stream", reason=Reason.CANCELLED)
+                raise
+            finally:
+                self._finish(outcome, plan, started)
 
     async def _remote_stream(
         self, inp: RouteInput, plan: Plan, outcome: RouteOutcome, started: float
@@ -401,9 +436,10 @@ class RouteExecutor:
         buffered = not plan.rules.empty
         while (candidate := self._next_candidate(remaining, failed, plan, outcome)) is not None:
             leg = _StreamLeg(time.perf_counter())
+            reason = attempt_reason(outcome)
             self._policy.on_start(candidate.provider, candidate.model, time.monotonic(), _tokens(plan, candidate))
             try:
-                async for delta in self._stream_leg(inp, plan, candidate, leg, buffered=buffered):
+                async for delta in self._stream_leg(inp, plan, candidate, leg, buffered=buffered, reason=reason):
                     if outcome.ttft_s is None:
                         outcome.ttft_s = time.perf_counter() - started
                     yield delta
@@ -426,25 +462,31 @@ class RouteExecutor:
         raise self._exhausted(outcome, last_error)
 
     async def _stream_leg(
-        self, inp: RouteInput, plan: Plan, candidate: Candidate, leg: _StreamLeg, *, buffered: bool
+        self, inp: RouteInput, plan: Plan, candidate: Candidate, leg: _StreamLeg, *, buffered: bool, reason: str
     ) -> AsyncIterator[chat_pb2.ChatDelta]:
         """One candidate's stream: yields deltas as they come (or holds them when buffered)."""
         timeout = max(plan.deadline - time.monotonic(), 0.001)
-        async for message in self._remote.stream(
-            candidate, inp.chat, region=_region(inp, candidate), request_id=inp.request_id, timeout_s=timeout
-        ):
-            kind = message.WhichOneof("event")
-            if kind == "delta":
-                leg.assembler.add(message.delta)
-                if buffered:
-                    leg.held.append(message.delta)
-                else:
-                    leg.sent = True
-                    yield message.delta
-            elif kind == "done":
-                leg.final = message.done
-        if leg.final is None:
-            raise UpstreamError("the upstream stream ended without its final message", reason=Reason.CONNECTION_DROPPED)
+        with self._instruments.span(PROVIDER_ATTEMPT) as span:
+            describe_candidate(span, candidate, reason)
+            async for message in self._remote.stream(
+                candidate, inp.chat, region=_region(inp, candidate), request_id=inp.request_id, timeout_s=timeout
+            ):
+                kind = message.WhichOneof("event")
+                if kind == "delta":
+                    leg.assembler.add(message.delta)
+                    if buffered:
+                        leg.held.append(message.delta)
+                    else:
+                        leg.sent = True
+                        yield message.delta
+                elif kind == "done":
+                    leg.final = message.done
+            if leg.final is None:
+                raise UpstreamError(
+                    "the upstream stream ended without its final message", reason=Reason.CONNECTION_DROPPED
+                )
+            usage = leg.final.completion.usage
+            describe_answer(span, candidate.model, usage, usage_cost(self._book, candidate, usage))
 
     def _next_candidate(
         self, remaining: list[Candidate], failed: set[str], plan: Plan, outcome: RouteOutcome

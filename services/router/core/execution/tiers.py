@@ -9,6 +9,7 @@ from bourse.cache.v1 import cache_service_pb2
 from bourse.common.v1 import chat_pb2, routing_pb2
 
 from services.router.core.execution.output_validation import OutputValidator
+from services.router.core.execution.route_spans import CACHE_LOOKUP, LOCAL_ATTEMPT, describe_tier_attempt
 from services.router.core.execution.route_types import (
     TIER_VALUES,
     AnswerCache,
@@ -22,6 +23,7 @@ from services.router.core.resilience.failover import AttemptResult
 from services.router.core.selection.selection import Candidate
 from shared.error_catalogue import reason_of
 from shared.errors import BourseError, Reason
+from shared.instrumentation import Instruments, NoInstruments
 from shared.pricing.cost import cost_micro_usd
 from shared.pricing.price_table import PriceBook
 
@@ -35,7 +37,9 @@ class CheapTiers:
         local: LocalModel | None,
         cache: AnswerCache | None,
         local_deadline_s: float,
+        instruments: Instruments | None = None,
     ) -> None:
+        self._instruments = instruments or NoInstruments()
         self._book = book
         self._validator = validator
         self.local = local
@@ -43,6 +47,24 @@ class CheapTiers:
         self._local_deadline_s = local_deadline_s
 
     async def try_local(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> bool:
+        """Ask the local model; True when it answered validly (one span, whatever happened)."""
+        with self._instruments.span(LOCAL_ATTEMPT) as span:
+            before = len(outcome.attempts)
+            answered = await self._local_attempt(inp, plan, outcome)
+            describe_tier_attempt(span, outcome, before)
+            return answered
+
+    async def try_cache(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> bool:
+        """Look the request up in the cache; True on a valid hit (one span when a lookup is made)."""
+        if self.cache is None or inp.constraints.cache.no_cache or not plan.selection.candidates:
+            return False
+        with self._instruments.span(CACHE_LOOKUP) as span:
+            before = len(outcome.attempts)
+            answered = await self._cache_lookup(inp, plan, outcome)
+            describe_tier_attempt(span, outcome, before)
+            return answered
+
+    async def _local_attempt(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> bool:
         local = plan.selection.local
         assert local is not None and self.local is not None
         timeout = min(self._local_deadline_s, max(plan.deadline - time.monotonic(), 0.001))
@@ -86,10 +108,9 @@ class CheapTiers:
         outcome.saved_micro_usd = self.saved(plan, completion.usage)
         return True
 
-    async def try_cache(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> bool:
+    async def _cache_lookup(self, inp: RouteInput, plan: Plan, outcome: RouteOutcome) -> bool:
+        assert self.cache is not None
         policy = inp.constraints.cache
-        if self.cache is None or policy.no_cache or not plan.selection.candidates:
-            return False
         t0 = time.perf_counter()
         min_similarity = policy.min_similarity if policy.HasField("min_similarity") else None
         hit = await self.cache.lookup(inp.chat, inp.tenant, self.cache_tier(plan), min_similarity)
