@@ -15,6 +15,7 @@ SUBCOMMANDS: Sequence[str] = (
     "services.cli.models",
     "services.cli.keys",
     "services.cli.report",
+    "services.cli.routing",
 )
 
 
