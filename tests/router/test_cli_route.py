@@ -8,6 +8,7 @@ import sys
 import pytest
 
 pytestmark = pytest.mark.slow  # the `bourse route` CLI in child processes: seconds each
+LLAMA = "accounts/fireworks/models/llama-v3p1-8b-instruct"
 
 
 async def _bourse(*argv: str) -> tuple[int, str, str]:
@@ -22,7 +23,8 @@ async def _bourse(*argv: str) -> tuple[int, str, str]:
 async def test_route_prints_answer_model_cost_and_attempts(make_router) -> None:
     _stub, parts = await make_router()
     port = parts.port
-    code, out, err = await _bourse("route", "Say hello.", "--router", f"127.0.0.1:{port}")
+    # Two models tie on price, and earlier tests' telemetry orders them: pin the one this test reads back.
+    code, out, err = await _bourse("route", "Say hello.", "--router", f"127.0.0.1:{port}", "--allow", LLAMA)
     assert code == 0, err
     answer, summary, attempt = out.splitlines()[:3]
     assert answer
@@ -35,7 +37,9 @@ async def test_route_prints_answer_model_cost_and_attempts(make_router) -> None:
 
 async def test_route_stream_and_explain(make_router) -> None:
     _stub, parts = await make_router()
-    code, out, _ = await _bourse("route", "Say hello.", "--router", f"127.0.0.1:{parts.port}", "--stream")
+    code, out, _ = await _bourse(
+        "route", "Say hello.", "--router", f"127.0.0.1:{parts.port}", "--stream", "--allow", LLAMA
+    )
     assert code == 0 and "model fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct" in out
     code, out, _ = await _bourse(
         "route", "Say hello.", "--router", f"127.0.0.1:{parts.port}", "--explain", "--allow", "gpt-4o-mini"
