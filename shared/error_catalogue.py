@@ -72,6 +72,11 @@ class Reason(StrEnum):
                        "The request is malformed; BadRequest field violations name each bad field.")
     INVALID_JSON = ("INVALID_JSON", Kind.INVALID_ARGUMENT, False, 400, Group.REQUEST,
                     "The HTTP body is not valid JSON.")
+    INVALID_ENCODING = ("INVALID_ENCODING", Kind.INVALID_ARGUMENT, False, 400, Group.REQUEST,
+                        "The body or a string in it is not valid UTF-8, or a gRPC message does not parse.")
+    NESTING_TOO_DEEP = ("NESTING_TOO_DEEP", Kind.INVALID_ARGUMENT, False, 400, Group.REQUEST,
+                        "JSON (the body, a tool's parameters, a response_format schema) nests deeper than the bounds "
+                        "in shared/input_bounds.py allow.")
     INVALID_CONFIG = ("INVALID_CONFIG", Kind.INVALID_ARGUMENT, False, 400, Group.REQUEST,
                       "A configuration file or variable is invalid; the message names the field.")
     PAYLOAD_TOO_LARGE = ("PAYLOAD_TOO_LARGE", Kind.INVALID_ARGUMENT, False, 413, Group.REQUEST,

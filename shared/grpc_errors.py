@@ -20,7 +20,8 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from shared.error_catalogue import PLAIN_STATUS_REASON
-from shared.errors import BourseError, FieldViolation, Internal, Kind, Reason
+from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, Kind, Reason
+from shared.input_bounds import cap_violations, clip_message
 from shared.metrics import RpcMetrics
 
 DOMAIN = "bourse"
@@ -35,10 +36,12 @@ def status_code(kind: Kind) -> grpc.StatusCode:
 
 
 def to_status(error: BourseError) -> grpc.Status:
-    """Build the rich status for an error."""
+    """Build the rich status for an error. Violations, message and metadata are capped (shared.input_bounds): the
+    status travels in headers, and one that outgrows the peer's header limit arrives as RESOURCE_EXHAUSTED."""
     code = _CODES[error.kind]
     details = []
-    metadata = {**error.metadata, "retryable": "true" if error.retryable else "false"}
+    metadata = {k[:64]: clip_message(v) for k, v in list(error.metadata.items())[:16]}
+    metadata["retryable"] = "true" if error.retryable else "false"
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
     details.append(info)
     if error.retry_after_s is not None:
@@ -50,11 +53,11 @@ def to_status(error: BourseError) -> grpc.Status:
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                    for v in error.violations
+                    for v in cap_violations(error.violations)
                 ]
             )
         )
-    status = status_pb2.Status(code=code.value[0], message=error.message)
+    status = status_pb2.Status(code=code.value[0], message=clip_message(error.message))
     for detail in details:
         status.details.add().Pack(detail)
     return rpc_status.to_status(status)
@@ -174,16 +177,17 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         service, _, name = method.lstrip("/").rpartition("/")
         count = _MethodCount(self._metrics, name) if self._metrics is not None and service in self._counted else None
+        deserializer = _lenient(handler.request_deserializer)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method, count),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(handler.unary_stream, method, count),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -192,6 +196,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started, reason = time.perf_counter(), None
             try:
+                _parsed(request)
                 return await behavior(request, context)
             except BourseError as error:
                 reason = error.reason
@@ -217,6 +222,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started, reason = time.perf_counter(), None
             try:
+                _parsed(request)
                 async for item in behavior(request, context):
                     yield item
             except BourseError as error:
@@ -233,6 +239,42 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     count.done(started, reason)
 
         return wrapper
+
+
+class Undecodable:
+    """A request message that did not parse (e.g. a string field that is not UTF-8): INVALID_ARGUMENT, not the
+    INTERNAL grpc answers when a deserializer raises."""
+
+    __slots__ = ("detail",)
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+
+    def error(self) -> InvalidRequest:
+        return InvalidRequest(
+            f"the request message does not parse: {self.detail}",
+            reason=Reason.INVALID_ENCODING,
+            violations=[FieldViolation("request", "not a valid protobuf message (strings must be UTF-8)")],
+        )
+
+
+def _parsed(request: Any) -> None:
+    if isinstance(request, Undecodable):
+        raise request.error()
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    parse = deserializer
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except Exception as error:  # noqa: BLE001 -- protobuf's DecodeError and friends: the caller's bytes
+            return Undecodable(type(error).__name__)
+
+    return deserialize
 
 
 def _is_abort(error: BaseException) -> bool:

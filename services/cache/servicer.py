@@ -16,6 +16,7 @@ from services.cache.core.namespace import view_request
 from services.cache.core.storable import why_not_storable
 from services.cache.events import CacheBadHit, CacheEvents
 from shared.errors import BourseError, FieldViolation, InvalidRequest, Reason
+from shared.input_bounds import check_request_id
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -133,6 +134,8 @@ class CacheServicer(cache_grpc.CacheServiceServicer):
         cache, events = self._parts()
         if not request.entry_key:
             raise InvalidRequest("entry_key is empty", violations=[FieldViolation("entry_key", "must not be empty")])
+        if bad_id := check_request_id(request.request_id, "request_id"):  # the id Route returned
+            raise InvalidRequest("request_id is not a valid request id", violations=bad_id)
         bad = await asyncio.to_thread(cache.report_bad_hit, request.entry_key)
         events.bad_hit(
             CacheBadHit(

@@ -46,13 +46,20 @@ from services.gateway.responses_routes import add_responses_routes
 from services.gateway.sse_relay import StreamWriter, relay, relay_choices
 from shared.errors import BourseError, FieldViolation, Internal, InvalidRequest, NotFound, Reason, Unauthenticated
 from shared.grpc_errors import from_rpc_error
+from shared.input_bounds import (
+    BOUNDS,
+    cap_violations,
+    check_json_depth,
+    check_metadata,
+    check_request_id,
+    check_utf8,
+    clip_message,
+)
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = aiohttp_typedefs.Middleware
 ErrorShape = Callable[[BourseError, int], dict[str, Any]]
-MAX_METADATA_KEY = 64
-MAX_METADATA_VALUE = 256
 _JSON = "application/json"
 _encode = msgspec.json.Encoder().encode
 _chat_decoder = msgspec.json.Decoder(ChatCompletionRequest)
@@ -73,15 +80,29 @@ def error_response(error: BourseError, shape: ErrorShape = error_body) -> web.Re
 
 
 def decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
-    """Decode a JSON body; malformed JSON and wrong types are 400s naming the field."""
+    """Decode a JSON body; malformed JSON and wrong types are 400s naming the field.
+
+    The body must be UTF-8 and nest at most json_max_depth (shared.input_bounds), checked before parsing so a
+    hostile body cannot exhaust the parser's recursion.
+    """
+    if bad := check_utf8(body):
+        raise InvalidRequest("request body is not valid UTF-8", reason=Reason.INVALID_ENCODING, violations=bad)
+    if too_deep := check_json_depth(body, "body", BOUNDS.json_max_depth):
+        raise InvalidRequest(
+            f"request body nests deeper than {BOUNDS.json_max_depth} levels",
+            reason=Reason.NESTING_TOO_DEEP,
+            violations=too_deep,
+        )
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as error:
-        text = str(error)
+        text = clip_message(str(error))
         field = text.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in text else "$"
         raise InvalidRequest(f"invalid request body: {text}", violations=[FieldViolation(field, text)]) from None
-    except msgspec.DecodeError as error:
-        raise InvalidRequest(f"request body is not valid JSON: {error}", reason=Reason.INVALID_JSON) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise InvalidRequest(
+            f"request body is not valid JSON: {clip_message(str(error))}", reason=Reason.INVALID_JSON
+        ) from None
 
 
 class RouterCalls(Protocol):
@@ -325,11 +346,13 @@ class OpenAIHttpApi:
         catalog = await self.catalog() if not model.startswith("bourse/") else None
         model_options = options_for_model(model, self._config.aliases, catalog.known if catalog is not None else None)
         options = layered((model_options, header_options, body_options))
-        request_id = (
-            options.request_id
-            or header_text("x-request-id", request.headers.get("x-request-id", ""))
-            or uuid.uuid4().hex
-        )
+        # The client's id is a correlation field only (the router assigns the id events are keyed by); one is made
+        # up when none is given, so stream frames have an id before the router's arrives.
+        client_id = options.request_id or header_text("x-request-id", request.headers.get("x-request-id", ""))
+        field = "bourse.request_id" if options.request_id else "x-request-id"
+        if bad := check_request_id(client_id, field):
+            raise InvalidRequest(f"{field} is not a valid request id", violations=bad)
+        request_id = client_id or uuid.uuid4().hex
         # RouteRequest and RouteStreamRequest have the same fields: build the one the call takes, no copy.
         message_type = router_pb2.RouteStreamRequest if stream else router_pb2.RouteRequest
         return message_type(
@@ -392,10 +415,7 @@ def _metadata(user: str | None, *sources: dict[str, str] | None) -> dict[str, st
     for source in sources:
         if source:
             merged.update(source)
-    for key, value in merged.items():
-        if len(key.encode()) > MAX_METADATA_KEY or len(value.encode()) > MAX_METADATA_VALUE:
-            raise InvalidRequest(
-                f"metadata {key[:64]!r}: keys are at most {MAX_METADATA_KEY} bytes, values {MAX_METADATA_VALUE}",
-                violations=[FieldViolation(f"metadata.{key[:64]}", "too long")],
-            )
+    if bad := check_metadata(merged):
+        shown = cap_violations(bad)
+        raise InvalidRequest(f"metadata out of bounds: {shown[0].description}", violations=shown)
     return merged

@@ -52,10 +52,16 @@ async def relay(
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
         relayed = functools.partial(_relay, call, message, writer, on_finish=on_finish)
-        return await _serve(request, request_id, relayed, writer.error, failed=failed, log=log)
+        return await _serve(request, _assigned(message, request_id), relayed, writer.error, failed=failed, log=log)
     finally:
         if not call.done():
             call.cancel()
+
+
+def _assigned(first: Any, fallback: str) -> str:
+    """The id the router assigned (on a stream's first message), for the x-request-id header."""
+    assigned = getattr(first, "request_id", "") if first is not grpc.aio.EOF else ""
+    return assigned or fallback
 
 
 async def _serve(
@@ -144,7 +150,7 @@ async def relay_choices(
             for i, (call, first) in enumerate(zip(calls, firsts, strict=True))
         ]
         merged = functools.partial(_merge, queue, len(calls), writer)
-        return await _serve(request, request_id, merged, writer.error, failed=failed, log=log)
+        return await _serve(request, _assigned(firsts[0], request_id), merged, writer.error, failed=failed, log=log)
     finally:
         for pump in pumps:
             pump.cancel()

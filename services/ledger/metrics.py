@@ -21,6 +21,7 @@ class LedgerMetrics:
     rpc: RpcMetrics
     events: Counter
     rejected: Counter
+    dead_letters: Counter
     batch_seconds: Histogram
     spend: Counter
     saved: Counter
@@ -34,6 +35,12 @@ class LedgerMetrics:
             rpc=RpcMetrics.create(registry, "ledger"),
             events=Counter(
                 "bourse_ledger_events", "Events stored, by kind and whether new", ["kind", "result"], registry=registry
+            ),
+            dead_letters=Counter(
+                "bourse_events_dead_lettered",
+                "Events parked on the BOURSE_DEAD_LETTER stream, by service and reason",
+                ["service", "reason"],
+                registry=registry,
             ),
             rejected=Counter(
                 "bourse_ledger_events_rejected", "Events refused, by reason", ["reason"], registry=registry

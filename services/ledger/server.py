@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 from bourse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
+from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry
 
-from shared.events.connect import close_nats, connect
+from shared.events.healing import HealingConnection
 from shared.metrics import serve_metrics
 from shared.pricing.manifest import default_manifest_path, load_manifest
 from shared.pricing.price_age import age_summary
@@ -39,6 +40,7 @@ class LedgerServer(ServiceServer):
     store: LedgerStore | None = None
     consumers: LedgerConsumers | None = None
     registry: CollectorRegistry | None = None
+    connection: HealingConnection | None = None
 
 
 async def create_server(
@@ -60,9 +62,9 @@ async def create_server(
         listen=config.listen, service_names=[SERVICE_NAME], logger=logger, metrics=metrics.rpc, tracing=tracing
     )
     pb_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(store, metrics), base.server)  # type: ignore[no-untyped-call]
-    nc = await connect([config.nats_url], logger, name="bourse-ledger")
+    connection = await HealingConnection.open([config.nats_url], logger, name="bourse-ledger")
     consumers = LedgerConsumers(
-        js=nc.jetstream(),
+        js=connection.nc.jetstream(),
         store=store,
         metrics=metrics,
         logger=logger,
@@ -90,7 +92,7 @@ async def create_server(
 
     async def close_nats_connection() -> None:
         # Acks are fire-and-forget: one left unsent only means a harmless redelivery.
-        await close_nats(nc, logger, timeout_s=DRAIN_TIMEOUT_S)
+        await connection.close(timeout_s=DRAIN_TIMEOUT_S)
 
     async def close_http() -> None:
         await dashboard.close()
@@ -100,7 +102,7 @@ async def create_server(
     async def close_store() -> None:
         store.close()
 
-    return LedgerServer(
+    server = LedgerServer(
         server=base.server,
         port=base.port,
         health=base.health,
@@ -113,4 +115,27 @@ async def create_server(
         store=store,
         consumers=consumers,
         registry=registry,
+        connection=connection,
     )
+    _follow_replacements(server, connection, consumers)
+    return server
+
+
+def _follow_replacements(server: LedgerServer, connection: HealingConnection, consumers: LedgerConsumers) -> None:
+    """Consume through each replacement client; health is NOT_SERVING while the client is closed."""
+    started = False
+
+    async def ready() -> None:
+        nonlocal started
+        started = True
+
+    async def move_to(fresh: NATS) -> None:
+        await consumers.rebind(fresh.jetstream())
+
+    async def health(connected: bool) -> None:
+        if started and not consumers.stopping:
+            await server.set_serving(connected)
+
+    server.startup.append(ready)
+    connection.on_replaced(move_to)
+    connection.on_state(health)

@@ -87,6 +87,11 @@ class AvailabilitySharing:
         self._retry_after.set_listener(self._on_block)
         self._circuits.set_listener(self._on_circuit)
 
+    async def rebind(self, nc: NATS) -> None:
+        """Follow the other replicas through a new client (shared.events.healing replaced a closed one)."""
+        self._nc = nc
+        self._subscription = await nc.subscribe(SUBSCRIPTION, cb=self._on_message)
+
     async def close(self) -> None:
         self._retry_after.set_listener(None)
         self._circuits.set_listener(None)

@@ -65,6 +65,10 @@ class KvCounterStore:
             )
         return cls(kv, policy=policy)
 
+    async def rebind(self, js: JetStreamContext, bucket: str) -> None:
+        """Use the bucket through another client (shared.events.healing replaced a closed one)."""
+        self._kv = await js.key_value(bucket)
+
     async def read(self, key: str) -> int:
         value, _ = await self._get(key)
         return value

@@ -72,6 +72,7 @@ class RouterEvents:
                 completion_tokens=event.completion_tokens,
                 cost_micro_usd=outcome.cost_micro_usd,
                 saved_micro_usd=outcome.saved_micro_usd,
+                client_request_id=outcome.client_request_id,
             )
             self._publisher.publish(subjects.cost(outcome.tenant), cost, msg_id=outcome.request_id)
 
@@ -138,4 +139,5 @@ def telemetry_event(outcome: RouteOutcome) -> TelemetryEvent:
         outcome="error" if outcome.error is not None else "ok",
         error_reason=outcome.error.reason if outcome.error is not None else "",
         metadata=outcome.metadata,
+        client_request_id=outcome.client_request_id,
     )

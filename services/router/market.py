@@ -145,6 +145,13 @@ class MarketFeed:
             self._poll_task = asyncio.get_running_loop().create_task(self._poll_loop(js), name="price-poller")
         self._logger.info("market_feed_ready", recovered=self.recovered, prices_as_of=self._book.current.as_of)
 
+    async def rebind(self, nc: NATS) -> None:
+        """Follow the feeds through a new client (shared.events.healing replaced a closed one): the retained price
+        history is read again, so an update published while the old client was dead is not missed."""
+        await self.close()
+        self._nc = nc
+        await self.start()
+
     async def close(self) -> None:
         if self._poll_task is not None:
             self._poll_task.cancel()

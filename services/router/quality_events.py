@@ -105,6 +105,9 @@ class QualityEvents:
         self._bad_hits: Subscription | None = None
         self._caught_up = asyncio.Event()
         self._recover_to = 0
+        # The last stream sequences handled: a replacement client resumes after them, so nothing is applied twice.
+        self._evidence_seq = 0
+        self._feedback_seq = 0
 
     # ---- life cycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -125,25 +128,49 @@ class QualityEvents:
         )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._caught_up.wait(), self._recovery_timeout_s)
+        # Feedback from before this replica started is already in the evidence stream: follow from here on.
+        self._feedback_seq = (await js.stream_info(streams.FEEDBACK.name)).state.last_seq
+        await self._follow(js, feedback=_after(self._feedback_seq))
+
+    async def rebind(self, nc: NATS) -> None:
+        """Follow through a new client (shared.events.healing replaced a closed one), resuming after the last
+        evidence and feedback handled: what was published meanwhile is applied once, nothing twice."""
+        await self._unsubscribe()
+        self._nc = nc
+        js = nc.jetstream()
         self._subscriptions.append(
             await js.subscribe(
-                f"{subjects.FEEDBACK_PREFIX}.>",
-                cb=self._on_feedback,
+                f"{QUALITY_PREFIX}.>",
+                cb=self._on_evidence,
                 ordered_consumer=True,
-                config=js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.NEW),
+                config=_after(self._evidence_seq),
+            )
+        )
+        await self._follow(js, feedback=_after(self._feedback_seq))
+
+    async def _follow(self, js: JetStreamContext, *, feedback: js_api.ConsumerConfig) -> None:
+        self._subscriptions.append(
+            await js.subscribe(
+                f"{subjects.FEEDBACK_PREFIX}.>", cb=self._on_feedback, ordered_consumer=True, config=feedback
             )
         )
         self._bad_hits = await self._nc.subscribe(BAD_HIT_SUBJECTS, cb=self._on_bad_hit)
-        self._sender = asyncio.create_task(self._send_loop(), name="quality-evidence-publisher")
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_loop(), name="quality-evidence-publisher")
 
     async def close(self) -> None:
-        for subscription in (*self._subscriptions, *([self._bad_hits] if self._bad_hits else [])):
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+        await self._unsubscribe()
         if self._sender is not None:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender
+
+    async def _unsubscribe(self) -> None:
+        for subscription in (*self._subscriptions, *([self._bad_hits] if self._bad_hits else [])):
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        self._subscriptions.clear()
+        self._bad_hits = None
 
     # ---- what this replica learns -------------------------------------------------------------------------
     def observe_outcome(self, outcome: RouteOutcome) -> None:
@@ -216,6 +243,7 @@ class QualityEvents:
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             self._refuse_feedback("malformed", msg.subject, str(error))
             return
+        self._feedback_seq = max(self._feedback_seq, msg.metadata.sequence.stream)
         verdict = self._quality.resolve_feedback(feedback.request_id, feedback.tenant, feedback.score, feedback.ts_ms)
         if verdict.evidence is None:
             self._refuse_feedback(verdict.refused, msg.subject, f"request {feedback.request_id!r}")
@@ -246,6 +274,10 @@ class QualityEvents:
         self._logger.warning("quality_feedback_refused", reason=reason, subject=subject, detail=detail)
 
     async def _on_evidence(self, msg: Msg) -> None:
+        sequence = msg.metadata.sequence.stream
+        if sequence <= self._evidence_seq:
+            return  # already applied (a redelivery after a consumer reset)
+        self._evidence_seq = sequence
         try:
             evidence = decode_evidence(msg.data)
         except EvidenceRejected as error:
@@ -254,9 +286,16 @@ class QualityEvents:
         else:
             self._quality.apply(evidence)
             self._metrics.evidence.labels("in", "applied").inc()
-        if not self._caught_up.is_set() and msg.metadata.sequence.stream >= self._recover_to:
+        if not self._caught_up.is_set() and sequence >= self._recover_to:
             self._caught_up.set()
 
     def count(self, name: str, labels: dict[str, str]) -> float:
         """A counter's value (tests and ops read it)."""
         return self._registry.get_sample_value(f"bourse_router_quality_{name}_total", labels) or 0.0
+
+
+def _after(sequence: int) -> js_api.ConsumerConfig:
+    """Deliver from the message after `sequence` (everything when the stream was empty)."""
+    if sequence == 0:
+        return js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.ALL)
+    return js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=sequence + 1)

@@ -1,7 +1,9 @@
 """Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
 
 Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build),
-loaded the quality predictor and replayed the shared quality evidence.
+loaded the quality predictor and replayed the shared quality evidence. It turns NOT_SERVING again while the NATS
+client is closed and being replaced (shared/events/healing.py), and SERVING once the replacement carries the
+events, budgets, feeds and quality evidence again.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from services.router.core.selection.live_stats import LiveStats
 from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
+from services.router.nats_health import NatsMetrics, follow_replacements
 from services.router.quality_events import QualityEvents
 from services.router.quality_setup import build_quality, load_scorer
 from services.router.servicer import RouterServicer
 from shared.events import streams
-from shared.events.connect import close_nats, connect
+from shared.events.healing import HealingConnection
 from shared.events.publisher import EventPublisher
 from shared.events.spool import EventSpool
 from shared.instrumentation import NoInstruments
@@ -72,6 +75,7 @@ class RouterParts:
     cache: CacheClient | None
     registry: CollectorRegistry
     sharing: AvailabilitySharing | None = None
+    connection: HealingConnection | None = None
     quality: QualityEvents | None = None
 
 
@@ -111,44 +115,25 @@ async def create_router(
     book = PriceBook.from_manifest(manifest)
     stats = LiveStats(book)
     estimator = TokenEstimator()
-    circuits = CircuitBreakers(
-        failure_threshold=config.circuit_failure_threshold,
-        open_s=config.circuit_open_s,
-        half_open_probes=config.circuit_half_open_probes,
-    )
-    retry_after = RetryAfterBook()
-    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share) if config.rate_limit_share else None
-    availability = ModelAvailability(circuits, retry_after, headroom)
-    policy = FailoverPolicy(
-        circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
-    )
+    circuits, retry_after, availability, policy = _resilience(config, book)
     quality = build_quality(config.quality)  # the predictor is loaded at start (see _start)
     selector = Selector(book, stats, estimator, availability, quality, clock=clock)
 
-    nc = await connect([config.nats_url], logger, name="bourse-router")
+    connection = await HealingConnection.open([config.nats_url], logger, name="bourse-router")
+    nc = connection.nc
     js = nc.jetstream()
     await streams.ensure_streams(js)
     sharing = await _share_availability(config, nc, retry_after, circuits, logger=logger, registry=registry)
     spool = EventSpool(config.event_spool_path) if config.event_spool_path else None
-    publisher = EventPublisher(nc=nc, logger=logger, spool=spool)
+    nats_metrics = NatsMetrics.create(registry)
+    publisher = EventPublisher(nc=nc, logger=logger, spool=spool, on_dead_letter=nats_metrics.dead_lettered)
     publisher.start()
     events = RouterEvents(publisher, RouteMetrics.create(registry))
     quality_events = QualityEvents(
         nc, quality, book, logger, registry=registry, retention_s=config.quality.evidence_retention_s
     )
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
-    budgets = Budgets(
-        [
-            (r.tenant, r.key_id, Limits(r.daily_micro_usd, r.monthly_micro_usd, r.requests_per_minute))
-            for r in config.budgets
-        ],
-        store,
-        on_alert=events.alert,
-        thresholds_pct=config.budget_alert_thresholds_pct,
-        clock=time.time,
-        logger=logger,
-        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
-    )
+    budgets = _budgets(config, store, events, registry, logger)
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True, tracing=tracing))
     cache = (
         CacheClient(
@@ -203,7 +188,7 @@ async def create_router(
         await quality_events.close()
         await market.close()
         await publisher.close()
-        await close_nats(nc, logger)
+        await connection.close()
 
     async def close_metrics() -> None:
         if metrics_server is not None:
@@ -214,10 +199,70 @@ async def create_router(
     service.closers.extend([close_metrics, close_events, close_clients])
 
     parts = RouterParts(
-        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing, quality_events
+        service.port,
+        book,
+        stats,
+        policy,
+        executor,
+        publisher,
+        market,
+        cache,
+        registry,
+        sharing,
+        connection,
+        quality_events,
     )
     service.startup.append(functools.partial(_start, config, service, parts, quality, logger))
+    follow_replacements(
+        connection,
+        service,
+        nats_metrics,
+        publisher=publisher,
+        store=store,
+        bucket=config.budget_bucket,
+        sharing=sharing,
+        market=market,
+        quality=quality_events,
+    )
     return service, parts
+
+
+def _resilience(
+    config: RouterConfig, book: PriceBook
+) -> tuple[CircuitBreakers, RetryAfterBook, ModelAvailability, FailoverPolicy]:
+    circuits = CircuitBreakers(
+        failure_threshold=config.circuit_failure_threshold,
+        open_s=config.circuit_open_s,
+        half_open_probes=config.circuit_half_open_probes,
+    )
+    retry_after = RetryAfterBook()
+    headroom = RateLimitHeadroom(_rate_limits(book), share=config.rate_limit_share) if config.rate_limit_share else None
+    availability = ModelAvailability(circuits, retry_after, headroom)
+    policy = FailoverPolicy(
+        circuits, retry_after, default_retry_after_s=config.default_retry_after_s, headroom=headroom
+    )
+    return circuits, retry_after, availability, policy
+
+
+def _budgets(
+    config: RouterConfig,
+    store: KvCounterStore | None,
+    events: RouterEvents,
+    registry: CollectorRegistry,
+    logger: structlog.typing.FilteringBoundLogger,
+) -> Budgets:
+    return Budgets(
+        [
+            (r.tenant, r.key_id, Limits(r.daily_micro_usd, r.monthly_micro_usd, r.requests_per_minute))
+            for r in config.budgets
+        ],
+        store,
+        on_alert=events.alert,
+        thresholds_pct=config.budget_alert_thresholds_pct,
+        clock=time.time,
+        logger=logger,
+        metrics=BudgetMetrics.create(PrometheusInstruments(registry, prefix="bourse_router_")),
+    )
 
 
 async def _start(

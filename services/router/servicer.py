@@ -76,11 +76,13 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         self, request: pb.RouteStreamRequest, context: Context
     ) -> AsyncIterator[pb.RouteStreamResponse]:
         inp = _input(request, stream=True)
+        request_id = inp.request_id  # on the first message only: the relay names it before the summary
         async for item in self._executor.route_stream(inp, deadline_s=context.time_remaining()):
             if isinstance(item, chat_pb2.ChatDelta):
-                yield pb.RouteStreamResponse(delta=item)
+                yield pb.RouteStreamResponse(delta=item, request_id=request_id)
             else:
-                yield pb.RouteStreamResponse(summary=_response(item))
+                yield pb.RouteStreamResponse(summary=_response(item), request_id=request_id)
+            request_id = ""
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
         inp = _input(request, stream=False)
@@ -171,7 +173,9 @@ def _input(request: pb.RouteRequest | pb.RouteStreamRequest | pb.ExplainRequest,
     return RouteInput(
         chat=request.chat,
         constraints=request.constraints,
-        request_id=context.request_id or uuid.uuid4().hex,
+        # Ours, always: a client's id could collide with another request's (and be deduplicated away with its spend).
+        request_id=uuid.uuid4().hex,
+        client_request_id=context.request_id,
         tenant=context.tenant_id or "default",
         key_id=context.key_id,
         metadata=dict(context.metadata),
@@ -198,6 +202,7 @@ def _response(outcome: RouteOutcome) -> pb.RouteResponse:
             time_to_first_token_us=int(outcome.ttft_s * 1e6) if outcome.ttft_s is not None else 0,
         ),
         saved_micro_usd=outcome.saved_micro_usd,
+        client_request_id=outcome.client_request_id,
     )
 
 

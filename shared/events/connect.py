@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import nats
@@ -18,7 +18,11 @@ async def connect(
     *,
     name: str,
     connect_timeout_s: float = 2.0,
+    on_closed: Callable[[], Awaitable[None]] | None = None,
 ) -> NATS:
+    """A client that reconnects forever. nats-py still closes a client for good on some server errors
+    ("maximum control line exceeded"): `on_closed` hears of that (shared.events.healing replaces the client)."""
+
     async def on_disconnect() -> None:
         logger.warning("nats_disconnected")
 
@@ -27,6 +31,10 @@ async def connect(
 
     async def on_error(error: Exception) -> None:
         logger.debug("nats_error", error=str(error))
+
+    async def on_close() -> None:
+        if on_closed is not None:
+            await on_closed()
 
     return await nats.connect(
         servers=list(servers),
@@ -39,6 +47,7 @@ async def connect(
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        closed_cb=on_close,
     )
 
 

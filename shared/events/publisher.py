@@ -9,6 +9,11 @@ With a `spool` (shared.events.spool.EventSpool), events that cannot be published
 file instead of staying in memory: while NATS is unreachable the in-memory backlog is moved there in order, and
 when NATS returns the spool is replayed, oldest first, before anything newer. A replayed event that NATS had in
 fact received is dropped by the Nats-Msg-Id dedup (and the ledger's writes are idempotent by request id).
+
+An event that can never be published (a subject nats-server would close the connection for, a payload over the
+limit, a msg id that would corrupt the headers, or one JetStream refused for good) is not retried: it is sent to the
+dead-letter stream instead (shared/events/dead_letters.py), so it never blocks the events behind it, in memory or
+in the spool. `nc` may be swapped for a new client (`use`) when shared.events.healing replaced a closed one.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
+from shared.events import dead_letters
 from shared.events.spool import EventSpool, SpooledEvent
 
 _encoder = msgspec.json.Encoder()
@@ -40,6 +48,7 @@ class PublisherStats:
     spooled: int = 0  # events written to the spool
     replayed: int = 0  # spooled events acknowledged by JetStream after a replay
     spool_bytes: int = 0
+    dead_lettered: int = 0  # events parked on the dead-letter stream instead of published
 
 
 _Pending = SpooledEvent
@@ -62,9 +71,18 @@ class EventPublisher:
     _task: asyncio.Task[None] | None = None
     _closing: bool = False
     _context_broken: bool = False
+    # Called with the reason of each event parked on the dead-letter stream (services count it in a metric).
+    on_dead_letter: Callable[[str], None] | None = None
+    _refused: set[str] = field(default_factory=set)  # msg ids JetStream refused for good: dead-letter them
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="event-publisher")
+
+    def use(self, nc: NATS) -> None:
+        """Publish through `nc` from now on (a replaced client); what failed on the old one is retried."""
+        self.nc = nc
+        self._context_broken = True
+        self._wake.set()
 
     def publish(self, subject: str, event: msgspec.Struct, msg_id: str) -> None:
         """Enqueue an event; returns at once. Never raises on the request path."""
@@ -173,30 +191,63 @@ class EventPublisher:
         self.stats.spool_bytes = spool.pending_bytes
 
     async def _publish_batch(self, js: JetStreamContext, batch: list[_Pending]) -> list[_Pending]:
-        sent: list[tuple[_Pending, asyncio.Future[PubAck]]] = []
+        sent: list[tuple[_Pending, asyncio.Future[PubAck], str]] = []
         failed: list[_Pending] = []
+        max_payload = self.nc.max_payload if self.nc.is_connected else 0
         for item in batch:
+            subject, payload, headers, parked = item.subject, item.payload, {"Nats-Msg-Id": item.msg_id}, ""
+            found = dead_letters.problem(item.subject, item.payload, item.msg_id, max_payload)
+            if found is None and item.msg_id in self._refused:
+                found = dead_letters.DeadLetterReason.REJECTED_BY_STREAM, "JetStream refused it"
+            if found is not None:
+                letter = dead_letters.dead_letter(item.subject, item.payload, item.msg_id, *found)
+                subject, payload, headers, parked = letter.subject, letter.payload, letter.headers, str(found[0])
             try:
                 # No wait_stall: its wait_for costs a task and a socket write per message (6x slower here). A
                 # batch never holds more than max_in_flight permits, and every earlier future is done or
                 # cancelled (releasing its permit) before the next batch, so acquiring never waits.
-                fut = await js.publish_async(item.subject, item.payload, headers={"Nats-Msg-Id": item.msg_id})
-                sent.append((item, fut))
+                fut = await js.publish_async(subject, payload, headers=headers)
+                sent.append((item, fut, parked))
             except (nats.errors.Error, OSError) as error:  # NATS closed or buffer full: keep it for the retry loop
                 self.logger.debug("publish_failed", subject=item.subject, error=repr(error))
                 failed.append(item)
                 # nats-py keeps the permit of a publish that raised: start a fresh context so none are lost.
                 self._context_broken = True
         if sent:
-            await asyncio.wait([fut for _, fut in sent], timeout=self.ack_timeout_s)
-        for item, fut in sent:
+            await asyncio.wait([fut for _, fut, _ in sent], timeout=self.ack_timeout_s)
+        for item, fut, parked in sent:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 self.stats.published += 1
+                if parked:
+                    self._parked(item, parked)
             else:  # no ack: retry later (dedup by msg id makes a double publish harmless)
                 if not fut.done():
                     fut.cancel()
+                elif not fut.cancelled() and isinstance(fut.exception(), nats.js.errors.BadRequestError):
+                    if parked:  # the dead letter itself was refused: nothing more can be done with it
+                        self._drop_refused(item)
+                        continue
+                    self._refuse(item, fut.exception())
                 failed.append(item)
         # Keep the original order among failures: unsent ones may precede unacked ones in `batch`.
         order = {id(item): index for index, item in enumerate(batch)}
         failed.sort(key=lambda item: order[id(item)])
         return failed
+
+    def _parked(self, item: _Pending, reason: str) -> None:
+        self.stats.dead_lettered += 1
+        self._refused.discard(item.msg_id)
+        self.logger.warning("event_dead_lettered", subject=item.subject[:256], reason=reason, bytes=len(item.payload))
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(reason)
+
+    def _refuse(self, item: _Pending, error: BaseException | None) -> None:
+        """JetStream refused the event for good (a 400): the next try parks it as a dead letter instead."""
+        if len(self._refused) < 10_000:
+            self._refused.add(item.msg_id)
+        self.logger.warning("event_refused", subject=item.subject[:256], error=repr(error))
+
+    def _drop_refused(self, item: _Pending) -> None:
+        self._refused.discard(item.msg_id)
+        self.stats.dropped += 1
+        self.logger.error("dead_letter_dropped", subject=item.subject[:256], bytes=len(item.payload))

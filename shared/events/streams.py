@@ -30,7 +30,12 @@ PRICING = StreamSpec(
 COST = StreamSpec("BOURSE_COST", ("bourse.cost.>", "bourse.alerts.>"), max_age_s=30 * DAY_S, max_bytes=2 * GIB)
 FEEDBACK = StreamSpec("BOURSE_FEEDBACK", ("bourse.feedback.>",), max_age_s=90 * DAY_S, max_bytes=GIB)
 
-ALL = (TELEMETRY, PRICING, COST, FEEDBACK)
+# Events that could never be published or stored, with the reason in a header (shared/events/dead_letters.py).
+DEAD_LETTER = StreamSpec(
+    "BOURSE_DEAD_LETTER", ("bourse.deadletter.>",), max_age_s=30 * DAY_S, max_bytes=GIB, duplicate_window_s=600.0
+)
+
+ALL = (TELEMETRY, PRICING, COST, FEEDBACK, DEAD_LETTER)
 
 
 async def ensure_streams(js: JetStreamContext, specs: tuple[StreamSpec, ...] = ALL, replicas: int = 1) -> None:

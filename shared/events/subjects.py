@@ -14,6 +14,7 @@ BUDGET_ALERT_PREFIX = "bourse.alerts.budget"
 FEEDBACK_PREFIX = "bourse.feedback"
 CIRCUIT_PREFIX = "bourse.circuit"
 CACHE_PREFIX = "bourse.cache"
+DEAD_LETTER_PREFIX = "bourse.deadletter"
 
 _ESCAPES = {"%": "%25", ".": "%2E", "*": "%2A", ">": "%3E", " ": "%20", "\t": "%09", "\n": "%0A", "\r": "%0D"}
 _REVERSE = {v: k for k, v in _ESCAPES.items()} | {"%5F": "_"}
@@ -70,3 +71,8 @@ def feedback(tenant: str) -> str:
 
 def circuit(provider: str, model: str) -> str:
     return f"{CIRCUIT_PREFIX}.{token(provider)}.{token(model)}"
+
+
+def dead_letter(source: str) -> str:
+    """Where an event that came from (or was meant for) `source` subjects ("telemetry", "cost"...) is parked."""
+    return f"{DEAD_LETTER_PREFIX}.{token(source)}"

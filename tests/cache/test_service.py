@@ -94,6 +94,7 @@ async def test_store_declines_what_must_not_be_cached(start_cache: StartCache) -
         ("Invalidate", cache_pb.InvalidateRequest(entry_key=""), "entry_key"),
         ("Invalidate", cache_pb.InvalidateRequest(namespace=""), "namespace"),
         ("ReportBadHit", cache_pb.ReportBadHitRequest(), "entry_key"),
+        ("ReportBadHit", cache_pb.ReportBadHitRequest(entry_key="e", request_id="a\nb"), "request_id"),
     ],
 )
 async def test_bad_requests_are_invalid_argument_with_the_field(

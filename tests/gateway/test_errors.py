@@ -160,7 +160,7 @@ def _chat(**fields: Any) -> str:
         (_chat(bourse={"colour": 1}), "bourse"),
         (_chat(bourse={"task_kind": "x"}), "bourse.task_kind"),
         (_chat(bourse={"max_cost_usd": -1}), "bourse.max_cost_usd"),
-        (_chat(metadata={"k": "v" * 300}), "metadata.k"),
+        (_chat(metadata={"k": "v" * 300}), "metadata[k]"),
         (
             _chat(
                 messages=[

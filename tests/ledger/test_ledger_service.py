@@ -150,6 +150,7 @@ async def test_feedback_by_rpc_and_by_subject_feeds_the_ranking(ledger: LedgerSe
         ({"request_id": "r", "tenant": "", "score": 1.5}, {"tenant", "score"}),
         ({"request_id": "r", "tenant": "t", "score": float("nan")}, {"score"}),
         ({"request_id": "r", "tenant": "t", "score": 0.5, "comment": "x" * 1001}, {"comment"}),
+        ({"request_id": "r\r\nx", "tenant": "t" * 65, "score": 0.5}, {"request_id", "tenant"}),
     ],
 )
 async def test_bad_feedback_is_invalid_argument_naming_fields(

@@ -84,7 +84,7 @@ async def test_second_identical_request_is_a_cache_hit(make_router, cache, nc: N
     sub = await nc.jetstream().subscribe(subjects.telemetry("cache", first.model), ordered_consumer=True)
     while True:
         event = msgspec.json.decode((await sub.next_msg(timeout=5)).data, type=TelemetryEvent)
-        if event.request_id == request.context.request_id:
+        if event.request_id == second.request_id:
             break
     await sub.unsubscribe()
     assert (event.served_from, event.cost_micro_usd, event.saved_micro_usd) == ("cache", 0, first.cost_micro_usd)

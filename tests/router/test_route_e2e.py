@@ -62,11 +62,12 @@ async def test_route_picks_the_cheapest_model_and_publishes_matching_telemetry(r
     assert [(a.provider, a.model, a.outcome) for a in response.attempts] == [
         (cheapest.provider, cheapest.model, pb.ATTEMPT_OUTCOME_SUCCESS)
     ]
-    assert response.request_id == request.context.request_id
+    # The router assigns the id events are keyed by; the caller's id comes back as the correlation field.
+    assert response.client_request_id == request.context.request_id != response.request_id
     assert response.latency.total_us >= response.latency.upstream_us > 0
 
     event = await _stored_event(
-        nc, subjects.telemetry(cheapest.provider, cheapest.model), request.context.request_id, TelemetryEvent
+        nc, subjects.telemetry(cheapest.provider, cheapest.model), response.request_id, TelemetryEvent
     )
     assert isinstance(event, TelemetryEvent)
     assert (event.provider, event.model, event.served_from, event.outcome) == (
@@ -76,10 +77,11 @@ async def test_route_picks_the_cheapest_model_and_publishes_matching_telemetry(r
         "ok",
     )
     assert event.cost_micro_usd == response.cost_micro_usd
+    assert event.client_request_id == request.context.request_id
     assert (event.prompt_tokens, event.completion_tokens) == (usage.prompt_tokens, usage.completion_tokens)
     assert event.tenant == request.context.tenant_id and event.task_kind == "chat"
     assert len(event.attempts) == 1 and event.attempts[0].outcome == "success"
-    cost = await _stored_event(nc, subjects.cost(request.context.tenant_id), request.context.request_id, CostEvent)
+    cost = await _stored_event(nc, subjects.cost(request.context.tenant_id), response.request_id, CostEvent)
     assert isinstance(cost, CostEvent) and cost.cost_micro_usd == response.cost_micro_usd
 
 

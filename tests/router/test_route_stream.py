@@ -43,7 +43,7 @@ async def test_stream_deltas_then_summary_with_telemetry(router, nc: NATS) -> No
     sub = await js.subscribe(subjects.telemetry(*CHEAPEST), ordered_consumer=True)
     while True:
         event = msgspec.json.decode((await sub.next_msg(timeout=5)).data, type=TelemetryEvent)
-        if event.request_id == request.context.request_id:
+        if event.request_id == summary.request_id:
             break
     await sub.unsubscribe()
     assert event.stream and event.ttft_ms is not None and event.cost_micro_usd == summary.cost_micro_usd

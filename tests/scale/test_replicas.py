@@ -85,7 +85,8 @@ def fresh(text: str, *, tenant: str, **constraints: object) -> pb.RouteRequest:
 
 
 async def telemetry_ids(nc: NATS, since_s: float) -> set[str]:
-    """Request ids of every telemetry event stored since `since_s`; empty while the stream elects a leader."""
+    """Client request ids of every telemetry event stored since `since_s` (each test request has its own; the
+    router keys events by an id of its own); empty while the stream elects a leader."""
     try:
         return await _telemetry_ids(nc, since_s)
     except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
@@ -108,7 +109,7 @@ async def _telemetry_ids(nc: NATS, since_s: float) -> set[str]:
                 message = await sub.next_msg(timeout=2)
             except nats.errors.TimeoutError:
                 break
-            ids.add(msgspec.json.decode(message.data, type=TelemetryEvent).request_id)
+            ids.add(msgspec.json.decode(message.data, type=TelemetryEvent).client_request_id)
             if message.metadata.sequence.stream >= info.state.last_seq:
                 break
     finally:
@@ -288,7 +289,7 @@ async def test_killing_a_router_mid_load_loses_no_request_and_no_telemetry(
     assert errors == []
     assert len(answers) == len(requests)
     ids = {request.context.request_id for request in requests}
-    assert {answer.request_id for answer in answers} == ids
+    assert {answer.client_request_id for answer in answers} == ids
     stored = await wait_telemetry(nc, since, ids)
     assert ids <= stored, f"{len(ids - stored)} telemetry events lost"
     await replicas.restart_router(0)
@@ -307,7 +308,7 @@ async def test_a_router_killed_outright_loses_no_client_request(
     replicas.routers[1].kill()
     answers, errors = await load
     assert errors == []
-    assert {answer.request_id for answer in answers} == {request.context.request_id for request in requests}
+    assert {answer.client_request_id for answer in answers} == {request.context.request_id for request in requests}
     await replicas.restart_router(1)
 
 

@@ -212,6 +212,7 @@ def route_headers(response: router_pb2.RouteResponse) -> dict[str, str]:
     """Response headers that tell what happened."""
     return {
         "x-request-id": response.request_id,
+        "x-bourse-client-request-id": response.client_request_id,
         "x-bourse-provider": response.provider,
         "x-bourse-model": response.model,
         "x-bourse-cost-usd": micro_to_usd(response.cost_micro_usd),

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from bourse.router.v1 import router_service_pb2 as router_pb2
 
 from services.gateway.core.chat_translation import micro_to_usd, route_headers, route_summary, to_completion, usage
+from shared.input_bounds import BOUNDS
 
 R = TypeVar("R", router_pb2.RouteRequest, router_pb2.RouteStreamRequest)
 
@@ -26,7 +27,9 @@ def choice_requests(route: R, n: int) -> list[R]:
         copy.CopyFrom(route)
         copy.constraints.cache.no_cache = True
         if i:
-            copy.context.request_id = f"{route.context.request_id}-{i}"
+            suffixed = f"{route.context.request_id}-{i}"  # correlation only: the router gives each its own id
+            if len(suffixed) <= BOUNDS.request_id_max_chars:
+                copy.context.request_id = suffixed
             if copy.chat.sampling.HasField("seed"):
                 copy.chat.sampling.seed += i
         requests.append(copy)

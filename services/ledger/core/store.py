@@ -18,6 +18,11 @@ import duckdb
 
 from shared.events.schemas import Feedback, TelemetryEvent
 
+from .batch_isolation import RowsRefused
+
+# DuckDB's errors for a value it cannot hold (out of range, a failed cast or constraint): the rows' fault.
+_REFUSED = (duckdb.DataError, duckdb.IntegrityError, OverflowError, TypeError)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     request_id VARCHAR PRIMARY KEY,
@@ -199,7 +204,16 @@ class LedgerStore:
             cur.close()
 
     def insert_requests(self, events: Iterable[TelemetryEvent]) -> list[TelemetryEvent]:
-        """Store events whose request id is new; returns those that were new. Durable when it returns."""
+        """Store events whose request id is new; returns those that were new. Durable when it returns.
+
+        Raises RowsRefused when a value in the batch cannot be stored (nothing of the batch is then stored).
+        """
+        try:
+            return self._insert_requests(events)
+        except _REFUSED as error:
+            raise RowsRefused(f"{type(error).__name__}: {str(error)[:300]}") from error
+
+    def _insert_requests(self, events: Iterable[TelemetryEvent]) -> list[TelemetryEvent]:
         unique: dict[str, TelemetryEvent] = {}
         for event in events:
             unique.setdefault(event.request_id, event)

@@ -181,6 +181,7 @@ class RouteExecutor:
             task_kind="chat",
             stream=inp.stream,
             metadata=inp.metadata,
+            client_request_id=inp.client_request_id,
         )
 
     def _finish(self, outcome: RouteOutcome, plan: Plan | None, started: float) -> None:

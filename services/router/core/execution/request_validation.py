@@ -1,7 +1,8 @@
 """Checks a Route/RouteStream/Explain request before anything else happens.
 
 Every problem becomes a field violation with a dotted path, and all of them are reported at once in one
-InvalidRequest (INVALID_ARGUMENT with google.rpc.BadRequest).
+InvalidRequest (INVALID_ARGUMENT with google.rpc.BadRequest), capped at shared.input_bounds' max_violations plus a
+count of the rest. Identity, metadata and JSON depth follow the project's one set of bounds (shared/input_bounds.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Callable
 from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2
 
-from shared.errors import FieldViolation, InvalidRequest
+from shared import input_bounds
+from shared.errors import FieldViolation, InvalidRequest, Reason
+from shared.input_bounds import BOUNDS
 
 _ROLES = frozenset(v for v in chat_pb2.Role.values() if v != chat_pb2.ROLE_UNSPECIFIED)
 _TASK_KINDS = frozenset(routing_pb2.TaskKind.values())
@@ -24,9 +27,6 @@ _TOOL_CHOICES = frozenset(chat_pb2.ToolChoiceMode.values())
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_ATTEMPTS_LIMIT = 10
 MAX_STOP_SEQUENCES = 4
-MAX_METADATA_KEY_BYTES = 64
-MAX_METADATA_VALUE_BYTES = 256
-MAX_REQUEST_ID_CHARS = 128
 
 
 def validate_request(
@@ -49,8 +49,11 @@ def validate_request(
     _check_constraints(constraints, add, knows_model)
     _check_context(context, add)
     if violations:
-        fields = ", ".join(v.field for v in violations)
-        raise InvalidRequest(f"invalid request: {fields}", violations=violations)
+        shown = input_bounds.cap_violations(violations)
+        fields = ", ".join(v.field for v in shown)
+        too_deep = any(v.description.startswith("JSON nested deeper") for v in violations)
+        reason = Reason.NESTING_TOO_DEEP if too_deep else Reason.INVALID_REQUEST
+        raise InvalidRequest(f"invalid request: {fields}", reason=reason, violations=shown)
 
 
 Add = Callable[[FieldViolation], None]
@@ -84,13 +87,15 @@ def _check_messages(chat: chat_pb2.ChatRequest, add: Add) -> None:
 
 def _check_tools(chat: chat_pb2.ChatRequest, add: Add) -> None:
     names: set[str] = set()
+    if len(chat.tools) > BOUNDS.max_tools:
+        add(FieldViolation("chat.tools", f"at most {BOUNDS.max_tools} tools, got {len(chat.tools)}"))
     for i, tool in enumerate(chat.tools):
         path = f"chat.tools[{i}]"
         if not _TOOL_NAME.fullmatch(tool.name):
             add(FieldViolation(f"{path}.name", "letters, digits, '_' or '-', 1 to 64 characters"))
         names.add(tool.name)
-        if tool.parameters_json_schema and not _is_json_object(tool.parameters_json_schema):
-            add(FieldViolation(f"{path}.parameters_json_schema", "must be a JSON object"))
+        if tool.parameters_json_schema:
+            _check_schema(tool.parameters_json_schema, f"{path}.parameters_json_schema", "must be a JSON object", add)
     choice = chat.tool_choice
     if choice.mode not in _TOOL_CHOICES:
         add(FieldViolation("chat.tool_choice.mode", f"unknown mode {choice.mode}"))
@@ -103,8 +108,10 @@ def _check_tools(chat: chat_pb2.ChatRequest, add: Add) -> None:
 def _check_format(fmt: chat_pb2.ResponseFormat, add: Add) -> None:
     if fmt.type not in _FORMATS:
         add(FieldViolation("chat.response_format.type", f"unknown type {fmt.type}"))
-    elif fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA and not _is_json_object(fmt.json_schema):
-        add(FieldViolation("chat.response_format.json_schema", "a JSON Schema object is required for JSON_SCHEMA"))
+    elif fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
+        _check_schema(
+            fmt.json_schema, "chat.response_format.json_schema", "a JSON Schema object is required for JSON_SCHEMA", add
+        )
 
 
 def _check_sampling(sampling: chat_pb2.SamplingParams, add: Add) -> None:
@@ -161,15 +168,27 @@ def _check_lists(
 
 
 def _check_context(context: router_service_pb2.RequestContext, add: Add) -> None:
-    if len(context.request_id) > MAX_REQUEST_ID_CHARS:
-        add(FieldViolation("context.request_id", f"at most {MAX_REQUEST_ID_CHARS} characters"))
-    for key, value in context.metadata.items():
-        if len(key.encode()) > MAX_METADATA_KEY_BYTES or len(value.encode()) > MAX_METADATA_VALUE_BYTES:
-            add(FieldViolation(f"context.metadata[{key[:32]}]", "keys at most 64 bytes, values at most 256"))
+    # An empty tenant is charged to "default"; anything given must be a valid subject token.
+    found = [
+        *input_bounds.check_request_id(context.request_id, "context.request_id"),
+        *(input_bounds.check_tenant_id(context.tenant_id, "context.tenant_id") if context.tenant_id else ()),
+        *input_bounds.check_key_id(context.key_id, "context.key_id"),
+        *input_bounds.check_metadata(context.metadata, "context.metadata"),
+    ]
+    for violation in found:
+        add(violation)
+
+
+def _check_schema(text: str, field: str, description: str, add: Add) -> None:
+    """A JSON object, nested at most schema_max_depth (checked before parsing, so parsing cannot recurse away)."""
+    if too_deep := input_bounds.check_json_depth(text, field, BOUNDS.schema_max_depth):
+        add(too_deep[0])
+    elif not _is_json_object(text):
+        add(FieldViolation(field, description))
 
 
 def _is_json_object(text: str) -> bool:
     try:
         return isinstance(json.loads(text), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False

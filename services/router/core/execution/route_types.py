@@ -83,11 +83,12 @@ class AnswerCache(Protocol):
 class RouteInput:
     chat: chat_pb2.ChatRequest
     constraints: router_service_pb2.RoutingConstraints
-    request_id: str
+    request_id: str  # assigned by the router: keys the events and the ledger row
     tenant: str
     key_id: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+    client_request_id: str = ""  # the caller's correlation id (validated), kept beside ours
     has_chat: bool = True
     context: router_service_pb2.RequestContext | None = None
 
@@ -102,6 +103,7 @@ class RouteOutcome:
     task_kind: str
     stream: bool
     metadata: dict[str, str]
+    client_request_id: str = ""
     completion: chat_pb2.ChatCompletion | None = None
     provider: str = ""
     model: str = ""

@@ -169,7 +169,7 @@ class RouteRequest(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., constraints: _Optional[_Union[RoutingConstraints, _Mapping]] = ..., context: _Optional[_Union[RequestContext, _Mapping]] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("request_id", "completion", "cost_micro_usd", "provider", "model", "region", "served_from", "attempts", "latency", "saved_micro_usd")
+    __slots__ = ("request_id", "completion", "cost_micro_usd", "provider", "model", "region", "served_from", "attempts", "latency", "saved_micro_usd", "client_request_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +180,7 @@ class RouteResponse(_message.Message):
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     SAVED_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     completion: _chat_pb2.ChatCompletion
     cost_micro_usd: int
@@ -190,7 +191,8 @@ class RouteResponse(_message.Message):
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
     latency: LatencyBreakdown
     saved_micro_usd: int
-    def __init__(self, request_id: _Optional[str] = ..., completion: _Optional[_Union[_chat_pb2.ChatCompletion, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., region: _Optional[str] = ..., served_from: _Optional[_Union[_routing_pb2.ServedFrom, str]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., latency: _Optional[_Union[LatencyBreakdown, _Mapping]] = ..., saved_micro_usd: _Optional[int] = ...) -> None: ...
+    client_request_id: str
+    def __init__(self, request_id: _Optional[str] = ..., completion: _Optional[_Union[_chat_pb2.ChatCompletion, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., region: _Optional[str] = ..., served_from: _Optional[_Union[_routing_pb2.ServedFrom, str]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., latency: _Optional[_Union[LatencyBreakdown, _Mapping]] = ..., saved_micro_usd: _Optional[int] = ..., client_request_id: _Optional[str] = ...) -> None: ...
 
 class RouteStreamRequest(_message.Message):
     __slots__ = ("chat", "constraints", "context")
@@ -203,12 +205,14 @@ class RouteStreamRequest(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., constraints: _Optional[_Union[RoutingConstraints, _Mapping]] = ..., context: _Optional[_Union[RequestContext, _Mapping]] = ...) -> None: ...
 
 class RouteStreamResponse(_message.Message):
-    __slots__ = ("delta", "summary")
+    __slots__ = ("delta", "summary", "request_id")
     DELTA_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     delta: _chat_pb2.ChatDelta
     summary: RouteResponse
-    def __init__(self, delta: _Optional[_Union[_chat_pb2.ChatDelta, _Mapping]] = ..., summary: _Optional[_Union[RouteResponse, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, delta: _Optional[_Union[_chat_pb2.ChatDelta, _Mapping]] = ..., summary: _Optional[_Union[RouteResponse, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ("chat", "constraints", "context")
