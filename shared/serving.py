@@ -57,6 +57,8 @@ class ServiceServer:
     startup: list[StartStep] = field(default_factory=list)
     loading: asyncio.Task[None] | None = None
     logger: structlog.typing.FilteringBoundLogger | None = None
+    # Each closer's bound at stop (a NATS drain is bounded at 5 s inside its closer; this catches the unforeseen).
+    close_timeout_s: float = 15.0
 
     async def start(self) -> None:
         """Take calls, run the start-up steps, then report SERVING (unless loading continues in the background)."""
@@ -80,11 +82,24 @@ class ServiceServer:
             await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
         for close in reversed(self.closers):
-            try:
-                await close()
-            except Exception:  # one failing closer must not leave the others open
-                if self.logger is not None:
-                    self.logger.exception("close_failed", closer=getattr(close, "__qualname__", repr(close)))
+            await self._close_within(close, self.close_timeout_s)
+
+    async def _close_within(self, close: Closer, timeout_s: float) -> None:
+        """Run one closer; one that fails or hangs must not leave the others open nor keep the process alive.
+
+        A closer still running after `timeout_s` is cancelled and left behind (a library that swallows the
+        cancellation cannot hold the stop), and the stop goes on with the next one."""
+        name = getattr(close, "__qualname__", repr(close))
+        task = asyncio.ensure_future(close())
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
+            task.cancel()
+            if self.logger is not None:
+                self.logger.error("close_timed_out", closer=name, timeout_s=timeout_s)
+            return
+        error = asyncio.CancelledError() if task.cancelled() else task.exception()
+        if error is not None and self.logger is not None:
+            self.logger.error("close_failed", closer=name, exc_info=error)
 
 
 class _NotServingAtStart(health_aio.HealthServicer):  # type: ignore[misc]
