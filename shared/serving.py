@@ -80,9 +80,22 @@ class ServiceServer:
             # Clients that watch health (insecure_channel(health_checked=True)) move their calls elsewhere now,
             # so none is sent to this one while it closes its connections.
             await asyncio.sleep(drain_s)
-        await self.server.stop(grace_s)
+        await self._stop_server(grace_s)
         for close in reversed(self.closers):
             await self._close_within(close, self.close_timeout_s)
+
+    async def _stop_server(self, grace_s: float) -> None:
+        """Stop taking calls and let in-flight ones finish within the grace period, bounded: grpc's shutdown can
+        wait on a call whose cancellation never completes in the core, and that must not keep the closers (NATS
+        drain, stores) from running."""
+        stopping = asyncio.ensure_future(self.server.stop(grace_s))
+        done, _ = await asyncio.wait({stopping}, timeout=grace_s + self.close_timeout_s)
+        if not done:
+            if self.logger is not None:
+                self.logger.error("server_stop_timed_out", timeout_s=grace_s + self.close_timeout_s)
+            return
+        if not stopping.cancelled() and stopping.exception() is not None and self.logger is not None:
+            self.logger.error("server_stop_failed", exc_info=stopping.exception())
 
     async def _close_within(self, close: Closer, timeout_s: float) -> None:
         """Run one closer; one that fails or hangs must not leave the others open nor keep the process alive.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -92,3 +93,26 @@ async def test_a_closer_that_hangs_or_fails_does_not_hold_the_stop(server: Servi
     await asyncio.wait_for(server.stop(0), 10)
     assert closed == ["metrics"]
     release.set()
+
+
+class _ServerThatNeverStops:
+    """A gRPC server whose shutdown never completes (a call whose cancellation the core never finishes)."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+
+    async def stop(self, grace: float | None) -> None:
+        self.stopping.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_server_stop_that_never_completes_still_runs_the_closers(server: ServiceServer) -> None:
+    stuck = _ServerThatNeverStops()
+    closed: list[str] = []
+
+    async def closer() -> None:
+        closed.append("nats")
+
+    stuck_service = dataclasses.replace(server, server=stuck, closers=[closer], close_timeout_s=0.2)
+    await asyncio.wait_for(stuck_service.stop(0), 10)
+    assert stuck.stopping.is_set() and closed == ["nats"]
