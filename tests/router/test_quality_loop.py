@@ -88,7 +88,12 @@ async def replicas(nats_url: str, poor_adapter: str, tmp_path: Path) -> AsyncIte
             manifest_path=str(manifest),
             total_deadline_s=10.0,
             quality=QualityConfig(
-                use_predictor=False, prior_strength=10.0, evidence_half_life_s=HALF_LIFE_S, max_served_requests=1000
+                use_predictor=False,
+                prior_strength=10.0,
+                evidence_half_life_s=HALF_LIFE_S,
+                # Room for every request id in the shared nats-server's telemetry history, which a starting
+                # replica replays while these tests route: the ids they give feedback for must not be evicted.
+                max_served_requests=200_000,
             ),
         )
         service, parts = await create_router(config, get_logger("q-router"))
