@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NOT_BENCHMARKS = {"__main__", "ledger_fixtures", "gateway_null_router"}
+NOT_BENCHMARKS = {"__main__", "ledger_fixtures", "gateway_null_router", "local_eval_templates"}
 
 
 def benchmarks() -> list[str]:

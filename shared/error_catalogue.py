@@ -96,6 +96,9 @@ class Reason(StrEnum):
                              "The local model's chat template cannot render this conversation.")
     EMBED_DISABLED = ("EMBED_DISABLED", Kind.FAILED_PRECONDITION, False, 400, Group.REQUEST,
                       "Embed is switched off on this local-inference instance (embed_model_dir=off).")
+    GUIDANCE_UNSUPPORTED = ("GUIDANCE_UNSUPPORTED", Kind.FAILED_PRECONDITION, True, 400, Group.REQUEST,
+                            "A valid output constraint (a pattern or JSON Schema feature; the message names it) beyond "
+                            "what the local model's guided decoding supports; a larger model may serve it.")
     # Keys and permissions
     UNAUTHENTICATED = ("UNAUTHENTICATED", Kind.UNAUTHENTICATED, False, 401, Group.ACCESS,
                        "Missing or wrong credentials.")
@@ -120,6 +123,9 @@ class Reason(StrEnum):
                           "Every qualified model is temporarily unavailable (circuit open or Retry-After in force).")
     INVALID_OUTPUT = ("INVALID_OUTPUT", Kind.FAILED_PRECONDITION, False, 400, Group.ROUTING,
                       "No model produced an answer that passed the request's output validation.")
+    LOW_CONFIDENCE = ("LOW_CONFIDENCE", Kind.FAILED_PRECONDITION, True, 400, Group.ROUTING,
+                      "Only in a Route attempt's error_reason: the local answer's confidence was below its task "
+                      "kind's threshold (local_min_confidence), so the router escalated.")
     DEADLINE_EXCEEDED = ("DEADLINE_EXCEEDED", Kind.DEADLINE_EXCEEDED, True, 504, Group.ROUTING,
                          "The request's total deadline passed.")
     CANCELLED = ("CANCELLED", Kind.CANCELLED, False, 499, Group.ROUTING,

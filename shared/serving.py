@@ -57,6 +57,8 @@ class ServiceServer:
     startup: list[StartStep] = field(default_factory=list)
     loading: asyncio.Task[None] | None = None
     logger: structlog.typing.FilteringBoundLogger | None = None
+    # Each closer's bound at stop (a NATS drain is bounded at 5 s inside its closer; this catches the unforeseen).
+    close_timeout_s: float = 15.0
 
     async def start(self) -> None:
         """Take calls, run the start-up steps, then report SERVING (unless loading continues in the background)."""
@@ -78,13 +80,39 @@ class ServiceServer:
             # Clients that watch health (insecure_channel(health_checked=True)) move their calls elsewhere now,
             # so none is sent to this one while it closes its connections.
             await asyncio.sleep(drain_s)
-        await self.server.stop(grace_s)
+        await self._stop_server(grace_s)
         for close in reversed(self.closers):
-            try:
-                await close()
-            except Exception:  # one failing closer must not leave the others open
-                if self.logger is not None:
-                    self.logger.exception("close_failed", closer=getattr(close, "__qualname__", repr(close)))
+            await self._close_within(close, self.close_timeout_s)
+
+    async def _stop_server(self, grace_s: float) -> None:
+        """Stop taking calls and let in-flight ones finish within the grace period, bounded: grpc's shutdown can
+        wait on a call whose cancellation never completes in the core, and that must not keep the closers (NATS
+        drain, stores) from running."""
+        stopping = asyncio.ensure_future(self.server.stop(grace_s))
+        done, _ = await asyncio.wait({stopping}, timeout=grace_s + self.close_timeout_s)
+        if not done:
+            if self.logger is not None:
+                self.logger.error("server_stop_timed_out", timeout_s=grace_s + self.close_timeout_s)
+            return
+        if not stopping.cancelled() and stopping.exception() is not None and self.logger is not None:
+            self.logger.error("server_stop_failed", exc_info=stopping.exception())
+
+    async def _close_within(self, close: Closer, timeout_s: float) -> None:
+        """Run one closer; one that fails or hangs must not leave the others open nor keep the process alive.
+
+        A closer still running after `timeout_s` is cancelled and left behind (a library that swallows the
+        cancellation cannot hold the stop), and the stop goes on with the next one."""
+        name = getattr(close, "__qualname__", repr(close))
+        task = asyncio.ensure_future(close())
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
+            task.cancel()
+            if self.logger is not None:
+                self.logger.error("close_timed_out", closer=name, timeout_s=timeout_s)
+            return
+        error = asyncio.CancelledError() if task.cancelled() else task.exception()
+        if error is not None and self.logger is not None:
+            self.logger.error("close_failed", closer=name, exc_info=error)
 
 
 class _NotServingAtStart(health_aio.HealthServicer):  # type: ignore[misc]

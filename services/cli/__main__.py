@@ -16,6 +16,7 @@ SUBCOMMANDS: Sequence[str] = (
     "services.cli.keys",
     "services.cli.nats_accounts",
     "services.cli.report",
+    "services.cli.routing",
 )
 
 

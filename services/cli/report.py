@@ -282,13 +282,14 @@ def _tables(result: dict[str, Any], groups: list[str]) -> str:
                 str(r["rank"] or "-"),
                 f"{r['provider']}/{r['model']}",
                 f"{r['scored']}/{r['requests']}" + ("*" if r["thin_evidence"] else ""),
+                str(r.get("scored_low", 0)),
                 f"{r['mean_score']:.3f}",
                 _usd(r["mean_cost_micro_usd"]),
                 f"{r['score_per_usd']:,.0f}",
             ]
             for r in result["quality"]
         ]
-        out.append(_table(["task kind", "rank", "model", "scored/req", "score", "cost/req", "score/$"], q_rows))
+        out.append(_table(["task kind", "rank", "model", "scored/req", "low", "score", "cost/req", "score/$"], q_rows))
     if "counterfactual" in result:
         cf = result["counterfactual"]
         t = cf["target"]

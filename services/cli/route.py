@@ -41,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-local", action="store_true", help="skip the local tier")
     parser.add_argument("--stream", action="store_true", help="stream the answer")
     parser.add_argument("--explain", action="store_true", help="rank candidates without calling any model")
+    parser.add_argument(
+        "--quality", choices=("balanced", "cheapest"), default=None, help="quality policy (default: the router's)"
+    )
+    parser.add_argument("--quality-target", type=float, default=0.0, help="chance of an acceptable answer (0-1)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds")
     parser.set_defaults(func=run)
 
@@ -63,7 +67,10 @@ def build_request(args: argparse.Namespace) -> pb.RouteRequest:
         output_pattern=args.pattern,
         hedge=args.hedge,
         no_local=args.no_local,
+        quality_target=args.quality_target,
     )
+    if args.quality:
+        constraints.quality_policy = pb.QualityPolicy.Value(f"QUALITY_POLICY_{args.quality.upper()}")  # type: ignore[assignment]
     constraints.cache.no_cache = args.no_cache
     context = pb.RequestContext(request_id=uuid.uuid4().hex, tenant_id=args.tenant)
     return pb.RouteRequest(chat=chat, constraints=constraints, context=context)
@@ -138,10 +145,22 @@ def print_summary(response: pb.RouteResponse, out: TextIO) -> None:
 def print_explain(explained: pb.ExplainResponse, out: TextIO) -> None:
     out.write(f"estimated prompt tokens: {explained.estimated_prompt_tokens}")
     out.write("  (local tier first)\n" if explained.local_first else "\n")
+    if explained.quality_target:
+        out.write(
+            f"quality target {explained.quality_target:.2f}, predicted difficulty {explained.predicted_difficulty:+.2f}"
+            f" (need for a strong model {explained.predicted_need:+.2f})"
+            + ("; no model meets it: highest estimate first\n" if explained.quality_target_unmet else "\n")
+        )
     for i, c in enumerate(explained.candidates, 1):
         out.write(
             f"{i:3d}. {c.provider}/{c.model} [{c.region}]  ~{c.estimated_cost_micro_usd} micro-USD"
             f"  p50 {c.expected_latency_ms:.0f} ms  p95 {c.p95_latency_ms:.0f} ms\n"
         )
+        if c.HasField("quality"):
+            q = c.quality
+            out.write(
+                f"     quality {q.probability:.2f} (prior {q.prior:.2f}, posterior {q.posterior:.2f},"
+                f" evidence {q.successes:.1f} good / {q.failures:.1f} poor)\n"
+            )
     for r in explained.rejected:
         out.write(f"  x {r.provider}/{r.model}: {r.constraint} ({r.detail})\n")

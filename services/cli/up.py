@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -40,20 +41,45 @@ class DemoRequest:
     prompt: str
     labels: tuple[str, ...] = ()
     max_tokens: int = 64
+    output_pattern: str = ""
+    json_schema: str = ""  # JSON Schema text: the answer's response_format
 
 
 # The sample workload: one request per task kind, so the demo shows cheap and capable models being chosen.
 DEMO_WORKLOAD: tuple[DemoRequest, ...] = (
     DemoRequest(
         routing_pb2.TASK_KIND_CLASSIFICATION,
-        "Is this review positive or negative? 'The battery died after two days.'",
-        labels=("positive", "negative"),
+        "Is a horse an animal or a plant?",
+        labels=("animal", "plant"),
         max_tokens=4,
     ),
+    # The local tier: an exact match of the pattern (no model run), a guided JSON answer, and a guided answer
+    # whose confidence is below the calibrated threshold, so it escalates (attempts show LOW_CONFIDENCE).
     DemoRequest(
         routing_pb2.TASK_KIND_EXTRACTION,
         "Extract the invoice number from: 'Invoice INV-20931 is due on 3 March.'",
         max_tokens=8,
+        output_pattern=r"INV-\d{5}",
+    ),
+    DemoRequest(
+        routing_pb2.TASK_KIND_FORMATTING,
+        "Convert this into a JSON object with keys name and age. Reply with JSON only.\nname: Alice\nage: 30",
+        max_tokens=24,
+        json_schema=json.dumps(
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+                "required": ["name", "age"],
+            }
+        ),
+    ),
+    DemoRequest(
+        routing_pb2.TASK_KIND_FORMATTING,
+        "Rewrite 'the meeting is moved to thursday' politely, as JSON with the key answer.",
+        max_tokens=40,
+        json_schema=json.dumps(
+            {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+        ),
     ),
     DemoRequest(routing_pb2.TASK_KIND_SUMMARIZATION, "Summarise in one sentence: NATS JetStream persists messages."),
     DemoRequest(routing_pb2.TASK_KIND_CODE, "Write a Python function that reverses a string."),
@@ -77,11 +103,28 @@ class Console:
 
 def route_request(item: DemoRequest, tenant: str) -> router_service_pb2.RouteRequest:
     message = chat_pb2.Message(role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text=item.prompt)])
+    chat = chat_pb2.ChatRequest(messages=[message], sampling=chat_pb2.SamplingParams(max_tokens=item.max_tokens))
+    if item.json_schema:
+        chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
+        chat.response_format.schema_name = "answer"
+        chat.response_format.json_schema = item.json_schema
     return router_service_pb2.RouteRequest(
-        chat=chat_pb2.ChatRequest(messages=[message], sampling=chat_pb2.SamplingParams(max_tokens=item.max_tokens)),
-        constraints=router_service_pb2.RoutingConstraints(task_kind=item.task_kind, labels=list(item.labels)),
+        chat=chat,
+        constraints=router_service_pb2.RoutingConstraints(
+            task_kind=item.task_kind, labels=list(item.labels), output_pattern=item.output_pattern
+        ),
         context=router_service_pb2.RequestContext(request_id=uuid.uuid4().hex, tenant_id=tenant),
     )
+
+
+def _attempt(attempt: router_service_pb2.Attempt) -> str:
+    outcome = router_service_pb2.AttemptOutcome.Name(attempt.outcome).removeprefix("ATTEMPT_OUTCOME_")
+    text = f"{attempt.provider}/{attempt.model}:{outcome}"
+    if attempt.error_reason:
+        text += f" ({attempt.error_reason})"
+    if attempt.served_from_detail:
+        text += f" [{attempt.served_from_detail}, confidence {attempt.confidence:.2f}]"
+    return text
 
 
 def describe(item: DemoRequest, reply: router_service_pb2.RouteResponse) -> str:
@@ -89,10 +132,7 @@ def describe(item: DemoRequest, reply: router_service_pb2.RouteResponse) -> str:
     answer = " ".join(reply.completion.content.split())
     if len(answer) > 70:
         answer = answer[:67] + "..."
-    attempts = ", ".join(
-        f"{a.provider}/{a.model}:{router_service_pb2.AttemptOutcome.Name(a.outcome).removeprefix('ATTEMPT_OUTCOME_')}"
-        for a in reply.attempts
-    )
+    attempts = ", ".join(_attempt(a) for a in reply.attempts)
     served = routing_pb2.ServedFrom.Name(reply.served_from).removeprefix("SERVED_FROM_").lower()
     return (
         f"  {kind:<14} {reply.provider}/{reply.model} ({served}), cost {reply.cost_micro_usd} micro-USD\n"

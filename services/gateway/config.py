@@ -13,7 +13,8 @@ ENV_PREFIX = "BOURSE_GATEWAY"
 def default_aliases() -> dict[str, BourseOptions]:
     """`bourse/<name>` aliases; `bourse/<task kind>` is always accepted besides these."""
     return {
-        "cheapest": BourseOptions(),  # the router's default: the cheapest qualified model
+        "cheapest": BourseOptions(quality="cheapest"),  # the cheapest qualified model, whatever its estimate
+        "balanced": BourseOptions(quality="balanced"),  # the cheapest model meeting the quality target
         "fast": BourseOptions(latency_budget_ms=2000, hedge=True),
         "best": BourseOptions(min_tier="frontier"),
     }

@@ -1,7 +1,7 @@
 """Local inference's public surface: what the CLI, the benchmarks and other programs may import.
 
 Serving (`create_server`, `InferenceConfig`), the model package (`bourse models`), and the in-process model,
-scheduler and sampling types the evaluation and performance benchmarks drive.
+scheduler, sampling and guided-decoding types the evaluation and performance benchmarks drive.
 """
 
 from __future__ import annotations
@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING, Any
 from services.local_inference.config import ENV_PREFIX, InferenceConfig
 from services.local_inference.convert.smollm2 import ModelPackageMissing, ensure_smollm2
 from services.local_inference.core.chat_template import ChatTurn
+from services.local_inference.core.confidence import MEASURES
+from services.local_inference.core.constraints import ChoiceConstraint, RegexConstraint
 from services.local_inference.core.decoding import DecodeParams
 from services.local_inference.core.engine import EngineOptions, LocalModel
-from services.local_inference.core.inference import Limits, LocalInference, Sampling
+from services.local_inference.core.guided import GuidedDecoder, GuidedTask
+from services.local_inference.core.inference import Guidance, Limits, LocalInference, Sampling
+from services.local_inference.core.json_schema_regex import schema_regex
 from services.local_inference.core.scheduler import Scheduler, SchedulerOptions
 from shared.lifecycle import Logger, ServiceDefinition
 
@@ -33,18 +37,25 @@ SERVICE = ServiceDefinition("local_inference", InferenceConfig, ENV_PREFIX, crea
 
 __all__ = [
     "ENV_PREFIX",
+    "MEASURES",
     "SERVICE",
     "ChatTurn",
+    "ChoiceConstraint",
     "DecodeParams",
     "EngineOptions",
+    "Guidance",
+    "GuidedDecoder",
+    "GuidedTask",
     "InferenceConfig",
     "Limits",
     "LocalInference",
     "LocalModel",
     "ModelPackageMissing",
+    "RegexConstraint",
     "Sampling",
     "Scheduler",
     "SchedulerOptions",
     "create_server",
     "ensure_smollm2",
+    "schema_regex",
 ]

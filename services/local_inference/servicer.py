@@ -12,13 +12,18 @@ from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2 as pb
 from bourse.inference.v1 import inference_service_pb2_grpc as pb_grpc
 
-from services.local_inference.core.chat_request import chat_turns, sampling
+from services.local_inference.core.chat_request import chat_turns, guidance, sampling
 from services.local_inference.core.decoding import Finish, Generation
 from services.local_inference.core.embedding import Embedder
 from services.local_inference.core.inference import LocalInference
 from services.local_inference.metrics import InferenceMetrics
 from shared.errors import BourseError, Reason
 
+_METHODS = {
+    "free": pb.ANSWER_METHOD_FREE,
+    "guided": pb.ANSWER_METHOD_GUIDED,
+    "exact_match": pb.ANSWER_METHOD_EXACT_MATCH,
+}
 _FINISH = {Finish.STOP: chat_pb2.FINISH_REASON_STOP, Finish.LENGTH: chat_pb2.FINISH_REASON_LENGTH}
 
 
@@ -49,9 +54,13 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     ) -> pb.GenerateResponse:
         inference = self._inference()
         turns = chat_turns(request.chat)
-        generation = await inference.generate(turns, sampling(request.chat), _deadline(context))
+        answer = await inference.answer(turns, sampling(request.chat), guidance(request), _deadline(context))
+        generation = answer.generation
         self._count(generation)
-        return _response(generation, inference.model_name, content=generation.text)
+        response = _response(generation, inference.model_name, content=generation.text)
+        response.method = _METHODS[answer.method]
+        response.confidence = answer.confidence
+        return response
 
     async def GenerateStream(
         self, request: pb.GenerateStreamRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -14,7 +14,7 @@ import contextlib
 import datetime
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -96,7 +96,9 @@ class MarketFeed:
         telemetry_replay_s: float = 600.0,
         recovery_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
+        telemetry_observers: Sequence[Callable[[TelemetryEvent], None]] = (),
     ) -> None:
+        self._telemetry_observers = tuple(telemetry_observers)
         self._nc = nc
         self._book = book
         self._stats = stats
@@ -240,6 +242,8 @@ class MarketFeed:
         self._metrics.telemetry.inc()
         self._stats.observe(event)
         self._estimator.observe(event)
+        for observe in self._telemetry_observers:
+            observe(event)
 
     async def _poll_loop(self, js: JetStreamContext) -> None:
         while True:

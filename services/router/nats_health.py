@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from services.router.availability_events import AvailabilitySharing
 from services.router.budget_store import KvCounterStore
 from services.router.market import MarketFeed
+from services.router.quality_events import QualityEvents
 from shared.events.healing import HealingConnection
 from shared.events.publisher import EventPublisher
 from shared.serving import ServiceServer
@@ -78,9 +79,11 @@ def follow_replacements(
     bucket: str,
     sharing: AvailabilitySharing | None,
     market: MarketFeed,
+    quality: QualityEvents | None = None,
 ) -> NatsHealth:
-    """Move the publisher, the budget store and the feeds to each replacement client; health follows the client
-    once the start-up steps added before this call are done, and no more once the service stops."""
+    """Move the publisher, the budget store, the feeds and the quality evidence to each replacement client;
+    health follows the client once the start-up steps added before this call are done, and no more once the
+    service stops."""
     health = NatsHealth(service, metrics)
 
     async def ready() -> None:
@@ -99,6 +102,8 @@ def follow_replacements(
         if sharing is not None:
             await sharing.rebind(fresh)
         await market.rebind(fresh)
+        if quality is not None:
+            await quality.rebind(fresh)
 
     connection.on_replaced(move_to)
     connection.on_state(health.nats_state)

@@ -1,12 +1,14 @@
 """Builds the router: NATS, market data, clients, executor, servicer, gRPC server. Used by __main__ and tests.
 
-Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build).
-It turns NOT_SERVING again while the NATS client is closed and being replaced (shared/events/healing.py), and
-SERVING once the replacement carries the events, budgets and feeds again.
+Health stays NOT_SERVING until `start()` has recovered the latest prices from JetStream (NATS is connected at build),
+loaded the quality predictor and replayed the shared quality evidence. It turns NOT_SERVING again while the NATS
+client is closed and being replaced (shared/events/healing.py), and SERVING once the replacement carries the
+events, budgets, feeds and quality evidence again.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +27,8 @@ from services.router.clients.provider import ProviderClient
 from services.router.config import RouterConfig
 from services.router.core.budgets import BudgetMetrics, Budgets, Limits
 from services.router.core.execution.ladder import RouteExecutor
-from services.router.core.execution.route_types import ExecutionSettings
+from services.router.core.execution.route_types import ExecutionSettings, RouteOutcome
+from services.router.core.quality.routing import QualityRouting
 from services.router.core.resilience.backoff import RetryAfterBook
 from services.router.core.resilience.circuit import CircuitBreakers, ModelAvailability
 from services.router.core.resilience.failover import FailoverPolicy
@@ -36,6 +39,8 @@ from services.router.core.selection.selection import Selector
 from services.router.events import RouteMetrics, RouterEvents
 from services.router.market import MarketFeed
 from services.router.nats_health import NatsMetrics, follow_replacements
+from services.router.quality_events import QualityEvents
+from services.router.quality_setup import build_quality, load_scorer
 from services.router.servicer import RouterServicer
 from shared.events import streams
 from shared.events.healing import HealingConnection
@@ -71,6 +76,7 @@ class RouterParts:
     registry: CollectorRegistry
     sharing: AvailabilitySharing | None = None
     connection: HealingConnection | None = None
+    quality: QualityEvents | None = None
 
 
 async def create_server(
@@ -110,7 +116,8 @@ async def create_router(
     stats = LiveStats(book)
     estimator = TokenEstimator()
     circuits, retry_after, availability, policy = _resilience(config, book)
-    selector = Selector(book, stats, estimator, availability, clock=clock)
+    quality = build_quality(config.quality)  # the predictor is loaded at start (see _start)
+    selector = Selector(book, stats, estimator, availability, quality, clock=clock)
 
     connection = await HealingConnection.open([config.nats_url], logger, name="bourse-router", auth=config.nats_auth)
     nc = connection.nc
@@ -122,6 +129,9 @@ async def create_router(
     publisher = EventPublisher(nc=nc, logger=logger, spool=spool, on_dead_letter=nats_metrics.dead_lettered)
     publisher.start()
     events = RouterEvents(publisher, RouteMetrics.create(registry))
+    quality_events = QualityEvents(
+        nc, quality, book, logger, registry=registry, retention_s=config.quality.evidence_retention_s
+    )
     store = await KvCounterStore.open(js, config.budget_bucket) if config.budgets else None
     budgets = _budgets(config, store, events, registry, logger)
     provider = ProviderClient(insecure_channel(config.adapter_target, health_checked=True, tracing=tracing))
@@ -144,7 +154,7 @@ async def create_router(
         remote=provider,
         local=local,
         cache=cache,
-        record=events.record,
+        record=_recorder(events, quality_events),
         # Route, cache, local and provider-attempt spans: OpenTelemetry when tracing, else nothing at all.
         instruments=tracing.instruments(NoInstruments()) if tracing is not None else NoInstruments(),
         price_age=_price_age_watch(config, logger, registry, clock),
@@ -152,7 +162,9 @@ async def create_router(
             default_max_attempts=config.default_max_attempts,
             total_deadline_s=config.total_deadline_s,
             local_deadline_s=config.local_deadline_s,
+            local_min_confidence=dict(config.local_min_confidence),
         ),
+        quality=quality,
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RouterServicer(executor, book, stats, availability, clock=clock, max_price_age_days=config.max_price_age_days),
@@ -167,19 +179,13 @@ async def create_router(
         registry=registry,
         poll_url=config.pricing_poll_url,
         poll_interval_s=config.pricing_poll_interval_s,
+        telemetry_observers=(quality_events.observe_telemetry,),
     )
     metrics_server = serve_metrics(registry, config.metrics_listen)
 
-    async def close_clients() -> None:
-        await executor.drain()
-        await provider.close()
-        if cache is not None:
-            await cache.close()
-        if local is not None:
-            await local.close()
-
     async def close_events() -> None:
         await close_sharing(sharing)
+        await quality_events.close()
         await market.close()
         await publisher.close()
         await connection.close()
@@ -189,13 +195,24 @@ async def create_router(
             metrics_server.shutdown()
 
     # Run in reverse at stop: clients (in-flight routes drained), then events and NATS, then metrics.
+    close_clients = functools.partial(_close_clients, executor, provider, cache, local)
     service.closers.extend([close_metrics, close_events, close_clients])
 
-    async def recover_prices() -> None:
-        await market.start()  # the latest prices from JetStream, before the router says it is ready
-        logger.info("router_ready", port=service.port, models=len(book.current.entries))
-
-    service.startup.append(recover_prices)
+    parts = RouterParts(
+        service.port,
+        book,
+        stats,
+        policy,
+        executor,
+        publisher,
+        market,
+        cache,
+        registry,
+        sharing,
+        connection,
+        quality_events,
+    )
+    service.startup.append(functools.partial(_start, config, service, parts, quality, logger))
     follow_replacements(
         connection,
         service,
@@ -205,10 +222,9 @@ async def create_router(
         bucket=config.budget_bucket,
         sharing=sharing,
         market=market,
+        quality=quality_events,
     )
-    return service, RouterParts(
-        service.port, book, stats, policy, executor, publisher, market, cache, registry, sharing, connection
-    )
+    return service, parts
 
 
 def _resilience(
@@ -249,6 +265,22 @@ def _budgets(
     )
 
 
+async def _start(
+    config: RouterConfig,
+    service: ServiceServer,
+    parts: RouterParts,
+    quality: QualityRouting,
+    logger: structlog.typing.FilteringBoundLogger,
+) -> None:
+    """The start-up step: the latest prices from JetStream, the quality predictor and its encoder (loaded in a
+    worker thread), then the shared quality evidence replayed, all before the router says it is ready."""
+    await parts.market.start()
+    await load_scorer(config.quality, quality)
+    if parts.quality is not None:
+        await parts.quality.start()
+    logger.info("router_ready", port=service.port, models=len(parts.book.current.entries))
+
+
 async def _share_availability(
     config: RouterConfig,
     nc: NATS,
@@ -266,6 +298,25 @@ async def _share_availability(
     )
     await sharing.start()
     return sharing
+
+
+async def _close_clients(
+    executor: RouteExecutor, provider: ProviderClient, cache: CacheClient | None, local: InferenceClient | None
+) -> None:
+    await executor.drain()
+    await provider.close()
+    if cache is not None:
+        await cache.close()
+    if local is not None:
+        await local.close()
+
+
+def _recorder(events: RouterEvents, quality: QualityEvents) -> Callable[[RouteOutcome], None]:
+    def record(outcome: RouteOutcome) -> None:
+        events.record(outcome)
+        quality.observe_outcome(outcome)
+
+    return record
 
 
 def _price_age_watch(

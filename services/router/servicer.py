@@ -18,7 +18,7 @@ from services.router.core.execution.route_types import TIER_VALUES, RouteInput, 
 from services.router.core.resilience.circuit import ModelAvailability
 from services.router.core.resilience.failover import AttemptResult
 from services.router.core.selection.live_stats import LiveStats
-from services.router.core.selection.selection import Candidate
+from services.router.core.selection.selection import Candidate, quality_for
 from shared.pricing.price_age import DEFAULT_MAX_AGE_DAYS, age_days, epoch_day
 from shared.pricing.price_table import PriceBook
 
@@ -85,8 +85,12 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             request_id = ""
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
-        profile, selection = self._executor.plan(_input(request, stream=False))
-        return pb.ExplainResponse(
+        inp = _input(request, stream=False)
+        quality = self._executor.quality
+        prediction = quality.assess(inp.chat) if quality is not None and self._executor.needs_prediction(inp) else None
+        planned = self._executor.plan_quality(inp, limit=None, prediction=prediction)
+        profile, selection = planned.profile, planned.selection
+        response = pb.ExplainResponse(
             candidates=[_candidate(c, selection.estimated_prompt_tokens) for c in selection.candidates],
             rejected=[
                 pb.Rejection(provider=r.provider, model=r.model, constraint=r.constraint, detail=r.detail)
@@ -94,7 +98,25 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             ],
             estimated_prompt_tokens=selection.estimated_prompt_tokens,
             local_first=self._executor.uses_local(profile, selection),
+            quality_target=profile.quality_target,
+            predicted_difficulty=profile.difficulty,
+            predicted_need=prediction.need if prediction is not None else 0.0,
+            quality_target_unmet=planned.target_unmet,
         )
+        if quality is not None and profile.quality_target > 0.0:
+            for message, candidate in zip(response.candidates, selection.candidates, strict=True):
+                prior = quality_for(candidate.entry, profile.task_kind)
+                estimate = quality.explain(profile.tenant, profile.task_kind, candidate.key, prior, profile.difficulty)
+                message.quality.CopyFrom(
+                    pb.QualityEstimate(
+                        probability=estimate.probability,
+                        prior=estimate.prior,
+                        posterior=estimate.posterior,
+                        successes=estimate.counts.successes,
+                        failures=estimate.counts.failures,
+                    )
+                )
+        return response
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         table = self._book.current
@@ -193,6 +215,8 @@ def _attempt(attempt: AttemptResult) -> pb.Attempt:
         latency_us=int(attempt.latency_s * 1e6),
         cost_micro_usd=attempt.cost_micro_usd,
         served_from=_SERVED_FROM.get(attempt.served_from, routing_pb2.SERVED_FROM_UNSPECIFIED),
+        served_from_detail=attempt.served_from_detail,
+        confidence=attempt.confidence,
     )
 
 

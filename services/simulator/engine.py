@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.simulator.config import SimulatorConfig
-from services.simulator.knobs import FAULT_KINDS, ModelKnobs
+from services.simulator.knobs import FAULT_KINDS, POOR_ANSWER_MARKER, ModelKnobs
 
 # Reply vocabulary: one word per simulated token.
 _WORDS = (
@@ -204,6 +204,8 @@ class Simulator:
         if prompt.max_tokens is not None and prompt.max_tokens < count:
             count, finish = prompt.max_tokens, "length"
         chosen = [words.choice(_WORDS) for _ in range(max(count, 0))]
+        if any(marker in text for marker in knobs.poor_on for text in prompt.texts):
+            chosen = [POOR_ANSWER_MARKER, *chosen[1:]] if chosen else [POOR_ANSWER_MARKER]
         pieces = [f" {w}" if i else w for i, w in enumerate(chosen)]
         if prompt.json_mode and finish == "stop":
             pieces = ['{"answer": "', *pieces[: max(count - 2, 1)], '"}']

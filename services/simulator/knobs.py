@@ -58,6 +58,10 @@ class Burst(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
             raise ValueError("burst needs every > 0 and length >= 0")
 
 
+# A poor answer starts with this marker, so a test or benchmark can score it low in its feedback.
+POOR_ANSWER_MARKER = "[poor answer]"
+
+
 class ModelKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     latency: Latency = Latency()
     # Streams: delay before the first token, then between tokens.
@@ -76,6 +80,9 @@ class ModelKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     cached_fraction: float = 0.0
     # Share of completion tokens reported as reasoning tokens.
     reasoning_fraction: float = 0.0
+    # The model answers poorly (a reply starting with POOR_ANSWER_MARKER) when the prompt contains any of these
+    # texts: a task kind's prompts, in closed-loop tests of quality-aware routing.
+    poor_on: list[str] = []
 
     def __post_init__(self) -> None:
         unknown = set(self.error_rates) - FAULT_KINDS

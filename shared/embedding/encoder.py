@@ -84,6 +84,14 @@ class SentenceEncoder:
         """Return float32 unit vectors of shape (len(texts), dimensions)."""
         return self.encode(texts)[0]
 
+    def embed_ids(self, ids: list[list[int]]) -> npt.NDArray[np.float32]:
+        """`embed` for texts already tokenised (a caller may shorten them first, keeping the final [SEP])."""
+        if not ids:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        output = self._encoder.forward_batch(ids)
+        hidden = np.asarray(output.last_hidden_state, dtype=np.float32)  # (n, longest, dimensions)
+        return self._pool(hidden, np.array([len(row) for row in ids], dtype=np.int64))
+
     def encode(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float32], list[TokenStates]]:
         """The sentence vectors and, from the same forward pass, each text's contextual token states (the
         [CLS] and [SEP] states left out)."""

@@ -100,3 +100,15 @@ def test_a_directory_without_a_converted_model_is_refused(tmp_path: Path) -> Non
 def test_a_compute_type_the_backend_lacks_is_a_clear_error(minilm_dir: Path) -> None:
     with pytest.raises(ValueError, match="compute type 'float16' is not available"):
         SentenceEncoder(minilm_dir, compute_type="float16")
+
+
+def test_embedding_token_ids_equals_embedding_the_texts(encoder: SentenceEncoder) -> None:
+    """`embed_ids` (the quality predictor shortens prompts to their first tokens) pools like `embed`."""
+    ids = encoder.token_ids(TEXTS)
+    assert np.allclose(encoder.embed_ids(ids), encoder.embed(TEXTS), atol=1e-5)
+    short = [row[:8] + row[-1:] for row in ids]  # first tokens and the final [SEP]
+    vectors = encoder.embed_ids(short)
+    assert vectors.shape == (len(TEXTS), encoder.dimensions)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(vectors[3], encoder.embed(TEXTS[3:4])[0], atol=1e-3)  # shortened: a different vector
+    assert encoder.embed_ids([]).shape == (0, encoder.dimensions)

@@ -36,11 +36,15 @@ def test_bourse_up_demo_runs_the_workload_through_the_real_stack(tmp_path: Path)
     assert re.search(r"^prices as of \d{4}-\d\d-\d\d.*, \d+ days old$", out, re.MULTILINE), out
     answered = re.findall(r"^  (\w+)\s+(\S+)/(\S+) \((local|cache|remote)\), cost (\d+) micro-USD$", out, re.MULTILINE)
     assert [kind for kind, *_ in answered] == [
-        "classification", "extraction", "summarization", "code", "chat",
+        "classification", "extraction", "formatting", "formatting", "summarization", "code", "chat",
     ]  # fmt: skip
     assert len(answered) == len(DEMO_WORKLOAD)
     assert out.count("attempts: ") == len(DEMO_WORKLOAD)
-    # Classification is a trivial task kind: the local tier answers it for nothing.
-    assert answered[0][1] == "local" and answered[0][4] == "0"
+    served = [(where, int(cost)) for _, _, _, where, cost in answered]
+    # The trivial kinds: a label by Score, an exact match (no model run) and a guided JSON answer, all local and
+    # free; one guided answer below its kind's confidence threshold escalates to a paid remote model.
+    assert served[:3] == [("local", 0)] * 3
+    assert "[exact_match, confidence 1.00]" in out and "[guided, confidence" in out
+    assert served[3][0] == "remote" and served[3][1] > 0 and "(LOW_CONFIDENCE)" in out
     # The open-ended kinds go to a paid remote model (the simulator stands in for the provider).
-    assert all(served == "remote" and int(cost) > 0 for _, _, _, served, cost in answered[2:])
+    assert all(where == "remote" and cost > 0 for where, cost in served[4:])

@@ -101,7 +101,7 @@ class RealStack:
 @pytest.fixture(scope="session")
 async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
     from services.provider_adapter.config import AdapterConfig
-    from services.router.config import BudgetRule, RouterConfig
+    from services.router.config import BudgetRule, QualityConfig, RouterConfig
 
     logger = get_logger("gateway-e2e")
     started = Services()
@@ -114,6 +114,7 @@ async def real_stack(nats_url: str) -> AsyncIterator[RealStack]:
             adapter_target=f"127.0.0.1:{adapter.port}",
             budgets=[BudgetRule(tenant="capped", requests_per_minute=1)],
             budget_bucket=f"e2e_budgets_{secrets.token_hex(4)}",
+            quality=QualityConfig(default_policy="cheapest", use_predictor=False),
         ),
     )
     bucket = f"E2E_KEYS_{secrets.token_hex(4)}"

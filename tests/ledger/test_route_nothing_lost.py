@@ -20,7 +20,7 @@ from services.ledger.server import LedgerServer
 from services.ledger.server import create_server as create_ledger
 from services.provider_adapter.config import AdapterConfig
 from services.provider_adapter.server import create_server as create_adapter
-from services.router.config import RouterConfig
+from services.router.config import QualityConfig, RouterConfig
 from services.router.server import RouterParts, create_router
 from services.simulator.config import SimulatorConfig
 from services.simulator.server import start_simulator
@@ -68,6 +68,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         adapter_target=f"127.0.0.1:{adapter.port}",
         event_spool_path=str(spool_path),
         total_deadline_s=10.0,
+        quality=QualityConfig(default_policy="cheapest", use_predictor=False),
     )
     service, parts = await create_router(config, logger)
     await service.start()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections.abc import AsyncIterator
 
 import grpc
 import numpy as np
 import pytest
+from bourse.common.v1 import chat_pb2
 from bourse.inference.v1 import inference_service_pb2 as pb
 
 from services.local_inference.config import InferenceConfig
@@ -76,3 +79,29 @@ async def test_embed_rejects_bad_batch_sizes(smollm2_service: RunningService, co
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     error = from_rpc_error(caught.value)
     assert error.reason == reason and [v.field for v in error.violations] == ["texts"]
+
+
+async def test_guided_json_from_fields(smollm2_service: RunningService) -> None:
+    chat = user_chat(
+        "Convert this into a JSON object with keys name and age. Reply with JSON only.\nname: Alice\nage: 30",
+        max_tokens=24,
+    )
+    chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
+    chat.response_format.json_schema = json.dumps(
+        {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}
+    )
+    response = await smollm2_service.stub.Generate(pb.GenerateRequest(chat=chat))
+    assert json.loads(response.completion.content) == {"name": "Alice", "age": 30}  # free: prose or a code fence
+    assert response.method == pb.ANSWER_METHOD_GUIDED and response.confidence > 0.9
+
+
+async def test_guided_pattern_where_free_generation_answers_in_a_sentence(smollm2_service: RunningService) -> None:
+    chat = user_chat("What is the order number? Your order AB-12345 has shipped.", max_tokens=16)
+    free = await smollm2_service.stub.Generate(pb.GenerateRequest(chat=chat))
+    guided = await smollm2_service.stub.Generate(pb.GenerateRequest(chat=chat, output_pattern=r"[A-Z]{2}-\d{5}"))
+    assert not re.fullmatch(r"[A-Z]{2}-\d{5}", free.completion.content)
+    assert re.fullmatch(r"[A-Z]{2}-\d{5}", guided.completion.content)
+    exact = await smollm2_service.stub.Generate(
+        pb.GenerateRequest(chat=chat, output_pattern=r"[A-Z]{2}-\d{5}", copy_from_input=True)
+    )
+    assert (exact.completion.content, exact.method) == ("AB-12345", pb.ANSWER_METHOD_EXACT_MATCH)

@@ -11,7 +11,7 @@ import pytest
 from bourse.router.v1 import router_service_pb2_grpc as router_grpc
 
 from services.provider_adapter.config import AdapterConfig
-from services.router.config import RouterConfig
+from services.router.config import QualityConfig, RouterConfig
 from services.router.server import RouterParts
 from services.simulator.config import SimulatorConfig
 from tests.support.services import LOOPBACK_ANY_PORT, Services, running_services
@@ -38,6 +38,7 @@ async def adapter_target(router_sim_url: str) -> AsyncIterator[str]:
         yield f"127.0.0.1:{service.port}"
 
 
+CHEAPEST_ROUTING = QualityConfig(default_policy="cheapest", use_predictor=False)
 RouterFactory = Callable[..., Awaitable[tuple[router_grpc.RouterServiceStub, RouterParts]]]
 
 
@@ -51,6 +52,8 @@ async def make_router(nats_url: str, adapter_target: str, services: Services) ->
             "nats_url": nats_url,
             "adapter_target": adapter_target,
             "total_deadline_s": 10.0,
+            # These tests pin cost-ranked routing; quality-aware routing has its own tests (test_quality_*).
+            "quality": CHEAPEST_ROUTING,
         }
         clock = overrides.pop("clock", time.time)  # seconds since the epoch: dates prices and retirements
         fields.update(overrides)

@@ -4,15 +4,18 @@ cheapest remote model with both attempts recorded, and a local tier that is down
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bourse.common.v1 import routing_pb2
+from bourse.common.v1 import chat_pb2, routing_pb2
 from bourse.router.v1 import router_service_pb2 as pb
 
 from services.local_inference.config import InferenceConfig
 from services.local_inference.convert.gguf_to_ct2 import convert_gguf
+from services.simulator.engine import _WORDS as SIMULATOR_WORDS
+from shared.pricing.manifest import default_manifest_path
 from shared.processes import free_port
 from tests.local_inference.tiny_model import write_tiny_gguf
 from tests.support.requests import route
@@ -48,13 +51,20 @@ def _classify_free_text() -> pb.RouteRequest:
     return route("Describe the sentiment of: I love it.", constraints=constraints, max_tokens=24)
 
 
+def _classify_low_confidence() -> pb.RouteRequest:
+    """Labels that include every word the simulator answers with (one word at max_tokens 1), so its answer is
+    valid and only the local answer's confidence can send the request on."""
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, labels=SIMULATOR_WORDS)
+    return route("Which word fits best?", constraints=constraints, max_tokens=1)
+
+
 def _classify(text: str) -> pb.RouteRequest:
     constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_CLASSIFICATION, labels=LABELS)
     return route(f"Classify the sentiment: {text}", constraints=constraints)
 
 
 async def test_classification_is_answered_locally_by_score(make_router, local_target: str) -> None:
-    stub, _ = await make_router(inference_target=local_target)
+    stub, _ = await make_router(inference_target=local_target, local_min_confidence={"classification": 0.0})
     request = _classify("I love this product, it works great. " * 3)  # the tiny model has a 512-token window
     explained = await stub.Explain(pb.ExplainRequest(chat=request.chat, constraints=request.constraints))
     assert explained.local_first
@@ -62,9 +72,25 @@ async def test_classification_is_answered_locally_by_score(make_router, local_ta
     assert response.served_from == routing_pb2.SERVED_FROM_LOCAL
     assert response.completion.content in LABELS
     assert response.cost_micro_usd == 0 and response.saved_micro_usd > 0
-    assert [(a.served_from, a.outcome) for a in response.attempts] == [
-        (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_SUCCESS)
+    assert [(a.served_from, a.outcome, a.served_from_detail) for a in response.attempts] == [
+        (routing_pb2.SERVED_FROM_LOCAL, pb.ATTEMPT_OUTCOME_SUCCESS, "score")
     ]
+    assert 1 / len(LABELS) <= response.attempts[0].confidence <= 1.0  # the chosen label's probability
+
+
+async def test_an_answer_below_the_confidence_threshold_escalates(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target, local_min_confidence={"classification": 0.99})
+    response: pb.RouteResponse = await stub.Route(_classify_low_confidence(), timeout=30)
+    local, remote = response.attempts
+    assert (local.served_from, local.outcome, local.error_reason, local.served_from_detail) == (
+        routing_pb2.SERVED_FROM_LOCAL,
+        pb.ATTEMPT_OUTCOME_INVALID_OUTPUT,
+        "LOW_CONFIDENCE",
+        "score",
+    )
+    assert 0.0 < local.confidence < 0.99
+    assert (remote.served_from, remote.outcome) == (routing_pb2.SERVED_FROM_REMOTE, pb.ATTEMPT_OUTCOME_SUCCESS)
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
 
 
 async def test_invalid_local_answer_escalates_to_the_cheapest_remote(make_router, local_target: str) -> None:
@@ -89,9 +115,15 @@ async def test_invalid_local_answer_escalates_to_the_cheapest_remote(make_router
 
 
 async def test_extraction_skips_the_local_tier_its_measured_quality_does_not_qualify(
-    make_router, local_target: str
+    make_router, local_target: str, tmp_path: Path
 ) -> None:
-    stub, _ = await make_router(inference_target=local_target)
+    manifest = json.loads(default_manifest_path().read_text(encoding="utf-8"))
+    for entry in manifest["models"]:
+        if entry["provider"] == "local":
+            entry["quality"]["extraction"] = 0.2
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    stub, _ = await make_router(inference_target=local_target, manifest_path=str(path))
     request = _extract()
     explained = await stub.Explain(pb.ExplainRequest(chat=request.chat, constraints=request.constraints))
     assert not explained.local_first
@@ -99,6 +131,41 @@ async def test_extraction_skips_the_local_tier_its_measured_quality_does_not_qua
     assert [r.constraint for r in local] == ["local_tier"] and "quality" in local[0].detail
     response: pb.RouteResponse = await stub.Route(request, timeout=30)
     assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]
+
+
+async def test_an_exact_match_is_served_locally_without_the_model(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    constraints = pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_EXTRACTION, output_pattern=r"INV-\d{5}")
+    response: pb.RouteResponse = await stub.Route(
+        route("Extract the invoice number: 'Invoice INV-20931 is due.'", constraints=constraints), timeout=30
+    )
+    assert response.served_from == routing_pb2.SERVED_FROM_LOCAL and response.completion.content == "INV-20931"
+    (local,) = response.attempts
+    assert (local.outcome, local.served_from_detail, local.confidence) == (
+        pb.ATTEMPT_OUTCOME_SUCCESS,
+        "exact_match",
+        1.0,
+    )
+
+
+async def test_a_schema_beyond_the_guided_subset_escalates_with_the_reason(make_router, local_target: str) -> None:
+    stub, _ = await make_router(inference_target=local_target)
+    request = route(
+        "Give the colour as JSON.", constraints=pb.RoutingConstraints(task_kind=routing_pb2.TASK_KIND_FORMATTING)
+    )
+    request.chat.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
+    request.chat.response_format.schema_name = "colour"
+    request.chat.response_format.json_schema = json.dumps(
+        {"type": "object", "properties": {"answer": {"type": "string", "minLength": 2}}}
+    )
+    response: pb.RouteResponse = await stub.Route(request, timeout=30)
+    local = response.attempts[0]
+    assert (local.served_from, local.outcome, local.error_reason) == (
+        routing_pb2.SERVED_FROM_LOCAL,
+        pb.ATTEMPT_OUTCOME_ERROR,
+        "GUIDANCE_UNSUPPORTED",
+    )
+    assert response.served_from == routing_pb2.SERVED_FROM_REMOTE
 
 
 async def test_local_tier_down_falls_back_to_remote(make_router) -> None:
@@ -115,3 +182,20 @@ async def test_no_local_constraint_skips_the_local_tier(make_router, local_targe
     request.constraints.no_local = True
     response: pb.RouteResponse = await stub.Route(request, timeout=30)
     assert [a.served_from for a in response.attempts] == [routing_pb2.SERVED_FROM_REMOTE]
+
+
+def test_local_min_confidence_config_bounds(tmp_path: Path) -> None:
+    from services.router.config import RouterConfig
+    from services.router.core.execution.tiers import LOCAL_MIN_CONFIDENCE
+    from shared.config import ConfigError, load_config
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"local_min_confidence": {"formatting": 0.5}}), encoding="utf-8")
+    config = load_config(RouterConfig, env_prefix="R", path=good, environ={})
+    assert config.local_min_confidence == {"formatting": 0.5}
+    assert set(LOCAL_MIN_CONFIDENCE) == {"classification", "extraction", "formatting"}
+    for bad in (1.5, -0.1):
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps({"local_min_confidence": {"formatting": bad}}), encoding="utf-8")
+        with pytest.raises(ConfigError, match="local_min_confidence"):
+            load_config(RouterConfig, env_prefix="R", path=path, environ={})

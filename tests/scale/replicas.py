@@ -78,6 +78,7 @@ class ReplicaStack:
                 "BOURSE_ROUTER_BUDGETS": json.dumps(list(self.budgets)),
                 "BOURSE_ROUTER_BUDGET_BUCKET": BUDGET_BUCKET,
                 "BOURSE_ROUTER_SHUTDOWN_GRACE_S": "10",
+                "BOURSE_ROUTER_QUALITY": '{"default_policy": "cheapest", "use_predictor": false}',
             }
             router = launch(ROUTER, f"router-{index}", listen, env)
             self.router_listens.append(listen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -67,3 +68,51 @@ async def test_stop_reports_not_serving_and_runs_closers(server: ServiceServer) 
     await server.stop(0)
     assert closed == ["nats"]
     assert (await server.health.Check(health_pb2.HealthCheckRequest(service=NAME), None)).status == NOT_SERVING
+
+
+async def test_a_closer_that_hangs_or_fails_does_not_hold_the_stop(server: ServiceServer) -> None:
+    """A closer stuck past its bound (even one swallowing the cancellation) is left behind; the others run."""
+    closed: list[str] = []
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue  # what a library that swallows cancellation does
+
+    async def failing() -> None:
+        raise RuntimeError("broken store")
+
+    async def last() -> None:
+        closed.append("metrics")
+
+    server.close_timeout_s = 0.2
+    server.closers.extend([last, failing, stubborn])  # run in reverse: stubborn, failing, then last
+    await asyncio.wait_for(server.stop(0), 10)
+    assert closed == ["metrics"]
+    release.set()
+
+
+class _ServerThatNeverStops:
+    """A gRPC server whose shutdown never completes (a call whose cancellation the core never finishes)."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+
+    async def stop(self, grace: float | None) -> None:
+        self.stopping.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_server_stop_that_never_completes_still_runs_the_closers(server: ServiceServer) -> None:
+    stuck = _ServerThatNeverStops()
+    closed: list[str] = []
+
+    async def closer() -> None:
+        closed.append("nats")
+
+    stuck_service = dataclasses.replace(server, server=stuck, closers=[closer], close_timeout_s=0.2)
+    await asyncio.wait_for(stuck_service.stop(0), 10)
+    assert stuck.stopping.is_set() and closed == ["nats"]

@@ -116,6 +116,10 @@ class BourseOptions(msgspec.Struct, forbid_unknown_fields=True):
     required_capabilities: list[str] | None = None
     min_tier: str | None = None
     min_quality: Fraction | None = None
+    # "balanced" (the cheapest model whose estimated quality meets the target) or "cheapest" (any estimate).
+    quality: str | None = None
+    # The chance of an acceptable answer the chosen model must reach (balanced only); unset: the router's target.
+    quality_target: Fraction | None = None
     allowed_models: list[str] | None = None
     denied_models: list[str] | None = None
     allowed_providers: list[str] | None = None

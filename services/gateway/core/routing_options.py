@@ -45,6 +45,11 @@ _TIERS: Mapping[str, int] = {
     for name, value in routing_pb2.ModelTier.items()
     if value != routing_pb2.MODEL_TIER_UNSPECIFIED
 }
+_QUALITY_POLICIES: Mapping[str, int] = {
+    name.removeprefix("QUALITY_POLICY_").lower(): value
+    for name, value in router_pb2.QualityPolicy.items()
+    if value != router_pb2.QUALITY_POLICY_UNSPECIFIED
+}
 _CAPABILITIES: Mapping[str, int] = {
     name.removeprefix("CAPABILITY_").lower(): value
     for name, value in routing_pb2.Capability.items()
@@ -151,6 +156,10 @@ def to_constraints(options: BourseOptions) -> router_pb2.RoutingConstraints:
     )
     if options.task_kind is not None:
         constraints.task_kind = _enum(TASK_KINDS, options.task_kind, "task_kind")  # type: ignore[assignment]
+    if options.quality is not None:
+        constraints.quality_policy = _enum(_QUALITY_POLICIES, options.quality, "quality")  # type: ignore[assignment]
+    if options.quality_target:
+        constraints.quality_target = options.quality_target
     if options.min_tier is not None:
         constraints.min_tier = _enum(_TIERS, options.min_tier, "min_tier")  # type: ignore[assignment]
     if options.required_capabilities:

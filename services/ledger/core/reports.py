@@ -18,6 +18,7 @@ from .store import LedgerStore
 
 DIMENSIONS = ("provider", "model", "task_kind", "tenant")
 DEFAULT_MIN_SCORED = 30
+LOW_SCORE = 0.5  # a feedback score below this counts as an answer scored low
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class QualityRow:
     score_per_usd: float
     thin_evidence: bool
     rank: int = 0
+    scored_low: int = 0  # scores below LOW_SCORE: answers the client judged poor
 
 
 @dataclass(slots=True)
@@ -203,12 +205,12 @@ def quality_ranking(store: LedgerStore, flt: Filter, min_scored: int = 0) -> lis
     where = f"{where} AND r.outcome = 'ok'" if where else " WHERE r.outcome = 'ok'"
     sql = f"""
         SELECT r.task_kind, r.provider, r.model, count(*), count(f.score), coalesce(avg(f.score), 0),
-               avg(r.cost_micro_usd)
+               avg(r.cost_micro_usd), count(f.score) FILTER (WHERE f.score < {LOW_SCORE})
         FROM requests r LEFT JOIN feedback f ON f.request_id = r.request_id{where}
         GROUP BY r.task_kind, r.provider, r.model
     """  # noqa: S608
     rows = []
-    for task_kind, provider, model, requests, scored, mean_score, mean_cost in store.query(sql, params):
+    for task_kind, provider, model, requests, scored, mean_score, mean_cost, low in store.query(sql, params):
         per_usd = float(mean_score) / (max(float(mean_cost), 1.0) / 1e6) if scored else 0.0
         rows.append(
             QualityRow(
@@ -221,6 +223,7 @@ def quality_ranking(store: LedgerStore, flt: Filter, min_scored: int = 0) -> lis
                 mean_cost_micro_usd=float(mean_cost),
                 score_per_usd=per_usd,
                 thin_evidence=int(scored) < min_scored,
+                scored_low=int(low),
             )
         )
     rows.sort(key=lambda r: (r.task_kind, r.scored == 0, -r.score_per_usd, -r.scored, r.provider, r.model))

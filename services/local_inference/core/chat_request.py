@@ -1,11 +1,12 @@
-"""What the local model can honour of a ChatRequest: plain text turns and sampling settings, or field violations."""
+"""What the local model can honour of a request: text turns, sampling settings and guidance, or field violations."""
 
 from __future__ import annotations
 
 from bourse.common.v1 import chat_pb2
+from bourse.inference.v1 import inference_service_pb2 as pb
 
 from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.inference import Sampling
+from services.local_inference.core.inference import Guidance, Sampling
 from shared.errors import FieldViolation, InvalidRequest
 
 _ROLES = {chat_pb2.ROLE_SYSTEM: "system", chat_pb2.ROLE_USER: "user", chat_pb2.ROLE_ASSISTANT: "assistant"}
@@ -46,4 +47,14 @@ def sampling(chat: chat_pb2.ChatRequest) -> Sampling:
         top_p=params.top_p if params.HasField("top_p") else None,
         max_tokens=params.max_tokens if params.HasField("max_tokens") else None,
         stop=tuple(params.stop),
+    )
+
+
+def guidance(request: pb.GenerateRequest) -> Guidance:
+    fmt = request.chat.response_format
+    return Guidance(
+        pattern=request.output_pattern,
+        copy_from_input=request.copy_from_input,
+        json_schema=fmt.json_schema if fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA else "",
+        json_object=fmt.type == chat_pb2.RESPONSE_FORMAT_TYPE_JSON_OBJECT,
     )

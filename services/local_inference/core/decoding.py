@@ -33,6 +33,11 @@ class Generation:
     finish: Finish
     queue_s: float
     compute_s: float
+    # Guided decoding only: per answer token, the model's own log-probability and the one renormalised over
+    # the tokens the constraint allowed; how many of the model's tokens the constraint refused.
+    logprobs: tuple[float, ...] = ()
+    guided_logprobs: tuple[float, ...] = ()
+    corrections: int = 0
 
 
 class TextAccumulator:

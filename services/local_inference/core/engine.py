@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from services.local_inference.core.chat_template import ChatTemplate, ChatTurn
@@ -21,6 +22,8 @@ from services.local_inference.core.model_files import TOKENIZER_FILE, ModelMetad
 
 # CTranslate2 calls this once per generated token of batch index `batch_id`; True stops that sequence.
 TokenCallback = Callable[[int, int], bool]
+# The same for guided decoding, with the whole step: batch_id, token_id, log_prob and the vocabulary's logits.
+StepCallback = Callable[[Any], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,22 @@ class TokenRelay:
 
     def release(self) -> None:
         self._on_token = None
+
+
+class StepRelay:
+    """Like TokenRelay, for `decode_steps`: forwards the whole step (ids, log-probability, logits)."""
+
+    __slots__ = ("_on_step",)
+
+    def __init__(self, on_step: StepCallback) -> None:
+        self._on_step: StepCallback | None = on_step
+
+    def __call__(self, step: Any) -> bool:
+        on_step = self._on_step
+        return True if on_step is None else on_step(step)
+
+    def release(self) -> None:
+        self._on_step = None
 
 
 class LocalModel:
@@ -116,6 +135,44 @@ class LocalModel:
             )
         finally:
             relay.release()
+
+    def decode_steps(self, prompts: Sequence[Sequence[int]], max_tokens: int, on_step: StepCallback) -> None:
+        """Greedy decoding that shows `on_step` every step with the whole vocabulary's logits; no end token is
+        applied here, so `on_step` sees the end-of-turn token like any other and decides when each sequence stops.
+        """
+        relay = StepRelay(on_step)
+        try:
+            self._live().generate_batch(
+                [self._tokens(ids) for ids in prompts],
+                max_length=max_tokens,
+                include_prompt_in_result=False,
+                end_token=[],
+                sampling_topk=1,
+                return_scores=True,
+                return_logits_vocab=True,
+                callback=relay,
+            )
+        finally:
+            relay.release()
+
+    def next_logits(self, ids: Sequence[int]) -> Any:
+        """The vocabulary logits of the token after `ids` (one sequence, one step)."""
+        rows: list[Any] = []
+
+        def keep(step: Any) -> bool:
+            rows.append(np.array(step.logits, dtype=np.float32).reshape(-1))
+            return True
+
+        self.decode_steps([ids], 1, keep)
+        return rows[0]
+
+    def token_texts(self) -> list[str | None]:
+        """Each token id's text, None for special tokens and pieces of a UTF-8 character (never guided to)."""
+        texts: list[str | None] = []
+        for token_id in range(self.tokenizer.get_vocab_size()):
+            text = self.tokenizer.decode([token_id], skip_special_tokens=True)
+            texts.append(text if text and "\ufffd" not in text else None)
+        return texts
 
     def close(self) -> None:
         """Free the generator and join its threads. Call from the thread that owns the model, after the last batch.

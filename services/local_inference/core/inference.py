@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.local_inference.core.chat_template import ChatTurn
-from services.local_inference.core.decoding import DecodeParams, Generation
+from services.local_inference.core.confidence import confidence
+from services.local_inference.core.constraints import (
+    ChoiceConstraint,
+    Constraint,
+    ConstraintCache,
+    SpanConstraint,
+)
+from services.local_inference.core.decoding import DecodeParams, Finish, Generation
 from services.local_inference.core.engine import LocalModel
+from services.local_inference.core.json_schema_regex import flat_object_regex, parse_schema, schema_regex
 from services.local_inference.core.scheduler import GenerationStream, Scheduler
 from shared.errors import FieldViolation, InvalidRequest, Reason
 
@@ -40,6 +48,27 @@ class LabelScore:
     probability: float
 
 
+@dataclass(frozen=True, slots=True)
+class Guidance:
+    """What the answer must look like (GenerateRequest.output_pattern, copy_from_input, chat.response_format)."""
+
+    pattern: str = ""
+    copy_from_input: bool = False
+    json_schema: str = ""  # JSON Schema text; "" for none
+    json_object: bool = False  # any flat JSON object
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pattern or self.copy_from_input or self.json_schema or self.json_object)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    generation: Generation
+    method: str  # "free" | "guided" | "exact_match"
+    confidence: float  # 0 to 1; 0 for free answers (not measured)
+
+
 class ContextLengthExceeded(InvalidRequest):
     """Prompt plus max_tokens do not fit the model's context window (a larger model may succeed)."""
 
@@ -51,6 +80,7 @@ class LocalInference:
         self._model = model
         self._scheduler = scheduler
         self._limits = limits
+        self._constraints = ConstraintCache()
 
     @property
     def model_name(self) -> str:
@@ -59,6 +89,42 @@ class LocalInference:
     async def generate(self, turns: Sequence[ChatTurn], sampling: Sampling, deadline: float | None) -> Generation:
         prompt, params = self._prepare(turns, sampling)
         return await self._scheduler.generate(prompt, params, sampling.stop, deadline)
+
+    async def answer(
+        self, turns: Sequence[ChatTurn], sampling: Sampling, guidance: Guidance, deadline: float | None
+    ) -> Answer:
+        """Free generation without guidance; else an exact match from the input, or greedy guided decoding."""
+        if guidance.empty:
+            return Answer(await self.generate(turns, sampling, deadline), "free", 0.0)
+        prompt, params = self._prepare(turns, sampling)
+        source = next((turn.content for turn in reversed(turns) if turn.role == "user"), "")
+        constraint = self._constraint(guidance, source)
+        if isinstance(constraint, str):
+            exact = Generation(constraint, 0, 0, Finish.STOP, queue_s=0.0, compute_s=0.0)
+            return Answer(exact, "exact_match", 1.0)
+        generation = await self._scheduler.generate_guided(prompt, constraint, params.max_tokens, deadline)
+        if isinstance(constraint, SpanConstraint):
+            generation = replace(generation, text=generation.text.strip())
+        # The measures calibrated best on the tune split (bench.local_eval): for spans and matches copied from the
+        # input, the model's own token probabilities; for answers it writes, those renormalised by the constraint.
+        measure = "mean_model" if guidance.copy_from_input else "mean_guided"
+        return Answer(generation, "guided", confidence(generation, measure))
+
+    def _constraint(self, guidance: Guidance, source: str) -> Constraint | str:
+        """The constraint to decode under, or the answer itself when the input holds exactly one match."""
+        if guidance.pattern:
+            regex = self._constraints.regex(guidance.pattern, "output_pattern")
+            if not guidance.copy_from_input:
+                return regex
+            matches: list[str] = sorted({str(m.group(0)) for m in regex.compiled.finditer(source) if m.group(0)})
+            if len(matches) == 1:
+                return matches[0]
+            return ChoiceConstraint(matches) if matches else regex
+        if guidance.copy_from_input:
+            return SpanConstraint(source)
+        if guidance.json_schema:
+            return self._constraints.regex(schema_regex(parse_schema(guidance.json_schema)), _SCHEMA_FIELD)
+        return self._constraints.regex(flat_object_regex(), _SCHEMA_FIELD)
 
     def generate_stream(
         self, turns: Sequence[ChatTurn], sampling: Sampling, deadline: float | None
@@ -131,6 +197,9 @@ class LocalInference:
                 violations=[_violation(field, f"prompt + answer must fit {window} tokens")],
                 metadata={"context_window": str(window), "prompt_tokens": str(prompt_tokens)},
             )
+
+
+_SCHEMA_FIELD = "chat.response_format.json_schema"
 
 
 def _check_labels(labels: Sequence[str], limit: int) -> None:

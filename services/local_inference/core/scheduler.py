@@ -12,13 +12,15 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.local_inference.core.constraints import Constraint
 from services.local_inference.core.decoding import DecodeParams, Generation, TextAccumulator
 from services.local_inference.core.engine import LocalModel
+from services.local_inference.core.guided import GuidedDecoder, GuidedTask
 from shared.errors import BourseError, DeadlineExceeded, Overloaded
 
 
@@ -58,6 +60,13 @@ class _GenerateJob(_Job):
     params: DecodeParams = field(default_factory=lambda: DecodeParams(max_tokens=1))
     accumulator: TextAccumulator | None = None
     deltas: asyncio.Queue[str | None] | None = None
+
+
+@dataclass(eq=False)
+class _GuidedJob(_Job):
+    prompt: Sequence[int] = ()
+    constraint: Constraint | None = None
+    max_tokens: int = 1
 
 
 @dataclass(eq=False)
@@ -111,6 +120,7 @@ class Scheduler:
         self._dispatcher: asyncio.Task[None] | None = None
         self._batch_s = 0.1  # moving average of a batch's duration, for the retry delay under overload
         self._running: set[asyncio.Future[None]] = set()
+        self._guided = GuidedDecoder(model)
         self.stats = SchedulerStats()
 
     @property
@@ -159,6 +169,23 @@ class Scheduler:
         self._enqueue(job)
         scores: list[float] = await _await_job(job)
         return scores
+
+    async def generate_guided(
+        self, prompt: Sequence[int], constraint: Constraint, max_tokens: int, deadline: float | None
+    ) -> Generation:
+        """Greedy decoding under `constraint` (see guided.py); guided jobs are batched with each other."""
+        future: asyncio.Future[Generation] = asyncio.get_running_loop().create_future()
+        job = _GuidedJob(
+            key=("guided",),
+            deadline=deadline,
+            future=future,
+            prompt=prompt,
+            constraint=constraint,
+            max_tokens=max_tokens,
+        )
+        self._enqueue(job)
+        generation: Generation = await _await_job(job)
+        return generation
 
     def _generate_job(
         self, prompt: Sequence[int], params: DecodeParams, stop: Sequence[str], deadline: float | None, *, stream: bool
@@ -243,7 +270,14 @@ class Scheduler:
     def _run(self, batch: list[_Job], started: float, loop: asyncio.AbstractEventLoop) -> None:
         """Worker thread: decode or score one batch, then resolve every job on the event loop."""
         try:
-            outcomes: list[Any] = self._score(batch) if batch[0].key == ("score",) else self._decode(batch, loop)
+            kind = batch[0].key[0]
+            outcomes: list[Any] = (
+                self._score(batch)
+                if kind == "score"
+                else self._decode_guided(batch)
+                if kind == "guided"
+                else self._decode(batch, loop)
+            )
         except Exception as error:  # noqa: BLE001 -- the model failed: every caller of this batch must hear about it
             outcomes = [error] * len(batch)
         finished = time.monotonic()
@@ -277,6 +311,14 @@ class Scheduler:
             outcomes.append(job.accumulator)
         return outcomes
 
+    def _decode_guided(self, batch: list[_Job]) -> list[Any]:
+        tasks = []
+        for job in batch:
+            assert isinstance(job, _GuidedJob) and job.constraint is not None
+            tasks.append(GuidedTask(job.prompt, job.constraint, job.max_tokens, alive=_alive(job)))
+        self._guided.run(tasks)
+        return [_GuidedResult(task, self._guided.text(task)) for task in tasks]
+
     def _score(self, batch: list[_Job]) -> list[Any]:
         jobs = [job for job in batch if isinstance(job, _ScoreJob)]
         sequences = [sequence for job in jobs for sequence in job.sequences]
@@ -287,6 +329,19 @@ class Scheduler:
             outcomes.append(flat[: len(job.sequences)])
             flat = flat[len(job.sequences) :]
         return outcomes
+
+
+def _alive(job: _Job) -> Callable[[], bool]:
+    def alive() -> bool:
+        return not job.dead(time.monotonic())
+
+    return alive
+
+
+@dataclass(frozen=True, slots=True)
+class _GuidedResult:
+    task: GuidedTask
+    text: str
 
 
 def _drop(job: _Job) -> None:
@@ -309,6 +364,25 @@ def _resolve(job: _Job, outcome: Any, queue_s: float, compute_s: float) -> None:
     if isinstance(outcome, BaseException):
         error = outcome if isinstance(outcome, BourseError) else RuntimeError(f"local model failed: {outcome}")
         job.future.set_exception(error)
+    elif isinstance(outcome, _GuidedResult):
+        if job.deadline is not None and time.monotonic() >= job.deadline:
+            job.future.set_exception(DeadlineExceeded("deadline passed while the local model was generating"))
+            return
+        task = outcome.task
+        assert isinstance(job, _GuidedJob) and task.finish is not None
+        job.future.set_result(
+            Generation(
+                text=outcome.text,
+                prompt_tokens=len(job.prompt),
+                completion_tokens=len(task.ids),
+                finish=task.finish,
+                queue_s=queue_s,
+                compute_s=compute_s,
+                logprobs=tuple(task.logprobs),
+                guided_logprobs=tuple(task.guided_logprobs),
+                corrections=task.corrections,
+            )
+        )
     elif isinstance(outcome, TextAccumulator):
         if job.deadline is not None and time.monotonic() >= job.deadline:
             job.future.set_exception(DeadlineExceeded("deadline passed while the local model was generating"))

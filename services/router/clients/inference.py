@@ -16,9 +16,17 @@ class InferenceClient:
         self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)  # type: ignore[no-untyped-call]
 
     async def generate(
-        self, chat: chat_pb2.ChatRequest, request_id: str, timeout_s: float
+        self,
+        chat: chat_pb2.ChatRequest,
+        request_id: str,
+        timeout_s: float,
+        *,
+        output_pattern: str = "",
+        copy_from_input: bool = False,
     ) -> inference_service_pb2.GenerateResponse:
-        request = inference_service_pb2.GenerateRequest(chat=chat, request_id=request_id)
+        request = inference_service_pb2.GenerateRequest(
+            chat=chat, request_id=request_id, output_pattern=output_pattern, copy_from_input=copy_from_input
+        )
         try:
             response: inference_service_pb2.GenerateResponse = await self._stub.Generate(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as error:

@@ -39,6 +39,9 @@ from services.router.core.execution.route_types import (
 )
 from services.router.core.execution.stream_assembly import StreamAssembler
 from services.router.core.execution.tiers import CheapTiers, usage_cost
+from services.router.core.quality.planning import QualityPlan, quality_profile, select_with_quality
+from services.router.core.quality.predictor import Prediction
+from services.router.core.quality.routing import NO_PREDICTION, QualityRouting
 from services.router.core.resilience.failover import AttemptResult, FailoverPolicy
 from services.router.core.resilience.hedging import hedged
 from services.router.core.selection.estimate import TokenEstimator
@@ -69,7 +72,9 @@ class RouteExecutor:
         settings: ExecutionSettings,
         instruments: Instruments | None = None,
         price_age: PriceAgeWatch | None = None,
+        quality: QualityRouting | None = None,
     ) -> None:
+        self.quality = quality
         self._book = book
         self._instruments = instruments or NoInstruments()
         self._price_age = price_age
@@ -87,6 +92,7 @@ class RouteExecutor:
             local=local,
             cache=cache,
             local_deadline_s=settings.local_deadline_s,
+            local_min_confidence=settings.local_min_confidence,
             instruments=self._instruments,
         )
         self._background: set[asyncio.Task[None]] = set()
@@ -98,6 +104,11 @@ class RouteExecutor:
         Explain passes no limit (every model examined, every rejection listed); Route passes the number of
         candidates it can use, which lets selection stop early.
         """
+        planned = self.plan_quality(inp, limit=limit, prediction=None)
+        return planned.profile, planned.selection
+
+    def plan_quality(self, inp: RouteInput, *, limit: int | None, prediction: Prediction | None) -> QualityPlan:
+        """`plan`, with the quality policy applied (the prediction is computed here when not given)."""
         book = self._book.current
         validate_request(
             inp.chat,
@@ -108,7 +119,22 @@ class RouteExecutor:
             patterns=self._validator.patterns,
         )
         profile = profile_from_request(inp.chat, inp.constraints, self._estimator, stream=inp.stream)
-        return profile, self._selector.select(profile, now=time.monotonic(), limit=limit)
+        now = time.monotonic()
+        if self.quality is None:
+            return QualityPlan(profile, self._selector.select(profile, now=now, limit=limit), target_unmet=False)
+        if prediction is None:
+            prediction = self.quality.assess(inp.chat) if self.needs_prediction(inp) else NO_PREDICTION
+        profile = quality_profile(profile, inp.constraints, inp.tenant, self.quality, prediction)
+        return select_with_quality(self._selector, self.quality, profile, inp.constraints, now=now, limit=limit)
+
+    def needs_prediction(self, inp: RouteInput) -> bool:
+        return self.quality is not None and not self.quality.cheapest(inp.constraints)
+
+    async def _predict(self, inp: RouteInput) -> Prediction:
+        """The difficulty prediction, with the encoder run in a worker thread so the event loop keeps serving."""
+        if self.quality is None or self.quality.scorer is None or not self.needs_prediction(inp):
+            return NO_PREDICTION
+        return await asyncio.to_thread(self.quality.assess, inp.chat)
 
     def uses_local(self, profile: RequestProfile, selection: Selection) -> bool:
         """Whether the local tier is tried first: configured, qualified, and a trivial task kind."""
@@ -123,7 +149,9 @@ class RouteExecutor:
         started = time.perf_counter()
         max_attempts = inp.constraints.max_attempts or self._settings.default_max_attempts
         # Failover needs at most max_attempts candidates, hedging one more; keep a spare for the cache scope.
-        profile, selection = self.plan(inp, limit=max_attempts + 2)
+        prediction = await self._predict(inp)
+        planned = self.plan_quality(inp, limit=max_attempts + 2, prediction=prediction)
+        profile, selection = planned.profile, planned.selection
         outcome.task_kind = profile.task_kind
         outcome.estimated_prompt_tokens = selection.estimated_prompt_tokens
         outcome.selection_s = time.perf_counter() - started

@@ -50,7 +50,13 @@ class RemoteModels(Protocol):
 
 class LocalModel(Protocol):
     async def generate(
-        self, chat: chat_pb2.ChatRequest, request_id: str, timeout_s: float
+        self,
+        chat: chat_pb2.ChatRequest,
+        request_id: str,
+        timeout_s: float,
+        *,
+        output_pattern: str = "",
+        copy_from_input: bool = False,
     ) -> inference_service_pb2.GenerateResponse: ...
 
     async def score(
@@ -138,6 +144,8 @@ class ExecutionSettings:
     default_max_attempts: int = 3
     total_deadline_s: float = 60.0
     local_deadline_s: float = 10.0
+    # Per task kind, the confidence a local answer needs to be served; below it the request escalates.
+    local_min_confidence: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

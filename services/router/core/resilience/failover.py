@@ -55,6 +55,8 @@ class AttemptResult:
     error_reason: str = ""
     latency_s: float = 0.0
     cost_micro_usd: int = 0
+    served_from_detail: str = ""  # local attempts: "score" | "guided" | "free" | "exact_match"
+    confidence: float = 0.0  # local attempts: the answer's confidence, compared with the per-kind threshold
 
 
 class FailoverPolicy:

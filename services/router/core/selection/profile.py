@@ -33,6 +33,10 @@ class RequestProfile(msgspec.Struct, frozen=True, kw_only=True):
     residency_tags: frozenset[str] = frozenset()
     background: bool = False
     include_local: bool = True
+    # Quality-aware routing (services/router/core/quality): 0 = no target (the cheapest qualified model).
+    tenant: str = ""
+    quality_target: float = 0.0
+    difficulty: float = 0.0  # the difficulty predictor's shift for this prompt, in logits
 
 
 def task_kind_name(value: int) -> str:

@@ -45,6 +45,7 @@ CONSTRAINT_ORDER: tuple[str, ...] = (
     "rate_limit_headroom",
     "latency_budget",
     "max_cost",
+    "quality_target",
 )
 _STAGE = {name: index for index, name in enumerate(CONSTRAINT_ORDER)}
 _RETIRED_STAGE = _STAGE["retired"]
@@ -59,6 +60,20 @@ LOCAL_MIN_QUALITY = 0.5
 class Availability(Protocol):
     def unavailable_reason(self, provider: str, model: str, now: float) -> str | None:
         """None, or a constraint name: "circuit_open", "retry_after", "rate_limit_headroom"."""
+        ...
+
+
+class QualityGate(Protocol):
+    def probability(self, tenant: str, task_kind: str, model_key: str, prior: float, difficulty: float) -> float:
+        """The chance the model answers this request acceptably (services/router/core/quality)."""
+        ...
+
+    def required_prior(self, target: float, difficulty: float) -> float:
+        """The lowest prior that can meet `target` for a model without evidence (a pre-filter, never tighter)."""
+        ...
+
+    def keys_with_evidence(self, tenant: str, task_kind: str) -> frozenset[str]:
+        """Models with outcome evidence for this tenant and task kind (their estimate is not their prior's)."""
         ...
 
 
@@ -141,9 +156,11 @@ class Selector:
         stats: LiveStats,
         estimator: TokenEstimator,
         availability: Availability,
+        quality: QualityGate | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._quality = quality
         self._book = book
         self._clock = clock  # seconds since the epoch: which models are past their retirement date
         self._retired_day = -1
@@ -215,6 +232,8 @@ class Selector:
             & ~self._retired
             & index.context_at_least.at_least(prompt + (profile.max_tokens or floor))
         )
+        if profile.quality_target > 0.0 and self._quality is not None:
+            mask &= self._quality_mask(index, profile)
         rows = index.rows
         found: list[_Ranked] = []
         rejections: list[Rejection] = []
@@ -272,6 +291,16 @@ class Selector:
             elif result[0] < -best[0]:
                 heapq.heapreplace(best, -result[0])
         return found, rejections
+
+    def _quality_mask(self, index: SelectionIndex, profile: RequestProfile) -> int:
+        """Rows that may meet the quality target: a prior high enough, or evidence that may have raised it."""
+        assert self._quality is not None
+        scores = index.quality_at_least.get(profile.task_kind)
+        required = self._quality.required_prior(profile.quality_target, profile.difficulty)
+        mask = scores.at_least(required) if scores is not None else 0
+        for key in self._quality.keys_with_evidence(profile.tenant, profile.task_kind):
+            mask |= index.key_masks.get(key, 0)
+        return mask
 
     def _static_mask(self, index: SelectionIndex, profile: RequestProfile) -> int:
         """Rows passing every constraint that does not depend on prompt size, live state or cost (cached)."""
@@ -339,6 +368,12 @@ class Selector:
         if profile.max_cost_micro_usd and cost > profile.max_cost_micro_usd:
             detail = f"estimated {cost} micro-USD > max {profile.max_cost_micro_usd}"
             return Rejection(row.provider, row.model, "max_cost", detail)
+        if profile.quality_target > 0.0 and self._quality is not None:
+            prior = row.quality.get(profile.task_kind, 0.0)
+            chance = self._quality.probability(profile.tenant, profile.task_kind, row.key, prior, profile.difficulty)
+            if chance < profile.quality_target:
+                detail = f"estimated quality {chance:.2f} < target {profile.quality_target:.2f}"
+                return Rejection(row.provider, row.model, "quality_target", detail)
         tie = 0.0 if profile.background else (p95 if budget else p50)
         return (units, tie, row.key, Candidate(row.entry, region, cost, completion, p50, p95))
 

@@ -25,33 +25,35 @@ _sym_db = _symbol_database.Default()
 from bourse.common.v1 import chat_pb2 as bourse_dot_common_dot_v1_dot_chat__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+bourse/inference/v1/inference_service.proto\x12\x13\x62ourse.inference.v1\x1a\x1b\x62ourse/common/v1/chat.proto\"R\n\x0fGenerateRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"}\n\x10GenerateResponse\x12\x34\n\ncompletion\x18\x01 \x01(\x0b\x32 .bourse.common.v1.ChatCompletion\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\ncompute_us\x18\x03 \x01(\x04\x12\x10\n\x08queue_us\x18\x04 \x01(\x04\"X\n\x15GenerateStreamRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x86\x01\n\x16GenerateStreamResponse\x12,\n\x05\x64\x65lta\x18\x01 \x01(\x0b\x32\x1b.bourse.common.v1.ChatDeltaH\x00\x12\x35\n\x04\x64one\x18\x02 \x01(\x0b\x32%.bourse.inference.v1.GenerateResponseH\x00\x42\x07\n\x05\x65vent\"_\n\x0cScoreRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0f\n\x07logprob\x18\x02 \x01(\x01\x12\x13\n\x0bprobability\x18\x03 \x01(\x01\"O\n\rScoreResponse\x12/\n\x06scores\x18\x01 \x03(\x0b\x32\x1f.bourse.inference.v1.LabelScore\x12\r\n\x05model\x18\x02 \x01(\t\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"i\n\rEmbedResponse\x12\x32\n\nembeddings\x18\x01 \x03(\x0b\x32\x1e.bourse.inference.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rprompt_tokens\x18\x03 \x01(\r2\xf8\x02\n\x10InferenceService\x12W\n\x08Generate\x12$.bourse.inference.v1.GenerateRequest\x1a%.bourse.inference.v1.GenerateResponse\x12k\n\x0eGenerateStream\x12*.bourse.inference.v1.GenerateStreamRequest\x1a+.bourse.inference.v1.GenerateStreamResponse0\x01\x12N\n\x05Score\x12!.bourse.inference.v1.ScoreRequest\x1a\".bourse.inference.v1.ScoreResponse\x12N\n\x05\x45mbed\x12!.bourse.inference.v1.EmbedRequest\x1a\".bourse.inference.v1.EmbedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+bourse/inference/v1/inference_service.proto\x12\x13\x62ourse.inference.v1\x1a\x1b\x62ourse/common/v1/chat.proto\"\x83\x01\n\x0fGenerateRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x16\n\x0eoutput_pattern\x18\x03 \x01(\t\x12\x17\n\x0f\x63opy_from_input\x18\x04 \x01(\x08\"\xc4\x01\n\x10GenerateResponse\x12\x34\n\ncompletion\x18\x01 \x01(\x0b\x32 .bourse.common.v1.ChatCompletion\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\ncompute_us\x18\x03 \x01(\x04\x12\x10\n\x08queue_us\x18\x04 \x01(\x04\x12\x31\n\x06method\x18\x05 \x01(\x0e\x32!.bourse.inference.v1.AnswerMethod\x12\x12\n\nconfidence\x18\x06 \x01(\x01\"X\n\x15GenerateStreamRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x86\x01\n\x16GenerateStreamResponse\x12,\n\x05\x64\x65lta\x18\x01 \x01(\x0b\x32\x1b.bourse.common.v1.ChatDeltaH\x00\x12\x35\n\x04\x64one\x18\x02 \x01(\x0b\x32%.bourse.inference.v1.GenerateResponseH\x00\x42\x07\n\x05\x65vent\"_\n\x0cScoreRequest\x12+\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x1d.bourse.common.v1.ChatRequest\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0f\n\x07logprob\x18\x02 \x01(\x01\x12\x13\n\x0bprobability\x18\x03 \x01(\x01\"O\n\rScoreResponse\x12/\n\x06scores\x18\x01 \x03(\x0b\x32\x1f.bourse.inference.v1.LabelScore\x12\r\n\x05model\x18\x02 \x01(\t\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"i\n\rEmbedResponse\x12\x32\n\nembeddings\x18\x01 \x03(\x0b\x32\x1e.bourse.inference.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rprompt_tokens\x18\x03 \x01(\r*~\n\x0c\x41nswerMethod\x12\x1d\n\x19\x41NSWER_METHOD_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41NSWER_METHOD_FREE\x10\x01\x12\x18\n\x14\x41NSWER_METHOD_GUIDED\x10\x02\x12\x1d\n\x19\x41NSWER_METHOD_EXACT_MATCH\x10\x03\x32\xf8\x02\n\x10InferenceService\x12W\n\x08Generate\x12$.bourse.inference.v1.GenerateRequest\x1a%.bourse.inference.v1.GenerateResponse\x12k\n\x0eGenerateStream\x12*.bourse.inference.v1.GenerateStreamRequest\x1a+.bourse.inference.v1.GenerateStreamResponse0\x01\x12N\n\x05Score\x12!.bourse.inference.v1.ScoreRequest\x1a\".bourse.inference.v1.ScoreResponse\x12N\n\x05\x45mbed\x12!.bourse.inference.v1.EmbedRequest\x1a\".bourse.inference.v1.EmbedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bourse.inference.v1.inference_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GENERATEREQUEST']._serialized_start=97
-  _globals['_GENERATEREQUEST']._serialized_end=179
-  _globals['_GENERATERESPONSE']._serialized_start=181
-  _globals['_GENERATERESPONSE']._serialized_end=306
-  _globals['_GENERATESTREAMREQUEST']._serialized_start=308
-  _globals['_GENERATESTREAMREQUEST']._serialized_end=396
-  _globals['_GENERATESTREAMRESPONSE']._serialized_start=399
-  _globals['_GENERATESTREAMRESPONSE']._serialized_end=533
-  _globals['_SCOREREQUEST']._serialized_start=535
-  _globals['_SCOREREQUEST']._serialized_end=630
-  _globals['_LABELSCORE']._serialized_start=632
-  _globals['_LABELSCORE']._serialized_end=697
-  _globals['_SCORERESPONSE']._serialized_start=699
-  _globals['_SCORERESPONSE']._serialized_end=778
-  _globals['_EMBEDREQUEST']._serialized_start=780
-  _globals['_EMBEDREQUEST']._serialized_end=809
-  _globals['_EMBEDDING']._serialized_start=811
-  _globals['_EMBEDDING']._serialized_end=838
-  _globals['_EMBEDRESPONSE']._serialized_start=840
-  _globals['_EMBEDRESPONSE']._serialized_end=945
-  _globals['_INFERENCESERVICE']._serialized_start=948
-  _globals['_INFERENCESERVICE']._serialized_end=1324
+  _globals['_ANSWERMETHOD']._serialized_start=1069
+  _globals['_ANSWERMETHOD']._serialized_end=1195
+  _globals['_GENERATEREQUEST']._serialized_start=98
+  _globals['_GENERATEREQUEST']._serialized_end=229
+  _globals['_GENERATERESPONSE']._serialized_start=232
+  _globals['_GENERATERESPONSE']._serialized_end=428
+  _globals['_GENERATESTREAMREQUEST']._serialized_start=430
+  _globals['_GENERATESTREAMREQUEST']._serialized_end=518
+  _globals['_GENERATESTREAMRESPONSE']._serialized_start=521
+  _globals['_GENERATESTREAMRESPONSE']._serialized_end=655
+  _globals['_SCOREREQUEST']._serialized_start=657
+  _globals['_SCOREREQUEST']._serialized_end=752
+  _globals['_LABELSCORE']._serialized_start=754
+  _globals['_LABELSCORE']._serialized_end=819
+  _globals['_SCORERESPONSE']._serialized_start=821
+  _globals['_SCORERESPONSE']._serialized_end=900
+  _globals['_EMBEDREQUEST']._serialized_start=902
+  _globals['_EMBEDREQUEST']._serialized_end=931
+  _globals['_EMBEDDING']._serialized_start=933
+  _globals['_EMBEDDING']._serialized_end=960
+  _globals['_EMBEDRESPONSE']._serialized_start=962
+  _globals['_EMBEDRESPONSE']._serialized_end=1067
+  _globals['_INFERENCESERVICE']._serialized_start=1198
+  _globals['_INFERENCESERVICE']._serialized_end=1574
 # @@protoc_insertion_point(module_scope)

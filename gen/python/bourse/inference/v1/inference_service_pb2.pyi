@@ -1,5 +1,6 @@
 from bourse.common.v1 import chat_pb2 as _chat_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -7,25 +8,44 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AnswerMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANSWER_METHOD_UNSPECIFIED: _ClassVar[AnswerMethod]
+    ANSWER_METHOD_FREE: _ClassVar[AnswerMethod]
+    ANSWER_METHOD_GUIDED: _ClassVar[AnswerMethod]
+    ANSWER_METHOD_EXACT_MATCH: _ClassVar[AnswerMethod]
+ANSWER_METHOD_UNSPECIFIED: AnswerMethod
+ANSWER_METHOD_FREE: AnswerMethod
+ANSWER_METHOD_GUIDED: AnswerMethod
+ANSWER_METHOD_EXACT_MATCH: AnswerMethod
+
 class GenerateRequest(_message.Message):
-    __slots__ = ("chat", "request_id")
+    __slots__ = ("chat", "request_id", "output_pattern", "copy_from_input")
     CHAT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATTERN_FIELD_NUMBER: _ClassVar[int]
+    COPY_FROM_INPUT_FIELD_NUMBER: _ClassVar[int]
     chat: _chat_pb2.ChatRequest
     request_id: str
-    def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    output_pattern: str
+    copy_from_input: bool
+    def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., request_id: _Optional[str] = ..., output_pattern: _Optional[str] = ..., copy_from_input: _Optional[bool] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("completion", "model", "compute_us", "queue_us")
+    __slots__ = ("completion", "model", "compute_us", "queue_us", "method", "confidence")
     COMPLETION_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_US_FIELD_NUMBER: _ClassVar[int]
     QUEUE_US_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     completion: _chat_pb2.ChatCompletion
     model: str
     compute_us: int
     queue_us: int
-    def __init__(self, completion: _Optional[_Union[_chat_pb2.ChatCompletion, _Mapping]] = ..., model: _Optional[str] = ..., compute_us: _Optional[int] = ..., queue_us: _Optional[int] = ...) -> None: ...
+    method: AnswerMethod
+    confidence: float
+    def __init__(self, completion: _Optional[_Union[_chat_pb2.ChatCompletion, _Mapping]] = ..., model: _Optional[str] = ..., compute_us: _Optional[int] = ..., queue_us: _Optional[int] = ..., method: _Optional[_Union[AnswerMethod, str]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class GenerateStreamRequest(_message.Message):
     __slots__ = ("chat", "request_id")

@@ -121,7 +121,7 @@ class GetQualityRankingRequest(_message.Message):
     def __init__(self, filter: _Optional[_Union[LedgerFilter, _Mapping]] = ..., min_scored: _Optional[int] = ...) -> None: ...
 
 class QualityRow(_message.Message):
-    __slots__ = ("task_kind", "provider", "model", "requests", "scored", "mean_score", "mean_cost_micro_usd", "score_per_usd", "thin_evidence", "rank")
+    __slots__ = ("task_kind", "provider", "model", "requests", "scored", "mean_score", "mean_cost_micro_usd", "score_per_usd", "thin_evidence", "rank", "scored_low")
     TASK_KIND_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +132,7 @@ class QualityRow(_message.Message):
     SCORE_PER_USD_FIELD_NUMBER: _ClassVar[int]
     THIN_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
+    SCORED_LOW_FIELD_NUMBER: _ClassVar[int]
     task_kind: str
     provider: str
     model: str
@@ -142,7 +143,8 @@ class QualityRow(_message.Message):
     score_per_usd: float
     thin_evidence: bool
     rank: int
-    def __init__(self, task_kind: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., requests: _Optional[int] = ..., scored: _Optional[int] = ..., mean_score: _Optional[float] = ..., mean_cost_micro_usd: _Optional[float] = ..., score_per_usd: _Optional[float] = ..., thin_evidence: _Optional[bool] = ..., rank: _Optional[int] = ...) -> None: ...
+    scored_low: int
+    def __init__(self, task_kind: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., requests: _Optional[int] = ..., scored: _Optional[int] = ..., mean_score: _Optional[float] = ..., mean_cost_micro_usd: _Optional[float] = ..., score_per_usd: _Optional[float] = ..., thin_evidence: _Optional[bool] = ..., rank: _Optional[int] = ..., scored_low: _Optional[int] = ...) -> None: ...
 
 class GetQualityRankingResponse(_message.Message):
     __slots__ = ("rows",)

@@ -9,6 +9,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class QualityPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUALITY_POLICY_UNSPECIFIED: _ClassVar[QualityPolicy]
+    QUALITY_POLICY_BALANCED: _ClassVar[QualityPolicy]
+    QUALITY_POLICY_CHEAPEST: _ClassVar[QualityPolicy]
+
 class AttemptOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ATTEMPT_OUTCOME_UNSPECIFIED: _ClassVar[AttemptOutcome]
@@ -17,6 +23,9 @@ class AttemptOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTEMPT_OUTCOME_INVALID_OUTPUT: _ClassVar[AttemptOutcome]
     ATTEMPT_OUTCOME_CANCELLED: _ClassVar[AttemptOutcome]
     ATTEMPT_OUTCOME_MISS: _ClassVar[AttemptOutcome]
+QUALITY_POLICY_UNSPECIFIED: QualityPolicy
+QUALITY_POLICY_BALANCED: QualityPolicy
+QUALITY_POLICY_CHEAPEST: QualityPolicy
 ATTEMPT_OUTCOME_UNSPECIFIED: AttemptOutcome
 ATTEMPT_OUTCOME_SUCCESS: AttemptOutcome
 ATTEMPT_OUTCOME_ERROR: AttemptOutcome
@@ -37,7 +46,7 @@ class CachePolicy(_message.Message):
     def __init__(self, no_cache: _Optional[bool] = ..., no_store: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., min_similarity: _Optional[float] = ...) -> None: ...
 
 class RoutingConstraints(_message.Message):
-    __slots__ = ("task_kind", "max_cost_micro_usd", "latency_budget_ms", "required_capabilities", "min_tier", "min_quality", "allowed_models", "denied_models", "allowed_providers", "denied_providers", "regions", "residency_tags", "cache", "background", "max_attempts", "no_local", "hedge", "labels", "output_pattern")
+    __slots__ = ("task_kind", "max_cost_micro_usd", "latency_budget_ms", "required_capabilities", "min_tier", "min_quality", "allowed_models", "denied_models", "allowed_providers", "denied_providers", "regions", "residency_tags", "cache", "background", "max_attempts", "no_local", "hedge", "labels", "output_pattern", "quality_policy", "quality_target")
     TASK_KIND_FIELD_NUMBER: _ClassVar[int]
     MAX_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     LATENCY_BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +66,8 @@ class RoutingConstraints(_message.Message):
     HEDGE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATTERN_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_TARGET_FIELD_NUMBER: _ClassVar[int]
     task_kind: _routing_pb2.TaskKind
     max_cost_micro_usd: int
     latency_budget_ms: int
@@ -76,7 +87,23 @@ class RoutingConstraints(_message.Message):
     hedge: bool
     labels: _containers.RepeatedScalarFieldContainer[str]
     output_pattern: str
-    def __init__(self, task_kind: _Optional[_Union[_routing_pb2.TaskKind, str]] = ..., max_cost_micro_usd: _Optional[int] = ..., latency_budget_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[_Union[_routing_pb2.Capability, str]]] = ..., min_tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., min_quality: _Optional[float] = ..., allowed_models: _Optional[_Iterable[str]] = ..., denied_models: _Optional[_Iterable[str]] = ..., allowed_providers: _Optional[_Iterable[str]] = ..., denied_providers: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., residency_tags: _Optional[_Iterable[str]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., background: _Optional[bool] = ..., max_attempts: _Optional[int] = ..., no_local: _Optional[bool] = ..., hedge: _Optional[bool] = ..., labels: _Optional[_Iterable[str]] = ..., output_pattern: _Optional[str] = ...) -> None: ...
+    quality_policy: QualityPolicy
+    quality_target: float
+    def __init__(self, task_kind: _Optional[_Union[_routing_pb2.TaskKind, str]] = ..., max_cost_micro_usd: _Optional[int] = ..., latency_budget_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[_Union[_routing_pb2.Capability, str]]] = ..., min_tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., min_quality: _Optional[float] = ..., allowed_models: _Optional[_Iterable[str]] = ..., denied_models: _Optional[_Iterable[str]] = ..., allowed_providers: _Optional[_Iterable[str]] = ..., denied_providers: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., residency_tags: _Optional[_Iterable[str]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., background: _Optional[bool] = ..., max_attempts: _Optional[int] = ..., no_local: _Optional[bool] = ..., hedge: _Optional[bool] = ..., labels: _Optional[_Iterable[str]] = ..., output_pattern: _Optional[str] = ..., quality_policy: _Optional[_Union[QualityPolicy, str]] = ..., quality_target: _Optional[float] = ...) -> None: ...
+
+class QualityEstimate(_message.Message):
+    __slots__ = ("probability", "prior", "posterior", "successes", "failures")
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    PRIOR_FIELD_NUMBER: _ClassVar[int]
+    POSTERIOR_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    probability: float
+    prior: float
+    posterior: float
+    successes: float
+    failures: float
+    def __init__(self, probability: _Optional[float] = ..., prior: _Optional[float] = ..., posterior: _Optional[float] = ..., successes: _Optional[float] = ..., failures: _Optional[float] = ...) -> None: ...
 
 class RequestContext(_message.Message):
     __slots__ = ("request_id", "tenant_id", "key_id", "metadata")
@@ -98,7 +125,7 @@ class RequestContext(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., key_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Attempt(_message.Message):
-    __slots__ = ("provider", "model", "outcome", "error_reason", "latency_us", "cost_micro_usd", "served_from")
+    __slots__ = ("provider", "model", "outcome", "error_reason", "latency_us", "cost_micro_usd", "served_from", "served_from_detail", "confidence")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +133,8 @@ class Attempt(_message.Message):
     LATENCY_US_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     SERVED_FROM_FIELD_NUMBER: _ClassVar[int]
+    SERVED_FROM_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     outcome: AttemptOutcome
@@ -113,7 +142,9 @@ class Attempt(_message.Message):
     latency_us: int
     cost_micro_usd: int
     served_from: _routing_pb2.ServedFrom
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., error_reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ..., served_from: _Optional[_Union[_routing_pb2.ServedFrom, str]] = ...) -> None: ...
+    served_from_detail: str
+    confidence: float
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., error_reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ..., served_from: _Optional[_Union[_routing_pb2.ServedFrom, str]] = ..., served_from_detail: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class LatencyBreakdown(_message.Message):
     __slots__ = ("total_us", "selection_us", "upstream_us", "time_to_first_token_us")
@@ -194,7 +225,7 @@ class ExplainRequest(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.ChatRequest, _Mapping]] = ..., constraints: _Optional[_Union[RoutingConstraints, _Mapping]] = ..., context: _Optional[_Union[RequestContext, _Mapping]] = ...) -> None: ...
 
 class Candidate(_message.Message):
-    __slots__ = ("provider", "model", "region", "tier", "estimated_cost_micro_usd", "expected_latency_ms", "p95_latency_ms", "estimated_prompt_tokens", "expected_completion_tokens")
+    __slots__ = ("provider", "model", "region", "tier", "estimated_cost_micro_usd", "expected_latency_ms", "p95_latency_ms", "estimated_prompt_tokens", "expected_completion_tokens", "quality")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -204,6 +235,7 @@ class Candidate(_message.Message):
     P95_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     region: str
@@ -213,7 +245,8 @@ class Candidate(_message.Message):
     p95_latency_ms: float
     estimated_prompt_tokens: int
     expected_completion_tokens: int
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., region: _Optional[str] = ..., tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., estimated_cost_micro_usd: _Optional[int] = ..., expected_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., estimated_prompt_tokens: _Optional[int] = ..., expected_completion_tokens: _Optional[int] = ...) -> None: ...
+    quality: QualityEstimate
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., region: _Optional[str] = ..., tier: _Optional[_Union[_routing_pb2.ModelTier, str]] = ..., estimated_cost_micro_usd: _Optional[int] = ..., expected_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., estimated_prompt_tokens: _Optional[int] = ..., expected_completion_tokens: _Optional[int] = ..., quality: _Optional[_Union[QualityEstimate, _Mapping]] = ...) -> None: ...
 
 class Rejection(_message.Message):
     __slots__ = ("provider", "model", "constraint", "detail")
@@ -228,16 +261,24 @@ class Rejection(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., constraint: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class ExplainResponse(_message.Message):
-    __slots__ = ("candidates", "rejected", "estimated_prompt_tokens", "local_first")
+    __slots__ = ("candidates", "rejected", "estimated_prompt_tokens", "local_first", "quality_target", "predicted_difficulty", "predicted_need", "quality_target_unmet")
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     LOCAL_FIRST_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_TARGET_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_DIFFICULTY_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_NEED_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_TARGET_UNMET_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     rejected: _containers.RepeatedCompositeFieldContainer[Rejection]
     estimated_prompt_tokens: int
     local_first: bool
-    def __init__(self, candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., rejected: _Optional[_Iterable[_Union[Rejection, _Mapping]]] = ..., estimated_prompt_tokens: _Optional[int] = ..., local_first: _Optional[bool] = ...) -> None: ...
+    quality_target: float
+    predicted_difficulty: float
+    predicted_need: float
+    quality_target_unmet: bool
+    def __init__(self, candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., rejected: _Optional[_Iterable[_Union[Rejection, _Mapping]]] = ..., estimated_prompt_tokens: _Optional[int] = ..., local_first: _Optional[bool] = ..., quality_target: _Optional[float] = ..., predicted_difficulty: _Optional[float] = ..., predicted_need: _Optional[float] = ..., quality_target_unmet: _Optional[bool] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()

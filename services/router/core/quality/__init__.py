@@ -1,0 +1,1 @@
+"""Quality-aware routing: a difficulty predictor over the prompt, manifest priors and outcome evidence."""
