@@ -155,6 +155,9 @@ class QualityEvents:
             )
         )
         self._bad_hits = await self._nc.subscribe(BAD_HIT_SUBJECTS, cb=self._on_bad_hit)
+        # A round trip: the server holds every subscription above before this replica reports ready, so a
+        # report published right after an answer is not missed.
+        await self._nc.flush()
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_loop(), name="quality-evidence-publisher")
 
